@@ -1,0 +1,116 @@
+// Package limits holds every bound that imgproof places on attacker-controlled
+// input, in one place, with documented defaults and a typed error.
+//
+// The zero value of Limits is not usable; call Default and override fields.
+// Every limit that is hit produces an *Error, which the verifier maps to
+// the UNVERIFIABLE verdict: a check that could not run is never a pass.
+package limits
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind names one limit.
+type Kind string
+
+// The limits.
+const (
+	IndexDocument       Kind = "index-document-bytes"       // an image index or docker manifest list
+	ManifestDocument    Kind = "manifest-document-bytes"    // an image manifest
+	ConfigDocument      Kind = "config-document-bytes"      // an image config
+	ArchiveMetadata     Kind = "archive-metadata-bytes"     // manifest.json, index.json, repositories, oci-layout
+	AttestationDocument Kind = "attestation-document-bytes" // a DSSE envelope, statement or bundle
+	JSONDepth           Kind = "json-depth"                 // nesting depth of any JSON document
+	IndexDepth          Kind = "index-depth"                // nesting of indexes inside indexes
+	Descriptors         Kind = "descriptors"                // descriptors visited in one graph
+	LayerDecompressed   Kind = "layer-decompressed-bytes"   // bytes out of one layer's decompressor
+	CompressionRatio    Kind = "compression-ratio"          // decompressed:compressed for one layer
+	ZstdWindow          Kind = "zstd-window-bytes"          // the largest zstd window accepted
+	ArchiveEntries      Kind = "archive-entries"            // entries in an outer archive
+	TarHeader           Kind = "tar-header-bytes"           // one tar header with its PAX records
+	Signatures          Kind = "signatures"                 // signatures on one envelope
+	Subjects            Kind = "subjects"                   // subjects of one statement
+	Attestations        Kind = "attestations"               // attestations considered for one image
+	LinkHops            Kind = "link-hops"                  // symlink hops resolved inside an archive
+)
+
+// Limits bounds a verification. Use Default to get sensible values.
+type Limits struct {
+	IndexDocument       int64
+	ManifestDocument    int64
+	ConfigDocument      int64
+	ArchiveMetadata     int64
+	AttestationDocument int64
+	JSONDepth           int
+	IndexDepth          int
+	Descriptors         int
+	LayerDecompressed   int64
+	// CompressionRatio caps decompressed/compressed once a layer has produced
+	// more than RatioFloor bytes, which stops decompression bombs early.
+	CompressionRatio int64
+	RatioFloor       int64
+	ZstdWindow       uint64
+	ArchiveEntries   int
+	TarHeader        int64
+	Signatures       int
+	Subjects         int
+	Attestations     int
+	LinkHops         int
+}
+
+const (
+	mib = 1 << 20
+	gib = 1 << 30
+)
+
+// Default returns the default limits. They admit every image seen in
+// practice (containerd caps manifests near 4 MiB; registries near 4 MiB too)
+// while keeping memory and time bounded.
+func Default() Limits {
+	return Limits{
+		IndexDocument:       4 * mib,
+		ManifestDocument:    4 * mib,
+		ConfigDocument:      16 * mib,
+		ArchiveMetadata:     20 * mib,
+		AttestationDocument: 16 * mib,
+		JSONDepth:           200,
+		IndexDepth:          8,
+		Descriptors:         10000,
+		LayerDecompressed:   64 * gib,
+		CompressionRatio:    500,
+		RatioFloor:          64 * mib,
+		ZstdWindow:          128 * mib,
+		ArchiveEntries:      100000,
+		TarHeader:           1 * mib,
+		Signatures:          32,
+		Subjects:            1024,
+		Attestations:        256,
+		LinkHops:            8,
+	}
+}
+
+// ErrLimit is the sentinel matched by every *Error.
+var ErrLimit = errors.New("limit exceeded")
+
+// Error reports that a limit was hit.
+type Error struct {
+	Kind  Kind
+	Limit int64
+	What  string // what hit the limit, for example a file name
+}
+
+func (e *Error) Error() string {
+	if e.What != "" {
+		return fmt.Sprintf("%s: %s limit of %d exceeded", e.What, e.Kind, e.Limit)
+	}
+	return fmt.Sprintf("%s limit of %d exceeded", e.Kind, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrLimit) true for every *Error.
+func (e *Error) Is(target error) bool { return target == ErrLimit }
+
+// Exceeded returns a new *Error.
+func Exceeded(kind Kind, limit int64, what string) error {
+	return &Error{Kind: kind, Limit: limit, What: what}
+}

@@ -1,0 +1,83 @@
+package verify
+
+// Code is a stable finding code. Tests and policies match on codes, never on
+// messages.
+type Code string
+
+// Content addressing.
+const (
+	CodeInvalidDigest        Code = "E_INVALID_DIGEST"
+	CodeUnsupportedAlgorithm Code = "E_UNSUPPORTED_ALGORITHM"
+	CodeDigestMismatch       Code = "E_DIGEST_MISMATCH"
+	CodeSizeMismatch         Code = "E_SIZE_MISMATCH"
+	CodeInvalidDescriptor    Code = "E_INVALID_DESCRIPTOR"
+	CodeDataMismatch         Code = "E_DATA_MISMATCH"
+	CodeBlobMissing          Code = "E_BLOB_MISSING"
+	CodeDiffIDMismatch       Code = "E_DIFFID_MISMATCH"
+	CodeLayerCountMismatch   Code = "E_LAYER_COUNT_MISMATCH"
+	CodeForeignLayer         Code = "E_FOREIGN_LAYER"
+)
+
+// Documents.
+const (
+	CodeAmbiguousDocument    Code = "E_AMBIGUOUS_DOCUMENT"
+	CodeMediaTypeMismatch    Code = "E_MEDIATYPE_MISMATCH"
+	CodeUnsupportedMediaType Code = "E_UNSUPPORTED_MEDIATYPE"
+	CodeJSONSyntax           Code = "E_JSON_SYNTAX"
+	CodeJSONDuplicateKey     Code = "E_JSON_DUPLICATE_KEY"
+	CodeJSONKeyAlias         Code = "E_JSON_KEY_ALIAS"
+	CodeJSONInvalidUTF8      Code = "E_JSON_INVALID_UTF8"
+	CodeJSONNumber           Code = "E_JSON_NUMBER"
+	CodeInvalidDocument      Code = "E_INVALID_DOCUMENT"
+	CodePlatformMismatch     Code = "E_PLATFORM_MISMATCH"
+	CodeAmbiguousPlatform    Code = "E_AMBIGUOUS_PLATFORM"
+	CodeNoMatchingPlatform   Code = "E_NO_MATCHING_PLATFORM"
+)
+
+// Archives, layouts and compression.
+const (
+	CodeArchiveUnsafePath     Code = "E_ARCHIVE_UNSAFE_PATH"
+	CodeArchiveLink           Code = "E_ARCHIVE_LINK"
+	CodeArchiveDuplicateEntry Code = "E_ARCHIVE_DUPLICATE_ENTRY"
+	CodeArchiveViewMismatch   Code = "E_ARCHIVE_VIEW_MISMATCH"
+	CodeArchiveTruncated      Code = "E_ARCHIVE_TRUNCATED"
+	CodeArchiveTrailingData   Code = "E_ARCHIVE_TRAILING_DATA"
+	CodeArchiveInvalid        Code = "E_ARCHIVE_INVALID"
+	CodeLayoutInvalid         Code = "E_LAYOUT_INVALID"
+	CodeConfigNameMismatch    Code = "E_CONFIG_NAME_MISMATCH"
+	CodeUnknownFormat         Code = "E_UNKNOWN_FORMAT"
+	CodeDecompress            Code = "E_DECOMPRESS"
+	CodeUnsupportedCompress   Code = "E_UNSUPPORTED_COMPRESSION"
+	CodeLimitExceeded         Code = "E_LIMIT_EXCEEDED"
+	CodeRead                  Code = "E_READ"
+	CodeInternal              Code = "E_INTERNAL"
+)
+
+// Notes: they never change the verdict on their own.
+const (
+	// CodeManifestDigestUnrecoverable: a classic docker-save archive keeps no
+	// registry manifest, so the manifest digest cannot be recomputed.
+	CodeManifestDigestUnrecoverable Code = "I_MANIFEST_DIGEST_UNRECOVERABLE"
+	// CodeUnverifiedMetadata: data that no digest covers, such as RepoTags
+	// or annotations in index.json.
+	CodeUnverifiedMetadata Code = "I_UNVERIFIED_METADATA"
+	// CodeUnusedBlob: a blob in a layout or archive that nothing references.
+	CodeUnusedBlob Code = "I_UNUSED_BLOB"
+	// CodeNothingVerified: zero checks ran, which is never VERIFIED.
+	CodeNothingVerified Code = "E_NOTHING_VERIFIED"
+)
+
+// DefaultSeverity is the severity a code gets when a finding sets none.
+func (c Code) DefaultSeverity() Severity {
+	switch c {
+	case CodeUnsupportedAlgorithm, CodeBlobMissing, CodeLimitExceeded, CodeForeignLayer,
+		CodeNothingVerified, CodeUnsupportedCompress, CodeRead, CodeNoMatchingPlatform:
+		return SeverityUnverifiable
+	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob:
+		return SeverityInfo
+	case CodeArchiveTrailingData:
+		return SeverityWarning
+	default:
+		return SeverityError
+	}
+}

@@ -1,0 +1,78 @@
+package verify
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"log/slog"
+	"runtime"
+
+	"github.com/imgproof/imgproof/internal/limits"
+)
+
+// Options tunes a verification. The zero value is the strictest setting.
+type Options struct {
+	// Limits bounds the work; the zero value means limits.Default().
+	Limits *limits.Limits
+	// Platform, if set, selects the images of one platform from an index;
+	// the others are still verified by digest but not reported as images.
+	Platform *Platform
+	// Parallelism is the number of blobs hashed at once; 0 means GOMAXPROCS.
+	Parallelism int
+	// Progress, if set, receives progress events. It must be cheap and safe
+	// to call from several goroutines.
+	Progress func(Progress)
+	// Logger, if set, receives debug logs.
+	Logger *slog.Logger
+}
+
+// Result is a finished verification: its report, plus read access to the
+// source for packages that bind claims to the graph (package attest).
+type Result struct {
+	Report *Report
+	v      *verifier
+}
+
+// Progress reports bytes read from one blob.
+type Progress struct {
+	// Name is the blob's file name in the source.
+	Name string `json:"name"`
+	// Done and Total are bytes; Total is the stored size.
+	Done  int64 `json:"done"`
+	Total int64 `json:"total"`
+}
+
+func (o *Options) limits() limits.Limits {
+	if o == nil || o.Limits == nil {
+		return limits.Default()
+	}
+	return *o.Limits
+}
+
+func (o *Options) parallelism() int {
+	if o == nil || o.Parallelism <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return o.Parallelism
+}
+
+// Dir verifies an OCI image layout held in fsys (rooted at the layout) or a
+// docker-save archive that was unpacked into it. name is what the report
+// calls the source.
+func Dir(ctx context.Context, fsys fs.FS, name string, opts *Options) *Result {
+	return run(ctx, name, opts, func(v *verifier) error { return v.loadFS(fsys) })
+}
+
+// Archive verifies a tar archive (an OCI archive or a docker-save tarball,
+// plain or gzipped) read through r, which holds size bytes. The format is
+// detected from the content. Plain tars are indexed once and their entries
+// read in parallel; gzipped ones are read in a single sequential pass.
+func Archive(ctx context.Context, r io.ReaderAt, size int64, name string, opts *Options) *Result {
+	return run(ctx, name, opts, func(v *verifier) error { return v.loadArchive(r, size) })
+}
+
+// Stream verifies a tar archive, plain or gzipped, that can only be read
+// once, front to back.
+func Stream(ctx context.Context, r io.Reader, name string, opts *Options) *Result {
+	return run(ctx, name, opts, func(v *verifier) error { return v.loadStream(r) })
+}
