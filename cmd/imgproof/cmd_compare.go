@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/imgproof/imgproof/compare"
+	"github.com/imgproof/imgproof/verify"
+)
+
+func init() {
+	var (
+		output   string
+		platform string
+		reg      registryFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "compare [flags] A B",
+		Short: "Tell whether two images are the same image, and why their digests differ",
+		Long: `compare verifies two sources (registry references, OCI layouts, OCI archives
+or docker-save tarballs) and compares them at every level: index digest,
+manifest digest, image ID (config digest), diff_ids, and layer blobs with
+their compression. It explains why digests differ when the image is the
+same: layers recompressed, manifest media type converted, a platform picked
+out of an index.
+
+Exit status: 0 when the image IDs and the content (diff_ids) are the same,
+1 when they differ, 2 when a side does not verify, 64 on usage errors.`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
+			}
+			opts := &verify.Options{}
+			var copts compare.Options
+			if platform != "" {
+				p, err := parseComparePlatform(platform)
+				if err != nil {
+					return usageError{err}
+				}
+				opts.Platform, copts.Platform = p, p
+			}
+			ctx := cmd.Context()
+			ra, err := openCompareSource(ctx, args[0], opts, reg)
+			if err != nil {
+				return err
+			}
+			rb, err := openCompareSource(ctx, args[1], opts, reg)
+			if err != nil {
+				return err
+			}
+			res := compare.Reports(ra.Report, rb.Report, &copts)
+			if err := writeComparison(cmd.OutOrStdout(), res, ra.Report, rb.Report, output); err != nil {
+				return err
+			}
+			return compareExit(res)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&platform, "platform", "", "compare only the image of this platform (os/arch[/variant])")
+	addRegistryFlags(cmd.Flags(), &reg)
+	rootCmd.AddCommand(cmd)
+}
+
+// compareExit maps a comparison to the exit status: 0 same image, 1
+// different, 2 a side did not verify.
+func compareExit(res *compare.Result) error {
+	switch {
+	case !res.Verified:
+		return exitError{2}
+	case res.SameImage:
+		return nil
+	default:
+		return exitError{1}
+	}
+}
+
+// openCompareSource verifies a directory, a file or a registry reference.
+func openCompareSource(ctx context.Context, src string, opts *verify.Options, reg registryFlags) (*verify.Result, error) {
+	st, err := os.Stat(src)
+	switch {
+	case err == nil && st.IsDir():
+		return verify.Dir(ctx, os.DirFS(src), src, opts), nil
+	case err == nil:
+		f, err := os.Open(src)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return verify.Archive(ctx, f, st.Size(), src, opts), nil
+	default:
+		return openRegistry(ctx, src, opts, reg)
+	}
+}
+
+func parseComparePlatform(s string) (*verify.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return nil, fmt.Errorf("--platform must be os/arch[/variant], not %q", s)
+	}
+	p := &verify.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+func writeComparison(w io.Writer, res *compare.Result, a, b *verify.Report, output string) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			*compare.Result
+			ReportA *verify.Report `json:"reportA"`
+			ReportB *verify.Report `json:"reportB"`
+		}{res, a, b})
+	}
+	yn := func(v bool) string {
+		if v {
+			return "same"
+		}
+		return "different"
+	}
+	fmt.Fprintf(w, "A: %s (%s) %s\n", res.A.Source, res.A.Format, res.A.Verdict)
+	fmt.Fprintf(w, "B: %s (%s) %s\n", res.B.Source, res.B.Format, res.B.Verdict)
+	fmt.Fprintf(w, "image ID:        %s\n", yn(res.SameImageID))
+	fmt.Fprintf(w, "content:         %s\n", yn(res.SameContent))
+	fmt.Fprintf(w, "manifest digest: %s\n", yn(res.SameManifestDigest))
+	fmt.Fprintf(w, "layer blobs:     %s\n", yn(res.SameLayerBlobs))
+	for _, r := range res.Reasons {
+		fmt.Fprintf(w, "  - %s\n", r)
+	}
+	for _, s := range []struct {
+		name string
+		rep  *verify.Report
+	}{{"A", a}, {"B", b}} {
+		if s.rep.Verdict == verify.Verified {
+			continue
+		}
+		for _, f := range s.rep.Findings {
+			if f.Severity == verify.SeverityError || f.Severity == verify.SeverityUnverifiable {
+				fmt.Fprintf(w, "%s: %s\n", s.name, f.Error())
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,379 @@
+// Package compare tells whether two verified images are the same image, at
+// every level of identity: index digest, manifest digest, image ID (the
+// config digest), diff_ids, and layer blobs with their compression. It
+// explains in plain words why digests differ when the image is the same,
+// for example when layers were recompressed, a manifest was converted to
+// another media type, or one platform was picked out of an index.
+//
+// It works on two verify.Reports, so it compares any two sources: a
+// registry, an OCI layout, an OCI archive or a docker-save tarball. It is
+// wasm-safe.
+package compare
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/imgproof/imgproof/verify"
+)
+
+// Result is the answer to "are A and B the same image?".
+type Result struct {
+	// SameImage is SameImageID && SameContent: the CLI's exit status.
+	SameImage bool `json:"sameImage"`
+	// SameImageID: every paired image has the same config digest.
+	SameImageID bool `json:"sameImageID"`
+	// SameContent: every paired image has the same diff_ids in the same
+	// order, so the unpacked file systems are identical.
+	SameContent bool `json:"sameContent"`
+	// SameManifestDigest: every paired image has the same, recoverable,
+	// manifest digest.
+	SameManifestDigest bool `json:"sameManifestDigest"`
+	// SameLayerBlobs: every paired image has the same compressed layer
+	// blobs (digests), in the same order.
+	SameLayerBlobs bool `json:"sameLayerBlobs"`
+	// SameIndexDigest: both sources have a top index, with the same digest.
+	SameIndexDigest bool `json:"sameIndexDigest"`
+	// Verified is true when both sources verified; a comparison of
+	// unverified sources says nothing.
+	Verified bool `json:"verified"`
+	// Reasons explains, in plain words, every difference and why the
+	// identities that stayed equal did so.
+	Reasons []string `json:"reasons"`
+	A       Side     `json:"a"`
+	B       Side     `json:"b"`
+	// Images lists each pair of images compared, by platform.
+	Images []Pair `json:"images"`
+}
+
+// Side summarises one source.
+type Side struct {
+	Source      string         `json:"source"`
+	Format      verify.Format  `json:"format"`
+	Verdict     verify.Verdict `json:"verdict"`
+	IndexDigest *string        `json:"indexDigest,omitempty"`
+	Images      int            `json:"images"`
+}
+
+// Pair compares one image of A with one image of B.
+type Pair struct {
+	Platform           string   `json:"platform,omitempty"`
+	A                  *Summary `json:"a,omitempty"`
+	B                  *Summary `json:"b,omitempty"`
+	SameImageID        bool     `json:"sameImageID"`
+	SameContent        bool     `json:"sameContent"`
+	SameManifestDigest bool     `json:"sameManifestDigest"`
+	SameLayerBlobs     bool     `json:"sameLayerBlobs"`
+	Reasons            []string `json:"reasons"`
+}
+
+// Summary is one image's identities.
+type Summary struct {
+	ManifestDigest    *string  `json:"manifestDigest"`
+	ManifestMediaType string   `json:"manifestMediaType,omitempty"`
+	ImageID           string   `json:"imageID"`
+	DiffIDs           []string `json:"diffIDs"`
+	LayerDigests      []string `json:"layerDigests"`
+	Compression       []string `json:"compression"`
+}
+
+// Options tunes a comparison.
+type Options struct {
+	// Platform, if set, compares only the images of that platform.
+	Platform *verify.Platform
+}
+
+// Reports compares two finished reports.
+func Reports(a, b *verify.Report, opts *Options) *Result {
+	r := &Result{
+		A:        side(a),
+		B:        side(b),
+		Verified: a.Verdict == verify.Verified && b.Verdict == verify.Verified,
+	}
+	ia, ib := runnable(a, opts), runnable(b, opts)
+	r.A.Images, r.B.Images = len(ia), len(ib)
+	if !r.Verified {
+		r.Reasons = append(r.Reasons, fmt.Sprintf("A is %s and B is %s: identities are only compared between verified sources", a.Verdict, b.Verdict))
+	}
+	r.compareIndexes(a, b, ia, ib)
+	if len(ia) == 0 || len(ib) == 0 {
+		r.Reasons = append(r.Reasons, fmt.Sprintf("nothing to compare: A has %d runnable images, B has %d", len(ia), len(ib)))
+		r.finish()
+		return r
+	}
+	pairs, onlyA, onlyB := pairUp(ia, ib)
+	for _, p := range pairs {
+		r.Images = append(r.Images, comparePair(p[0], p[1]))
+	}
+	for _, im := range onlyA {
+		r.Images = append(r.Images, Pair{Platform: platformOf(im), A: summarize(im), Reasons: []string{"only in A"}})
+	}
+	for _, im := range onlyB {
+		r.Images = append(r.Images, Pair{Platform: platformOf(im), B: summarize(im), Reasons: []string{"only in B"}})
+	}
+	r.finish()
+	return r
+}
+
+func (r *Result) finish() {
+	r.SameImageID, r.SameContent, r.SameManifestDigest, r.SameLayerBlobs = len(r.Images) > 0, len(r.Images) > 0, len(r.Images) > 0, len(r.Images) > 0
+	for _, p := range r.Images {
+		r.SameImageID = r.SameImageID && p.SameImageID
+		r.SameContent = r.SameContent && p.SameContent
+		r.SameManifestDigest = r.SameManifestDigest && p.SameManifestDigest
+		r.SameLayerBlobs = r.SameLayerBlobs && p.SameLayerBlobs
+		for _, why := range p.Reasons {
+			if p.Platform != "" && len(r.Images) > 1 {
+				why = p.Platform + ": " + why
+			}
+			r.Reasons = append(r.Reasons, why)
+		}
+	}
+	r.SameImage = r.Verified && r.SameImageID && r.SameContent
+	switch {
+	case !r.Verified:
+	case r.SameImage && r.SameManifestDigest:
+		r.Reasons = append([]string{"same image: same manifest digest, image ID and content"}, r.Reasons...)
+	case r.SameImage:
+		r.Reasons = append([]string{"same image ID and content, different manifest digest"}, r.Reasons...)
+	case r.SameContent:
+		r.Reasons = append([]string{"same content (diff_ids), different image ID"}, r.Reasons...)
+	default:
+		r.Reasons = append([]string{"different images"}, r.Reasons...)
+	}
+	if r.Reasons == nil {
+		r.Reasons = []string{}
+	}
+}
+
+func side(rep *verify.Report) Side {
+	return Side{Source: rep.Source.Path, Format: rep.Source.Format, Verdict: rep.Verdict, IndexDigest: rep.IndexDigest}
+}
+
+// runnable returns the images that are runnable images (not attestations
+// or artifacts), restricted to a platform when one is asked for.
+func runnable(rep *verify.Report, opts *Options) []*verify.Image {
+	var out []*verify.Image
+	for i := range rep.Images {
+		im := &rep.Images[i]
+		if im.Kind != "" && im.Kind != "image" {
+			continue
+		}
+		if opts != nil && opts.Platform != nil && im.Platform != nil && !samePlatform(*opts.Platform, *im.Platform) {
+			continue
+		}
+		out = append(out, im)
+	}
+	return out
+}
+
+func samePlatform(want, got verify.Platform) bool {
+	return want.OS == got.OS && want.Architecture == got.Architecture && (want.Variant == "" || want.Variant == got.Variant)
+}
+
+func platformOf(im *verify.Image) string {
+	if im.Platform == nil {
+		return ""
+	}
+	return im.Platform.String()
+}
+
+// pairUp pairs images by platform. When one side holds a single image it
+// is paired with the other side's image of the same platform, which is how
+// a platform picked out of an index is recognised.
+func pairUp(a, b []*verify.Image) (pairs [][2]*verify.Image, onlyA, onlyB []*verify.Image) {
+	if len(a) == 1 && len(b) == 1 {
+		return [][2]*verify.Image{{a[0], b[0]}}, nil, nil
+	}
+	used := make([]bool, len(b))
+	for _, x := range a {
+		found := false
+		for j, y := range b {
+			if !used[j] && platformOf(x) == platformOf(y) {
+				used[j], found = true, true
+				pairs = append(pairs, [2]*verify.Image{x, y})
+				break
+			}
+		}
+		if !found {
+			onlyA = append(onlyA, x)
+		}
+	}
+	for j, y := range b {
+		if !used[j] {
+			onlyB = append(onlyB, y)
+		}
+	}
+	// A single image against an index: the index's other platforms are
+	// not differences, they were left out.
+	if len(pairs) == 1 && (len(a) == 1 || len(b) == 1) {
+		return pairs, nil, nil
+	}
+	return pairs, onlyA, onlyB
+}
+
+func (r *Result) compareIndexes(a, b *verify.Report, ia, ib []*verify.Image) {
+	da, db := a.IndexDigest, b.IndexDigest
+	switch {
+	case da != nil && db != nil && *da == *db:
+		r.SameIndexDigest = true
+		r.Reasons = append(r.Reasons, "same index digest "+*da)
+	case da != nil && db != nil:
+		r.Reasons = append(r.Reasons, fmt.Sprintf("the index digests differ (A %s, B %s)", short(*da), short(*db)))
+	case da != nil && len(ib) == 1 && len(ia) > 1:
+		r.Reasons = append(r.Reasons, fmt.Sprintf("B is a single image: the platform %s was picked out of A's index of %d images", orUnknown(platformOf(ib[0])), len(ia)))
+	case db != nil && len(ia) == 1 && len(ib) > 1:
+		r.Reasons = append(r.Reasons, fmt.Sprintf("A is a single image: the platform %s was picked out of B's index of %d images", orUnknown(platformOf(ia[0])), len(ib)))
+	case da != nil:
+		r.Reasons = append(r.Reasons, "only A has a top index ("+short(*da)+"); B's image stands alone")
+	case db != nil:
+		r.Reasons = append(r.Reasons, "only B has a top index ("+short(*db)+"); A's image stands alone")
+	}
+}
+
+func summarize(im *verify.Image) *Summary {
+	s := &Summary{ManifestDigest: im.ManifestDigest, ManifestMediaType: im.ManifestMediaType, ImageID: im.ImageID,
+		DiffIDs: []string{}, LayerDigests: []string{}, Compression: []string{}}
+	for _, l := range im.Layers {
+		s.DiffIDs = append(s.DiffIDs, l.DiffID)
+		s.LayerDigests = append(s.LayerDigests, l.Digest)
+		s.Compression = append(s.Compression, l.Compression)
+	}
+	return s
+}
+
+func comparePair(a, b *verify.Image) Pair {
+	sa, sb := summarize(a), summarize(b)
+	p := Pair{Platform: platformOf(a), A: sa, B: sb}
+	if p.Platform == "" {
+		p.Platform = platformOf(b)
+	}
+	p.SameImageID = sa.ImageID != "" && sa.ImageID == sb.ImageID
+	p.SameContent = equalNonEmpty(sa.DiffIDs, sb.DiffIDs)
+	p.SameLayerBlobs = equalNonEmpty(sa.LayerDigests, sb.LayerDigests)
+	p.SameManifestDigest = sa.ManifestDigest != nil && sb.ManifestDigest != nil && *sa.ManifestDigest == *sb.ManifestDigest
+	why := func(format string, args ...any) { p.Reasons = append(p.Reasons, fmt.Sprintf(format, args...)) }
+
+	if a.Platform != nil && b.Platform != nil && a.Platform.String() != b.Platform.String() {
+		why("the platforms differ: A is %s, B is %s", a.Platform, b.Platform)
+	}
+	switch {
+	case sa.ManifestDigest == nil && sb.ManifestDigest == nil:
+		why("neither side keeps a registry manifest (classic docker save), so manifest digests cannot be compared")
+	case sa.ManifestDigest == nil:
+		why("A keeps no registry manifest (classic docker save), so its manifest digest cannot be recovered")
+	case sb.ManifestDigest == nil:
+		why("B keeps no registry manifest (classic docker save), so its manifest digest cannot be recovered")
+	case !p.SameManifestDigest:
+		why("the manifest digests differ (A %s, B %s)", short(*sa.ManifestDigest), short(*sb.ManifestDigest))
+	}
+	if !p.SameManifestDigest && sa.ManifestMediaType != "" && sb.ManifestMediaType != "" && sa.ManifestMediaType != sb.ManifestMediaType {
+		why("the manifest media type was converted: A is %s, B is %s", sa.ManifestMediaType, sb.ManifestMediaType)
+	}
+	if p.SameImageID {
+		if !p.SameManifestDigest {
+			why("the image ID is the same (%s): the config bytes were copied exactly", short(sa.ImageID))
+		}
+	} else {
+		why("the image IDs differ (A %s, B %s): the config bytes differ", short(sa.ImageID), short(sb.ImageID))
+		if p.SameContent {
+			why("the layers are the same, so only config metadata differs (history, labels, created time, environment or similar)")
+		}
+	}
+	layerReasons(&p, sa, sb, why)
+	if p.SameImageID && p.SameContent && p.SameLayerBlobs && !p.SameManifestDigest &&
+		sa.ManifestDigest != nil && sb.ManifestDigest != nil && sa.ManifestMediaType == sb.ManifestMediaType {
+		why("config and layer blobs are the same, so the manifests differ in other fields (annotations, field order or formatting)")
+	}
+	if p.Reasons == nil {
+		p.Reasons = []string{}
+	}
+	return p
+}
+
+func layerReasons(p *Pair, sa, sb *Summary, why func(string, ...any)) {
+	if len(sa.DiffIDs) != len(sb.DiffIDs) {
+		why("the layer counts differ: A has %d layers, B has %d", len(sa.DiffIDs), len(sb.DiffIDs))
+		return
+	}
+	for i := range sa.DiffIDs {
+		if sa.DiffIDs[i] != sb.DiffIDs[i] {
+			why("the content differs from layer %d on (diff_id A %s, B %s)", i, short(sa.DiffIDs[i]), short(sb.DiffIDs[i]))
+			return
+		}
+	}
+	if !p.SameContent {
+		why("a layer's diff_id could not be recomputed, so content cannot be compared")
+		return
+	}
+	if p.SameLayerBlobs {
+		if !p.SameManifestDigest {
+			why("the layer blobs are the same (same compressed bytes)")
+		}
+		return
+	}
+	// Same diff_ids, different blobs: say how they were recompressed.
+	conv := map[string][]int{}
+	for i := range sa.LayerDigests {
+		if sa.LayerDigests[i] == sb.LayerDigests[i] {
+			continue
+		}
+		key := describeCompression(sa.Compression[i]) + " → " + describeCompression(sb.Compression[i])
+		if sa.Compression[i] == sb.Compression[i] {
+			key = "same " + describeCompression(sa.Compression[i]) + " format, different bytes"
+		}
+		conv[key] = append(conv[key], i)
+	}
+	keys := make([]string, 0, len(conv))
+	for k := range conv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		why("layers recompressed (%s) for layer(s) %s: same uncompressed content (diff_ids), different blob digests", k, ints(conv[k]))
+	}
+}
+
+func describeCompression(c string) string {
+	switch c {
+	case "none", "":
+		return "uncompressed"
+	default:
+		return c
+	}
+}
+
+func equalNonEmpty(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] == "" || a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func short(d string) string {
+	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return alg + ":" + hex[:12]
+	}
+	return d
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+func ints(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
