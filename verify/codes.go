@@ -49,6 +49,7 @@ const (
 	CodeDecompress            Code = "E_DECOMPRESS"
 	CodeUnsupportedCompress   Code = "E_UNSUPPORTED_COMPRESSION"
 	CodeLimitExceeded         Code = "E_LIMIT_EXCEEDED"
+	CodeLayerContent          Code = "E_LAYER_CONTENT"
 	CodeRead                  Code = "E_READ"
 	CodeInternal              Code = "E_INTERNAL"
 )

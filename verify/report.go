@@ -50,13 +50,20 @@ type Finding struct {
 func (f Finding) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s: %s", f.Path, f.Code, f.Message)
-	if f.Expected != "" || f.Actual != "" {
+	switch {
+	case f.Expected != "" && f.Actual != "":
 		fmt.Fprintf(&b, " (expected %s, got %s", f.Expected, f.Actual)
-		if f.How != "" {
-			fmt.Fprintf(&b, " by %s", f.How)
-		}
-		b.WriteString(")")
+	case f.Expected != "":
+		fmt.Fprintf(&b, " (expected %s", f.Expected)
+	case f.Actual != "":
+		fmt.Fprintf(&b, " (got %s", f.Actual)
+	default:
+		return b.String()
 	}
+	if f.How != "" {
+		fmt.Fprintf(&b, " by %s", f.How)
+	}
+	b.WriteString(")")
 	return b.String()
 }
 

@@ -22,6 +22,12 @@ type Options struct {
 	// Progress, if set, receives progress events. It must be cheap and safe
 	// to call from several goroutines.
 	Progress func(Progress)
+	// LayerContent, if set, is called with the decompressed stream of each
+	// tar layer, in the same pass that hashes it; blob is the layer's file
+	// name in the source. An error it returns becomes an E_LAYER_CONTENT
+	// finding on the layer. It runs on its own goroutine and must read r
+	// to its end or return.
+	LayerContent func(blob string, r io.Reader) error
 	// Logger, if set, receives debug logs.
 	Logger *slog.Logger
 }

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/imgproof/imgproof/verify"
+)
+
+// verifyExtension lets a file add flags to `verify` and act on its result,
+// for example to verify attestations bound to the recomputed digests.
+type verifyExtension struct {
+	flags func(*pflag.FlagSet)
+	// apply runs after the content was verified. It adds attestation
+	// entries and findings to res.Report; an error is a usage error.
+	apply func(ctx context.Context, res *verify.Result) error
+}
+
+var verifyExtensions []verifyExtension
+
+var verifyFlags struct {
+	platform string
+	output   string
+}
+
+var verifyCmd = &cobra.Command{
+	Use:   "verify [flags] SOURCE",
+	Short: "Recompute every identity of an image and check every link",
+	Long: `verify recomputes, from the bytes of SOURCE, every layer digest and size,
+every diff_id (by decompressing gzip, zstd or uncompressed layers), the chain
+IDs, the image ID (config digest), and the manifest and index digests, and
+checks each link between them.
+
+SOURCE is an OCI image layout directory, an OCI archive or a docker save
+tarball (plain or gzipped, detected from the content), or a registry
+reference when registry support is built in.
+
+Exit codes: 0 VERIFIED, 1 FAILED, 2 UNVERIFIABLE, 64 usage error.`,
+	Args: exactArgs(1),
+	RunE: runVerify,
+}
+
+func init() {
+	f := verifyCmd.Flags()
+	f.StringVar(&verifyFlags.platform, "platform", "", "select the image for `os/arch[/variant]` from an index")
+	f.StringVarP(&verifyFlags.output, "output", "o", "text", "output format: text or json")
+	rootCmd.AddCommand(verifyCmd)
+}
+
+// addExtensionFlags adds the extensions' flags; main calls it once every
+// file's init has registered its extensions.
+func addExtensionFlags() {
+	for _, e := range verifyExtensions {
+		if e.flags != nil {
+			e.flags(verifyCmd.Flags())
+		}
+	}
+}
+
+func runVerify(cmd *cobra.Command, args []string) error {
+	if verifyFlags.output != "text" && verifyFlags.output != "json" {
+		return usageError{fmt.Errorf("--output must be text or json, not %q", verifyFlags.output)}
+	}
+	opts, err := commonOptions(verifyFlags.platform)
+	if err != nil {
+		return err
+	}
+	done := startProgress(opts)
+	res, err := openSource(cmd.Context(), args[0], opts)
+	done()
+	if err != nil {
+		return err
+	}
+	for _, e := range verifyExtensions {
+		if e.apply == nil {
+			continue
+		}
+		if err := e.apply(cmd.Context(), res); err != nil {
+			return usageError{err}
+		}
+	}
+	res.Report.Finalize()
+	if verifyFlags.output == "json" {
+		if err := writeJSON(cmd.OutOrStdout(), res.Report); err != nil {
+			return err
+		}
+	} else {
+		writeText(cmd.OutOrStdout(), res.Report)
+	}
+	return exitError{res.Report.Verdict.ExitCode()}
+}
+
+// commonOptions builds verify options from shared flags.
+func commonOptions(platform string) (*verify.Options, error) {
+	opts := &verify.Options{}
+	if platform != "" {
+		p, err := parsePlatform(platform)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		opts.Platform = &p
+	}
+	return opts, nil
+}
+
+func parsePlatform(s string) (verify.Platform, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return verify.Platform{}, fmt.Errorf("--platform must be os/arch[/variant], not %q", s)
+	}
+	p := verify.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// writeJSON writes the report as indented JSON: the same bytes the browser
+// module produces.
+func writeJSON(w io.Writer, r *verify.Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func writeText(w io.Writer, r *verify.Report) {
+	fmt.Fprintf(w, "%s  %s (%s)\n", r.Verdict, r.Source.Path, r.Source.Format)
+	if r.IndexDigest != nil {
+		fmt.Fprintf(w, "index     %s\n", *r.IndexDigest)
+	}
+	for _, img := range r.Images {
+		fmt.Fprintf(w, "\n%s %s\n", img.Kind, img.Path)
+		if img.ManifestDigest != nil {
+			fmt.Fprintf(w, "  manifest  %s\n", *img.ManifestDigest)
+		} else {
+			fmt.Fprintf(w, "  manifest  (not recoverable from this format)\n")
+		}
+		fmt.Fprintf(w, "  image ID  %s\n", img.ImageID)
+		if img.Platform != nil {
+			fmt.Fprintf(w, "  platform  %s\n", img.Platform)
+		}
+		for i, l := range img.Layers {
+			fmt.Fprintf(w, "  layer %d   %s  %s  %d bytes\n", i, l.Digest, l.Compression, l.Size)
+			if l.DiffID != "" {
+				fmt.Fprintf(w, "   diff_id  %s\n", l.DiffID)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\n%d checks passed\n", r.Checks)
+	for _, a := range r.Attestations {
+		fmt.Fprintf(w, "attestation %s from %s: %s\n", a.Kind, a.Origin, a.Status)
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(w, "%-12s %s\n", f.Severity, f.Error())
+	}
+}
+
+// startProgress shows a byte counter on stderr when it is a terminal.
+// It returns a function that clears it.
+func startProgress(opts *verify.Options) func() {
+	if !term.IsTerminal(int(os.Stderr.Fd())) {
+		return func() {}
+	}
+	bar := progressbar.DefaultBytes(-1, "hashing")
+	var mu sync.Mutex
+	last := map[string]int64{}
+	opts.Progress = func(p verify.Progress) {
+		mu.Lock()
+		delta := p.Done - last[p.Name]
+		last[p.Name] = p.Done
+		mu.Unlock()
+		_ = bar.Add64(delta)
+	}
+	return func() { _ = bar.Finish(); _ = bar.Clear() }
+}

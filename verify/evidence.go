@@ -1,0 +1,328 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/imgproof/imgproof/internal/limits"
+)
+
+// Compression names, as reported.
+const (
+	CompressionNone    = "none"
+	CompressionGzip    = "gzip"
+	CompressionZstd    = "zstd"
+	CompressionUnknown = "unknown"
+)
+
+// evidence is what one streaming pass over a blob recomputed.
+type evidence struct {
+	size    int64
+	digests map[digest.Algorithm]digest.Digest
+	// compression is detected from magic bytes: gzip, zstd, none, or the
+	// name of an unsupported format (xz, bzip2).
+	compression  string
+	diffID       digest.Digest // sha256 of the decompressed stream
+	uncompressed int64
+	// decompressErr is an error from the decompressor, even one that came
+	// after every byte was hashed: it still fails the layer.
+	decompressErr error
+	// readErr is an error reading the blob itself; nothing else is valid.
+	readErr error
+}
+
+// magic numbers of the compression formats.
+var (
+	magicGzip  = []byte{0x1f, 0x8b}
+	magicZstd  = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	magicXz    = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+	magicBzip2 = []byte{'B', 'Z', 'h'}
+)
+
+func detectCompression(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, magicGzip):
+		return CompressionGzip
+	case bytes.HasPrefix(head, magicZstd):
+		return CompressionZstd
+	case bytes.HasPrefix(head, magicXz):
+		return "xz"
+	case bytes.HasPrefix(head, magicBzip2):
+		return "bzip2"
+	}
+	return CompressionNone
+}
+
+// chunkSize is the unit handed from the reading stage to the decompressing
+// stage. Chunks are pooled, so memory per blob is a few chunks.
+const chunkSize = 256 << 10
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+// hasher computes the blob digests for the requested algorithms.
+type hasher struct {
+	algs []digest.Algorithm
+	hs   []hash.Hash
+}
+
+func newHasher(algs []digest.Algorithm) *hasher {
+	h := &hasher{algs: algs}
+	for _, a := range algs {
+		h.hs = append(h.hs, newHash(a))
+	}
+	return h
+}
+
+func (h *hasher) Write(p []byte) (int, error) {
+	for _, x := range h.hs {
+		x.Write(p)
+	}
+	return len(p), nil
+}
+
+func (h *hasher) sums() map[digest.Algorithm]digest.Digest {
+	m := make(map[digest.Algorithm]digest.Digest, len(h.hs))
+	for i, a := range h.algs {
+		m[a] = digest.NewDigest(a, h.hs[i])
+	}
+	return m
+}
+
+// blobJob describes one blob to stream.
+type blobJob struct {
+	name string
+	algs []digest.Algorithm
+	// max is the most bytes worth reading: one more than the declared size,
+	// or -1 for no cap (archive entries, whose size the archive fixes).
+	max int64
+	// total is the size shown in progress events.
+	total int64
+	// content, if set, receives the decompressed stream of a tar layer.
+	content func(io.Reader) error
+}
+
+// streamBlob hashes r in one pass: the stored bytes into the blob digests
+// and, when they are compressed, the decompressed bytes into the diff_id.
+// Reading and hashing the stored bytes runs on this goroutine; decompressing
+// and hashing the result runs on another, so the two overlap.
+func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limits, progress func(Progress)) *evidence {
+	ev := &evidence{}
+	bh := newHasher(job.algs)
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(8)
+	ev.compression = detectCompression(head)
+
+	if ev.compression != CompressionGzip && ev.compression != CompressionZstd {
+		// Stored bytes are the stream: one pass feeds both digests.
+		var dh hash.Hash
+		var w io.Writer = bh
+		var feed *contentFeed
+		if ev.compression == CompressionNone {
+			dh = sha256.New()
+			w = io.MultiWriter(bh, dh)
+			if job.content != nil {
+				feed = startContent(job.content)
+				w = io.MultiWriter(w, feed.w)
+			}
+		}
+		n, err := copyChunks(ctx, w, br, job, progress)
+		ev.size, ev.readErr = n, err
+		ev.digests = bh.sums()
+		if dh != nil {
+			ev.diffID = digest.NewDigest(digest.SHA256, dh)
+			ev.uncompressed = n
+		}
+		if feed != nil {
+			ev.decompressErr = feed.wait()
+		}
+		return ev
+	}
+
+	// Compressed: pipe chunks to a decompressing goroutine.
+	pr, pw := io.Pipe()
+	type result struct {
+		diffID digest.Digest
+		n      int64
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		dh := sha256.New()
+		n, err := decompress(pr, ev.compression, dh, job, lim)
+		// Drain so the reading side never blocks on an early decoder stop.
+		_, _ = io.Copy(io.Discard, pr)
+		done <- result{digest.NewDigest(digest.SHA256, dh), n, err}
+	}()
+	n, err := copyChunks(ctx, io.MultiWriter(bh, pw), br, job, progress)
+	pw.Close()
+	res := <-done
+	ev.size, ev.readErr = n, err
+	ev.digests = bh.sums()
+	ev.diffID, ev.uncompressed, ev.decompressErr = res.diffID, res.n, res.err
+	return ev
+}
+
+// copyChunks copies r to w in pooled chunks, stopping after job.max bytes,
+// checking ctx and reporting progress.
+func copyChunks(ctx context.Context, w io.Writer, r io.Reader, job blobJob, progress func(Progress)) (int64, error) {
+	bp := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		want := len(buf)
+		if job.max >= 0 && int64(want) > job.max-n {
+			want = int(job.max - n)
+			if want == 0 {
+				return n, nil
+			}
+		}
+		m, err := r.Read(buf[:want])
+		if m > 0 {
+			if _, werr := w.Write(buf[:m]); werr != nil && !errors.Is(werr, io.ErrClosedPipe) {
+				return n, werr
+			}
+			n += int64(m)
+			if progress != nil {
+				progress(Progress{Name: job.name, Done: n, Total: job.total})
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// decompress writes the decompressed stream of r into w, under the
+// decompressed-size and ratio limits, and returns the bytes produced.
+func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *limits.Limits) (int64, error) {
+	cr := &countingReader{r: r}
+	var dr io.Reader
+	switch compression {
+	case CompressionGzip:
+		zr, err := gzip.NewReader(cr)
+		if err != nil {
+			return 0, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		dr = zr
+	case CompressionZstd:
+		zr, err := zstd.NewReader(cr,
+			zstd.WithDecoderMaxWindow(lim.ZstdWindow),
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxMemory(lim.ZstdWindow*2))
+		if err != nil {
+			return 0, fmt.Errorf("zstd: %w", err)
+		}
+		defer zr.Close()
+		dr = zr
+	}
+	guard := &bombGuard{r: dr, in: cr, lim: lim, name: job.name}
+	var out io.Writer = w
+	var feed *contentFeed
+	if job.content != nil {
+		feed = startContent(job.content)
+		out = io.MultiWriter(w, feed.w)
+	}
+	n, err := io.Copy(out, guard)
+	var cerr error
+	if feed != nil {
+		cerr = feed.wait()
+	}
+	if err != nil {
+		var le *limits.Error
+		if errors.As(err, &le) {
+			return n, err
+		}
+		if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+			return n, limits.Exceeded(limits.ZstdWindow, int64(lim.ZstdWindow), job.name)
+		}
+		return n, fmt.Errorf("%s: %w", compression, err)
+	}
+	return n, cerr
+}
+
+// contentFeed runs a layer-content visitor on its own goroutine, fed
+// through a pipe from the pass that hashes the stream.
+type contentFeed struct {
+	w    *io.PipeWriter
+	errc chan error
+}
+
+func startContent(visit func(io.Reader) error) *contentFeed {
+	pr, pw := io.Pipe()
+	f := &contentFeed{w: pw, errc: make(chan error, 1)}
+	go func() {
+		err := visit(pr)
+		_, _ = io.Copy(io.Discard, pr) // never block the hashing side
+		f.errc <- err
+	}()
+	return f
+}
+
+// wait closes the feed and returns the visitor's error wrapped as a
+// content error.
+func (f *contentFeed) wait() error {
+	f.w.Close()
+	if err := <-f.errc; err != nil {
+		return &contentError{err}
+	}
+	return nil
+}
+
+// contentError wraps an error from a layer-content visitor.
+type contentError struct{ err error }
+
+func (e *contentError) Error() string { return e.err.Error() }
+func (e *contentError) Unwrap() error { return e.err }
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// bombGuard stops a decompressor that produces more than the layer limit,
+// or far more than it consumed once past the ratio floor.
+type bombGuard struct {
+	r    io.Reader
+	in   *countingReader
+	lim  *limits.Limits
+	n    int64
+	name string
+}
+
+func (g *bombGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if g.n > g.lim.LayerDecompressed {
+		return n, limits.Exceeded(limits.LayerDecompressed, g.lim.LayerDecompressed, g.name)
+	}
+	if g.n > g.lim.RatioFloor && g.lim.CompressionRatio > 0 && g.n > g.lim.CompressionRatio*max(g.in.n, 1) {
+		return n, limits.Exceeded(limits.CompressionRatio, g.lim.CompressionRatio, g.name)
+	}
+	return n, err
+}

@@ -1,0 +1,185 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/imgproof/imgproof/internal/limits"
+)
+
+// store is the verifier's view of a source: named regular files. Names are
+// slash-separated and clean. Missing files give fs.ErrNotExist.
+type store interface {
+	// readFile returns a small file whole, or a *limits.Error past limit.
+	readFile(name string, limit int64) ([]byte, error)
+	// blob streams a file once and returns what it recomputed.
+	blob(ctx context.Context, job blobJob) (*evidence, error)
+	// files lists every regular file (after links are resolved).
+	files() []string
+	// concurrent reports whether blobs may be streamed in parallel.
+	concurrent() bool
+}
+
+// readAllLimit reads r whole, failing past limit bytes.
+func readAllLimit(r io.Reader, limit int64, kind limits.Kind, name string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, limits.Exceeded(kind, limit, name)
+	}
+	return b, nil
+}
+
+// fsStore reads an fs.FS: a layout directory, an unpacked archive, or a
+// registry adapter that looks like a layout.
+type fsStore struct {
+	fsys fs.FS
+	v    *verifier
+}
+
+func (s *fsStore) open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, fmt.Errorf("%s: %w", name, fs.ErrInvalid)
+	}
+	if lfs, ok := s.fsys.(fs.ReadLinkFS); ok {
+		if st, err := lfs.Lstat(name); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+			return nil, &archiveError{CodeArchiveLink, name, "symbolic link in an image layout"}
+		}
+	}
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a regular file (%s)", name, st.Mode().Type())
+	}
+	return f, nil
+}
+
+func (s *fsStore) readFile(name string, limit int64) ([]byte, error) {
+	f, err := s.open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAllLimit(f, limit, limits.ArchiveMetadata, name)
+}
+
+func (s *fsStore) blob(ctx context.Context, job blobJob) (*evidence, error) {
+	f, err := s.open(job.name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return streamBlob(ctx, f, job, &s.v.lim, s.v.progress), nil
+}
+
+func (s *fsStore) files() []string {
+	var out []string
+	_ = fs.WalkDir(s.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		if len(out) > s.v.lim.ArchiveEntries {
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return out
+}
+
+func (s *fsStore) concurrent() bool { return true }
+
+// entry is one file of a tar archive.
+type entry struct {
+	name     string
+	typeflag byte
+	linkname string
+	offset   int64
+	size     int64
+}
+
+// cleanName normalises an archive entry name and reports whether it is
+// safe: relative, without "..", and not empty.
+func cleanName(name string) (string, bool) {
+	if strings.ContainsRune(name, 0) || strings.Contains(name, "\\") {
+		return name, false
+	}
+	if strings.HasPrefix(name, "/") {
+		return name, false
+	}
+	c := path.Clean(name)
+	if c == "." || c == ".." || strings.HasPrefix(c, "../") {
+		return c, false
+	}
+	return c, true
+}
+
+// resolveLinks follows symlinks and hardlinks inside the archive, bounded
+// by limits.LinkHops, and returns the final regular entry.
+func resolveLinks(entries map[string]*entry, name string, hops int) (*entry, error) {
+	seen := map[string]bool{}
+	for i := 0; ; i++ {
+		e, ok := entries[name]
+		if !ok {
+			return nil, fmt.Errorf("%s: %w", name, fs.ErrNotExist)
+		}
+		switch e.typeflag {
+		case '0', 0, '7': // regular
+			return e, nil
+		case '1', '2': // hardlink, symlink
+		default:
+			return nil, &archiveError{CodeArchiveLink, name, fmt.Sprintf("entry type %q is not a regular file", e.typeflag)}
+		}
+		if i >= hops {
+			return nil, limits.Exceeded(limits.LinkHops, int64(hops), name)
+		}
+		if seen[name] {
+			return nil, &archiveError{CodeArchiveLink, name, "link cycle"}
+		}
+		seen[name] = true
+		target := e.linkname
+		if e.typeflag == '2' && !strings.HasPrefix(target, "/") {
+			target = path.Join(path.Dir(name), target)
+		}
+		c, ok := cleanName(target)
+		if !ok {
+			return nil, &archiveError{CodeArchiveLink, name, fmt.Sprintf("link to %q leaves the archive", e.linkname)}
+		}
+		name = c
+	}
+}
+
+// archiveError is a structural problem with an outer archive.
+type archiveError struct {
+	code Code
+	name string
+	msg  string
+}
+
+func (e *archiveError) Error() string { return e.name + ": " + e.msg }
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

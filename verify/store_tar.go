@@ -1,0 +1,293 @@
+package verify
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/imgproof/imgproof/internal/limits"
+)
+
+// tarIndex reads the headers of a tar archive once and records where each
+// entry's data lies. Findings about the archive's structure go to v.
+type tarIndex struct {
+	entries map[string]*entry
+	order   []string
+}
+
+func (ix *tarIndex) add(v *verifier, hdr *tar.Header, offset int64) error {
+	name, ok := cleanName(hdr.Name)
+	if !ok {
+		return &archiveError{CodeArchiveUnsafePath, hdr.Name, "entry name is absolute, contains .. or is otherwise unsafe"}
+	}
+	if len(ix.entries) >= v.lim.ArchiveEntries {
+		return limits.Exceeded(limits.ArchiveEntries, int64(v.lim.ArchiveEntries), "archive")
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return nil
+	case tar.TypeReg, tar.TypeSymlink, tar.TypeLink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo, tar.TypeCont:
+	default:
+		return &archiveError{CodeArchiveInvalid, hdr.Name, fmt.Sprintf("unsupported entry type %q", hdr.Typeflag)}
+	}
+	if _, dup := ix.entries[name]; dup {
+		return &archiveError{CodeArchiveDuplicateEntry, name, "the archive holds this name twice; readers disagree on which one wins"}
+	}
+	ix.entries[name] = &entry{name: name, typeflag: hdr.Typeflag, linkname: hdr.Linkname, offset: offset, size: hdr.Size}
+	ix.order = append(ix.order, name)
+	return nil
+}
+
+func (ix *tarIndex) regularFiles() []string {
+	var out []string
+	for _, n := range ix.order {
+		if e := ix.entries[n]; e.typeflag == tar.TypeReg || e.typeflag == tar.TypeLink || e.typeflag == tar.TypeSymlink {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// positionReader counts the bytes a tar.Reader consumed and lets it skip
+// entry data by seeking, so that indexing reads headers only.
+type positionReader struct {
+	r   io.ReaderAt
+	pos int64
+	end int64
+}
+
+func (p *positionReader) Read(b []byte) (int, error) {
+	if p.pos >= p.end {
+		return 0, io.EOF
+	}
+	if rem := p.end - p.pos; int64(len(b)) > rem {
+		b = b[:rem]
+	}
+	n, err := p.r.ReadAt(b, p.pos)
+	p.pos += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+func (p *positionReader) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+		p.pos = off
+	case io.SeekCurrent:
+		p.pos += off
+	case io.SeekEnd:
+		p.pos = p.end + off
+	}
+	return p.pos, nil
+}
+
+// tarStore reads a plain tar through io.ReaderAt: headers once, then each
+// entry independently, so blobs can be hashed in parallel.
+type tarStore struct {
+	r  io.ReaderAt
+	ix *tarIndex
+	v  *verifier
+}
+
+func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
+	pr := &positionReader{r: r, end: size}
+	tr := tar.NewReader(pr)
+	ix := &tarIndex{entries: map[string]*entry{}}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, tarReadError(err)
+		}
+		if hdr.Size < 0 || pr.pos+hdr.Size > size {
+			return nil, &archiveError{CodeArchiveTruncated, hdr.Name, "entry data runs past the end of the archive"}
+		}
+		if err := ix.add(v, hdr, pr.pos); err != nil {
+			return nil, err
+		}
+	}
+	if len(ix.entries) == 0 {
+		return nil, &archiveError{CodeArchiveInvalid, "archive", "not a tar archive, or an empty one"}
+	}
+	// Everything after the end-of-archive marker must be zero padding.
+	if trailingNonZero(io.NewSectionReader(r, pr.pos, size-pr.pos)) {
+		v.report.Add(Finding{Code: CodeArchiveTrailingData, Path: "archive",
+			Message: "non-zero bytes follow the tar end-of-archive marker; some extractors read them"})
+	}
+	return &tarStore{r: r, ix: ix, v: v}, nil
+}
+
+func tarReadError(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return &archiveError{CodeArchiveTruncated, "archive", "the tar archive is truncated"}
+	}
+	return &archiveError{CodeArchiveInvalid, "archive", "unreadable tar: " + err.Error()}
+}
+
+func trailingNonZero(r io.Reader) bool {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if !allZero(buf[:n]) {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *tarStore) section(name string) (*io.SectionReader, error) {
+	e, err := resolveLinks(s.ix.entries, name, s.v.lim.LinkHops)
+	if err != nil {
+		return nil, err
+	}
+	return io.NewSectionReader(s.r, e.offset, e.size), nil
+}
+
+func (s *tarStore) readFile(name string, limit int64) ([]byte, error) {
+	sr, err := s.section(name)
+	if err != nil {
+		return nil, err
+	}
+	return readAllLimit(sr, limit, limits.ArchiveMetadata, name)
+}
+
+func (s *tarStore) blob(ctx context.Context, job blobJob) (*evidence, error) {
+	sr, err := s.section(job.name)
+	if err != nil {
+		return nil, err
+	}
+	return streamBlob(ctx, sr, job, &s.v.lim, s.v.progress), nil
+}
+
+func (s *tarStore) files() []string  { return s.ix.regularFiles() }
+func (s *tarStore) concurrent() bool { return true }
+
+// streamStore reads a tar that can only be read once (a gzipped archive):
+// every entry is hashed as it passes, and small JSON-looking entries are
+// kept for the document walk.
+type streamStore struct {
+	ix        *tarIndex
+	evidences map[string]*evidence
+	kept      map[string][]byte
+	v         *verifier
+}
+
+// keepBudget bounds the total bytes of documents kept from a stream.
+const keepBudget = 256 << 20
+
+func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, error) {
+	tr := tar.NewReader(r)
+	s := &streamStore{ix: &tarIndex{entries: map[string]*entry{}}, evidences: map[string]*evidence{}, kept: map[string][]byte{}, v: v}
+	var keptBytes int64
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, tarReadError(err)
+		}
+		if err := s.ix.add(v, hdr, 0); err != nil {
+			return nil, err
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		name, _ := cleanName(hdr.Name)
+		algs := []digest.Algorithm{digest.SHA256}
+		if strings.HasPrefix(name, "blobs/sha512/") {
+			algs = append(algs, digest.SHA512)
+		}
+		var keep *bytes.Buffer
+		var src io.Reader = tr
+		if hdr.Size <= v.lim.ArchiveMetadata && keptBytes+hdr.Size <= keepBudget {
+			keep = &bytes.Buffer{}
+			src = io.TeeReader(tr, keep)
+		}
+		ev := streamBlob(ctx, src, blobJob{name: name, algs: algs, max: -1, total: hdr.Size, content: v.contentFor(name)}, &v.lim, v.progress)
+		if ev.readErr != nil {
+			return nil, tarReadError(ev.readErr)
+		}
+		s.evidences[name] = ev
+		if keep != nil && looksLikeJSON(keep.Bytes()) {
+			s.kept[name] = keep.Bytes()
+			keptBytes += int64(keep.Len())
+		}
+	}
+	if len(s.ix.entries) == 0 {
+		return nil, &archiveError{CodeArchiveInvalid, "archive", "not a tar archive, or an empty one"}
+	}
+	if trailingNonZero(r) {
+		v.report.Add(Finding{Code: CodeArchiveTrailingData, Path: "archive",
+			Message: "non-zero bytes follow the tar end-of-archive marker; some extractors read them"})
+	}
+	return s, nil
+}
+
+func looksLikeJSON(b []byte) bool {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
+func (s *streamStore) resolve(name string) (string, error) {
+	e, err := resolveLinks(s.ix.entries, name, s.v.lim.LinkHops)
+	if err != nil {
+		return "", err
+	}
+	return e.name, nil
+}
+
+func (s *streamStore) readFile(name string, limit int64) ([]byte, error) {
+	n, err := s.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	b, ok := s.kept[n]
+	if !ok {
+		if e := s.ix.entries[n]; e != nil && e.size > limit {
+			return nil, limits.Exceeded(limits.ArchiveMetadata, limit, name)
+		}
+		return nil, fmt.Errorf("%s: not a JSON document, or past the budget for documents kept from a one-pass stream", name)
+	}
+	if int64(len(b)) > limit {
+		return nil, limits.Exceeded(limits.ArchiveMetadata, limit, name)
+	}
+	return b, nil
+}
+
+func (s *streamStore) blob(_ context.Context, job blobJob) (*evidence, error) {
+	n, err := s.resolve(job.name)
+	if err != nil {
+		return nil, err
+	}
+	ev, ok := s.evidences[n]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", job.name, fs.ErrNotExist)
+	}
+	return ev, nil
+}
+
+func (s *streamStore) files() []string  { return s.ix.regularFiles() }
+func (s *streamStore) concurrent() bool { return false }

@@ -1,0 +1,311 @@
+// Package strictjson decodes JSON under a strict profile, so that every
+// parser that accepts a document reads the same values from it.
+//
+// Go's encoding/json takes the last of duplicate names, matches names
+// case-insensitively with Unicode folding ("layerſ" fills "layers") and
+// replaces invalid UTF-8. containerd and Docker inherit that; parsers in
+// other languages do not. A digest must mean one document, so Unmarshal
+// rejects every input on which the two families could disagree:
+//
+//   - invalid UTF-8 anywhere, and a byte order mark;
+//   - duplicate object member names (compared after unescaping);
+//   - member names that fold to a field name of the target but differ from it;
+//   - anything after the single top-level value;
+//   - fractions, exponents and values beyond 2^53-1 in integer fields;
+//   - nesting deeper than the given limit.
+//
+// The checks run on the exact bytes before typed decoding; the document is
+// never re-serialised.
+package strictjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Kind classifies a strict-profile violation.
+type Kind string
+
+// The kinds of violation. They match the verifier's finding codes.
+const (
+	Syntax       Kind = "E_JSON_SYNTAX"
+	DuplicateKey Kind = "E_JSON_DUPLICATE_KEY"
+	KeyAlias     Kind = "E_JSON_KEY_ALIAS"
+	InvalidUTF8  Kind = "E_JSON_INVALID_UTF8"
+	Number       Kind = "E_JSON_NUMBER"
+	Depth        Kind = "E_JSON_DEPTH"
+)
+
+// Error is a strict-profile violation.
+type Error struct {
+	Kind Kind
+	// Path is a JSON pointer-like location, for example /layers/2/size.
+	Path string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return string(e.Kind) + ": " + e.Msg
+	}
+	return fmt.Sprintf("%s at %s: %s", e.Kind, e.Path, e.Msg)
+}
+
+// MaxSafeInteger is the largest integer every JSON parser reads exactly.
+const MaxSafeInteger = 1<<53 - 1
+
+// DefaultMaxDepth bounds nesting when the caller passes 0.
+const DefaultMaxDepth = 200
+
+// Check validates data against the strict profile without decoding it into
+// a type. Names are checked for duplicates only.
+func Check(data []byte, maxDepth int) error {
+	return check(data, nil, maxDepth)
+}
+
+// Unmarshal validates data against the strict profile, using v's type to
+// find known names and integer fields, then decodes it into v.
+func Unmarshal(data []byte, v any, maxDepth int) error {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer {
+		return errors.New("strictjson: Unmarshal needs a non-nil pointer")
+	}
+	if err := check(data, schemaOf(t.Elem()), maxDepth); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return &Error{Kind: Syntax, Msg: err.Error()}
+	}
+	return nil
+}
+
+// schema describes the JSON shape of a Go type: its member names, the
+// schema of each member, and whether it is an integer.
+type schema struct {
+	fields  map[string]*schema // for structs
+	elem    *schema            // for slices, arrays and maps
+	integer bool
+}
+
+var schemas sync.Map // reflect.Type -> *schema
+
+func schemaOf(t reflect.Type) *schema {
+	if s, ok := schemas.Load(t); ok {
+		return s.(*schema)
+	}
+	s := build(t, map[reflect.Type]*schema{})
+	schemas.Store(t, s)
+	return s
+}
+
+func build(t reflect.Type, seen map[reflect.Type]*schema) *schema {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if s, ok := seen[t]; ok {
+		return s
+	}
+	s := &schema{}
+	seen[t] = s
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		s.integer = true
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() != reflect.Uint8 { // []byte is base64 text
+			s.elem = build(t.Elem(), seen)
+		}
+	case reflect.Map:
+		s.elem = build(t.Elem(), seen)
+	case reflect.Struct:
+		s.fields = map[string]*schema{}
+		addFields(s, t, seen)
+	}
+	return s
+}
+
+func addFields(s *schema, t reflect.Type, seen map[reflect.Type]*schema) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				addFields(s, ft, seen)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		s.fields[name] = build(f.Type, seen)
+	}
+}
+
+// frame is one open object or array during the scan.
+type frame struct {
+	object bool
+	schema *schema
+	names  map[string]struct{}
+	key    string // the member whose value comes next (objects)
+	index  int    // the next element's index (arrays)
+	path   string
+}
+
+func check(data []byte, root *schema, maxDepth int) error {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return &Error{Kind: Syntax, Msg: "byte order mark"}
+	}
+	if !utf8.Valid(data) {
+		return &Error{Kind: InvalidUTF8, Msg: fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(data))}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []*frame
+	// valueSchema returns the schema and path of the value about to be read.
+	valueSchema := func() (*schema, string) {
+		if len(stack) == 0 {
+			return root, ""
+		}
+		top := stack[len(stack)-1]
+		if top.schema == nil {
+			if top.object {
+				return nil, top.path + "/" + top.key
+			}
+			return nil, fmt.Sprintf("%s/%d", top.path, top.index)
+		}
+		if top.object {
+			if top.schema.fields != nil {
+				return top.schema.fields[top.key], top.path + "/" + top.key
+			}
+			return top.schema.elem, top.path + "/" + top.key
+		}
+		return top.schema.elem, fmt.Sprintf("%s/%d", top.path, top.index)
+	}
+	// expectKey reports whether the next token of the current object is a key.
+	expectKey := false
+	done := false
+	for !done {
+		tok, err := dec.Token()
+		if err != nil {
+			if err == io.EOF {
+				return &Error{Kind: Syntax, Msg: "unexpected end of input"}
+			}
+			return &Error{Kind: Syntax, Msg: err.Error()}
+		}
+		if expectKey {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				done = afterValue(&stack, &expectKey)
+				continue
+			}
+			name := tok.(string)
+			top := stack[len(stack)-1]
+			if _, dup := top.names[name]; dup {
+				return &Error{Kind: DuplicateKey, Path: top.path, Msg: fmt.Sprintf("duplicate member %q", name)}
+			}
+			top.names[name] = struct{}{}
+			if top.schema != nil && top.schema.fields != nil {
+				if _, exact := top.schema.fields[name]; !exact {
+					for known := range top.schema.fields {
+						if strings.EqualFold(known, name) {
+							return &Error{Kind: KeyAlias, Path: top.path,
+								Msg: fmt.Sprintf("member %q is a case or Unicode-fold alias of %q", name, known)}
+						}
+					}
+				}
+			}
+			top.key = name
+			expectKey = false
+			continue
+		}
+		s, path := valueSchema()
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if len(stack) >= maxDepth {
+					return &Error{Kind: Depth, Path: path, Msg: fmt.Sprintf("nesting deeper than %d", maxDepth)}
+				}
+				f := &frame{object: t == '{', schema: s, path: path}
+				if f.object {
+					f.names = map[string]struct{}{}
+					expectKey = true
+				}
+				stack = append(stack, f)
+				continue
+			case ']':
+				stack = stack[:len(stack)-1]
+				done = afterValue(&stack, &expectKey)
+				continue
+			}
+		case json.Number:
+			if s != nil && s.integer {
+				if err := checkInteger(string(t)); err != nil {
+					return &Error{Kind: Number, Path: path, Msg: err.Error()}
+				}
+			}
+		}
+		done = afterValue(&stack, &expectKey)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &Error{Kind: Syntax, Msg: "data after the top-level value"}
+	}
+	return nil
+}
+
+// afterValue advances the enclosing frame after a complete value and
+// reports whether the top-level value is complete.
+func afterValue(stack *[]*frame, expectKey *bool) bool {
+	if len(*stack) == 0 {
+		return true
+	}
+	top := (*stack)[len(*stack)-1]
+	*expectKey = top.object
+	if !top.object {
+		top.index++
+	}
+	return false
+}
+
+func checkInteger(lit string) error {
+	if strings.ContainsAny(lit, ".eE") {
+		return fmt.Errorf("%s is not an integer literal", lit)
+	}
+	digits := strings.TrimPrefix(lit, "-")
+	if len(digits) > 16 || (len(digits) == 16 && digits > "9007199254740991") {
+		return fmt.Errorf("%s is beyond 2^53-1", lit)
+	}
+	return nil
+}
+
+func invalidAt(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}

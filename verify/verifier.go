@@ -1,0 +1,338 @@
+package verify
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/imgproof/imgproof/internal/limits"
+)
+
+// verifier holds the state of one verification.
+type verifier struct {
+	ctx      context.Context
+	opts     *Options
+	lim      limits.Limits
+	report   *Report
+	st       store
+	progress func(Progress)
+
+	nodes        map[digest.Digest]*node
+	blobs        map[string]*pendingBlob
+	blobOrder    []*pendingBlob
+	checks       []func()
+	descriptors  int
+	descLimitHit bool
+	rootDepth    int
+	archive      bool // the source is a tar archive
+	roots        []Root
+
+	mu            sync.Mutex
+	contentErrors []contentFailure
+}
+
+// contentFailure is an error from the layer-content visitor.
+type contentFailure struct {
+	path string
+	err  error
+}
+
+// Root is a top-level descriptor of a source: an entry of index.json.
+type Root struct {
+	Path       string
+	Descriptor v1.Descriptor
+}
+
+func run(ctx context.Context, name string, opts *Options, load func(*verifier) error) (res *Result) {
+	v := &verifier{
+		ctx:    ctx,
+		opts:   opts,
+		lim:    opts.limits(),
+		report: &Report{Source: Source{Path: name}},
+		nodes:  map[digest.Digest]*node{},
+		blobs:  map[string]*pendingBlob{},
+	}
+	if opts != nil {
+		v.progress = opts.Progress
+	}
+	res = &Result{Report: v.report, v: v}
+	defer func() {
+		// A panic is a bug; it must never turn into a pass.
+		if r := recover(); r != nil {
+			v.report.Add(Finding{Code: CodeInternal, Severity: SeverityError, Path: name, Message: fmt.Sprintf("internal error: %v", r)})
+			v.report.Finalize()
+		}
+	}()
+	if err := load(v); err != nil {
+		v.loadError(err, name)
+		v.report.Finalize()
+		return res
+	}
+	v.verifySource()
+	v.streamBlobs()
+	for _, check := range v.checks {
+		check()
+	}
+	for _, cf := range v.contentErrors {
+		v.report.Add(Finding{Code: CodeLayerContent, Path: cf.path, Message: cf.err.Error()})
+	}
+	v.selectPlatform()
+	v.report.Finalize()
+	return res
+}
+
+func (v *verifier) loadError(err error, name string) {
+	var ae *archiveError
+	var le *limits.Error
+	switch {
+	case errors.As(err, &ae):
+		v.report.Add(Finding{Code: ae.code, Path: ae.name, Message: ae.msg})
+	case errors.As(err, &le):
+		v.report.Add(Finding{Code: CodeLimitExceeded, Path: name, Message: le.Error()})
+	default:
+		v.report.Add(Finding{Code: CodeRead, Path: name, Message: err.Error()})
+	}
+}
+
+func (v *verifier) loadFS(fsys fs.FS) error {
+	v.st = &fsStore{fsys: fsys, v: v}
+	return nil
+}
+
+// loadArchive indexes a plain tar in place, or streams a gzipped one.
+func (v *verifier) loadArchive(r io.ReaderAt, size int64) error {
+	v.archive = true
+	head := make([]byte, 4)
+	n, _ := r.ReadAt(head, 0)
+	switch detectCompression(head[:n]) {
+	case CompressionGzip, CompressionZstd:
+		return v.loadStream(io.NewSectionReader(r, 0, size))
+	}
+	st, err := indexTar(v, r, size)
+	if err != nil {
+		return err
+	}
+	v.st = st
+	return nil
+}
+
+// loadStream reads a tar or gzipped tar once.
+func (v *verifier) loadStream(r io.Reader) error {
+	v.archive = true
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(4)
+	var tr io.Reader = br
+	switch c := detectCompression(head); c {
+	case CompressionGzip:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return &archiveError{CodeDecompress, "archive", "gzip: " + err.Error()}
+		}
+		defer zr.Close()
+		v.report.Source.Compressed = true
+		tr = zr
+	case CompressionNone:
+	default:
+		return &archiveError{CodeUnsupportedCompress, "archive", c + " archives are not supported"}
+	}
+	st, err := indexStream(v.ctx, v, tr)
+	if err != nil {
+		return err
+	}
+	v.st = st
+	return nil
+}
+
+// contentFor returns the layer-content visitor for a blob, if any.
+func (v *verifier) contentFor(name string) func(io.Reader) error {
+	if v.opts == nil || v.opts.LayerContent == nil {
+		return nil
+	}
+	visit := v.opts.LayerContent
+	return func(r io.Reader) error { return visit(name, r) }
+}
+
+// verifySource detects the format from the files present and walks it.
+func (v *verifier) verifySource() {
+	names := map[string]bool{}
+	for _, f := range v.st.files() {
+		names[f] = true
+	}
+	switch {
+	case names["manifest.json"]:
+		v.report.Source.Format = FormatDockerArchive
+		v.verifyDocker(names)
+	case names["index.json"] || names["oci-layout"]:
+		if v.report.Source.Format == "" {
+			v.report.Source.Format = FormatOCILayout
+			if v.archive {
+				v.report.Source.Format = FormatOCIArchive
+			}
+		}
+		v.verifyLayout()
+	default:
+		v.finding(CodeUnknownFormat, v.report.Source.Path, "neither an OCI layout (oci-layout, index.json) nor a docker save archive (manifest.json)")
+	}
+}
+
+// verifyLayout checks oci-layout and walks index.json.
+func (v *verifier) verifyLayout() {
+	b, err := v.st.readFile(v1.ImageLayoutFile, v.lim.ArchiveMetadata)
+	if err != nil {
+		v.report.Add(Finding{Code: CodeLayoutInvalid, Path: v1.ImageLayoutFile, Message: "the oci-layout file is missing or unreadable: " + err.Error()})
+	} else {
+		var l v1.ImageLayout
+		if v.unmarshal(b, &l, v1.ImageLayoutFile, "oci-layout") {
+			if l.Version != v1.ImageLayoutVersion {
+				v.report.Add(Finding{Code: CodeLayoutInvalid, Path: v1.ImageLayoutFile + "/imageLayoutVersion", Expected: v1.ImageLayoutVersion,
+					Actual: l.Version, Message: "unsupported image layout version"})
+			} else {
+				v.report.Pass()
+			}
+		}
+	}
+	idx, ok := v.readIndexJSON()
+	if !ok {
+		return
+	}
+	v.rootDepth = 1
+	for i, d := range idx.Manifests {
+		v.roots = append(v.roots, Root{Path: fmt.Sprintf("index.json/manifests[%d]", i), Descriptor: d})
+	}
+	v.walkEntries(idx.Manifests, "index.json", 1)
+	// With one entry, that entry is the image's root.
+	if len(idx.Manifests) != 1 {
+		v.report.IndexDigest = nil
+	}
+}
+
+// readIndexJSON reads a layout's index.json: layout metadata, not content
+// addressed, so its annotations are reported as unverified.
+func (v *verifier) readIndexJSON() (*v1.Index, bool) {
+	b, err := v.st.readFile(v1.ImageIndexFile, v.lim.ArchiveMetadata)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			v.finding(CodeLayoutInvalid, v1.ImageIndexFile, "the layout has no index.json")
+		} else {
+			v.readError(err, v1.ImageIndexFile, v1.ImageIndexFile)
+		}
+		return nil, false
+	}
+	var probe docProbe
+	if !v.unmarshal(b, &probe, v1.ImageIndexFile, "index.json") {
+		return nil, false
+	}
+	if len(probe.Config) > 0 || len(probe.Layers) > 0 {
+		v.finding(CodeLayoutInvalid, v1.ImageIndexFile, "index.json must be an image index, not a manifest")
+		return nil, false
+	}
+	if probe.MediaType != "" && probe.MediaType != MediaTypeOCIIndex {
+		v.report.Add(Finding{Code: CodeMediaTypeMismatch, Path: v1.ImageIndexFile + "/mediaType", Expected: MediaTypeOCIIndex, Actual: probe.MediaType,
+			Message: "index.json's mediaType must be the OCI index type"})
+		return nil, false
+	}
+	var idx v1.Index
+	if !v.unmarshal(b, &idx, v1.ImageIndexFile, "index.json") {
+		return nil, false
+	}
+	if idx.SchemaVersion != 2 {
+		v.finding(CodeLayoutInvalid, v1.ImageIndexFile, "schemaVersion must be 2")
+		return nil, false
+	}
+	unverified := len(idx.Annotations) > 0
+	for _, m := range idx.Manifests {
+		if len(m.Annotations) > 0 {
+			unverified = true
+		}
+	}
+	if unverified {
+		v.report.Add(Finding{Code: CodeUnverifiedMetadata, Path: v1.ImageIndexFile,
+			Message: "annotations in index.json (such as image names) are covered by no digest: they are reported but not verified"})
+	}
+	v.report.Pass()
+	return &idx, true
+}
+
+// streamBlobs streams every scheduled blob, largest first, in parallel
+// when the store allows it.
+func (v *verifier) streamBlobs() {
+	jobs := append([]*pendingBlob(nil), v.blobOrder...)
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].job.total > jobs[j].job.total })
+	workers := 1
+	if v.st.concurrent() {
+		workers = v.opts.parallelism()
+	}
+	ch := make(chan *pendingBlob)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range ch {
+				p.ev, p.err = v.st.blob(v.ctx, p.job)
+			}
+		}()
+	}
+	for _, p := range jobs {
+		ch <- p
+	}
+	close(ch)
+	wg.Wait()
+}
+
+// selectPlatform keeps only the images of the requested platform.
+func (v *verifier) selectPlatform() {
+	if v.opts == nil || v.opts.Platform == nil {
+		return
+	}
+	want := *v.opts.Platform
+	var kept []Image
+	for _, img := range v.report.Images {
+		if img.Kind == "image" && img.Platform != nil && samePlatform(want, *img.Platform) {
+			kept = append(kept, img)
+		}
+	}
+	switch len(kept) {
+	case 0:
+		v.report.Add(Finding{Code: CodeNoMatchingPlatform, Path: v.report.Source.Path, Expected: want.String(),
+			Message: "no image in the source has the requested platform"})
+	case 1:
+	default:
+		v.report.Add(Finding{Code: CodeAmbiguousPlatform, Path: v.report.Source.Path, Expected: want.String(),
+			Actual: fmt.Sprintf("%d images", len(kept)), Message: "several images match the requested platform"})
+	}
+	v.report.Images = kept
+}
+
+// Roots returns the top-level descriptors of an OCI layout (index.json),
+// including entries that are not images, such as signatures.
+func (r *Result) Roots() []Root { return r.v.roots }
+
+// ReadBlob returns the bytes of the blob with digest d from the source,
+// at most limit bytes, after checking that they hash to d.
+func (r *Result) ReadBlob(d digest.Digest, limit int64) ([]byte, error) {
+	dg, derr := parseDigest(string(d))
+	if derr != nil {
+		return nil, derr
+	}
+	if r.v.st == nil {
+		return nil, errors.New("the source could not be read")
+	}
+	b, err := r.v.st.readFile(blobPath(dg), limit)
+	if err != nil {
+		return nil, err
+	}
+	if got := digest.NewDigestFromBytes(dg.Algorithm(), hashBytes(dg.Algorithm(), b)); got != dg {
+		return nil, fmt.Errorf("%s: %s, got %s", blobPath(dg), CodeDigestMismatch, got)
+	}
+	return b, nil
+}

@@ -1,0 +1,590 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify/strictjson"
+)
+
+// docProbe reads the members that decide a document's kind. Members are
+// raw so that presence, not content, decides (B1 of the security catalog).
+type docProbe struct {
+	SchemaVersion *int64          `json:"schemaVersion"`
+	MediaType     string          `json:"mediaType"`
+	Config        json.RawMessage `json:"config"`
+	Layers        json.RawMessage `json:"layers"`
+	Manifests     json.RawMessage `json:"manifests"`
+	FSLayers      json.RawMessage `json:"fsLayers"`
+	Subject       json.RawMessage `json:"subject"`
+	ArtifactType  string          `json:"artifactType"`
+	Annotations   json.RawMessage `json:"annotations"`
+	Blobs         json.RawMessage `json:"blobs"`
+}
+
+// node is a visited document, memoised by digest.
+type node struct {
+	kind     docKind
+	platform *Platform // from the config, for manifests of images
+	image    int       // index into report.Images, or -1
+	ok       bool      // the document's own bytes verified
+}
+
+// pendingBlob is a blob to stream, shared by every descriptor naming it.
+type pendingBlob struct {
+	job blobJob
+	ev  *evidence
+	err error
+}
+
+// scheduleBlob registers a blob to stream in the blob phase and returns the
+// handle whose evidence the checks read afterwards.
+func (v *verifier) scheduleBlob(name string, alg digest.Algorithm, max, total int64, tarLayer bool) *pendingBlob {
+	key := name + "\x00" + string(alg)
+	if p, ok := v.blobs[key]; ok {
+		return p
+	}
+	job := blobJob{name: name, algs: []digest.Algorithm{alg}, max: max, total: total}
+	if tarLayer {
+		job.content = v.contentFor(name)
+	}
+	p := &pendingBlob{job: job}
+	v.blobs[key] = p
+	v.blobOrder = append(v.blobOrder, p)
+	return p
+}
+
+// fail records an error-severity finding (or the code's default).
+func (v *verifier) finding(code Code, path, msg string) {
+	v.report.Add(Finding{Code: code, Path: path, Message: msg})
+}
+
+// checkDescriptor validates a descriptor's own fields. It returns the
+// parsed digest, or false when the descriptor cannot be followed.
+func (v *verifier) checkDescriptor(d v1.Descriptor, path string) (digest.Digest, bool) {
+	v.descriptors++
+	if v.descriptors > v.lim.Descriptors {
+		if !v.descLimitHit {
+			v.descLimitHit = true
+			v.report.Add(Finding{Code: CodeLimitExceeded, Path: path,
+				Message: limits.Exceeded(limits.Descriptors, int64(v.lim.Descriptors), "graph").Error()})
+		}
+		return "", false
+	}
+	dg, derr := parseDigest(string(d.Digest))
+	if derr != nil {
+		v.finding(derr.code, path, derr.msg)
+		return "", false
+	}
+	if d.Size < 0 || d.Size > strictjson.MaxSafeInteger {
+		v.finding(CodeInvalidDescriptor, path, fmt.Sprintf("size %d is negative or beyond 2^53-1", d.Size))
+		return "", false
+	}
+	if d.MediaType == "" {
+		v.finding(CodeInvalidDescriptor, path, "descriptor has no mediaType")
+		return "", false
+	}
+	if d.Data != nil {
+		if int64(len(d.Data)) != d.Size || digest.NewDigestFromBytes(dg.Algorithm(), hashBytes(dg.Algorithm(), d.Data)) != dg {
+			v.report.Add(Finding{Code: CodeDataMismatch, Path: path + "/data", Expected: dg.String(),
+				Actual: digest.NewDigestFromBytes(dg.Algorithm(), hashBytes(dg.Algorithm(), d.Data)).String(),
+				How:    string(dg.Algorithm()) + "(base64decode(data))", Message: "embedded data does not match the descriptor's digest and size"})
+		} else {
+			v.report.Pass()
+		}
+	}
+	return dg, true
+}
+
+func hashBytes(alg digest.Algorithm, b []byte) []byte {
+	h := newHash(alg)
+	h.Write(b)
+	return h.Sum(nil)
+}
+
+// readDocument reads a small content-addressed document, checking its size
+// and digest against the descriptor. ok is false when the bytes cannot be
+// trusted.
+func (v *verifier) readDocument(d v1.Descriptor, dg digest.Digest, path string, limit int64, kind limits.Kind) ([]byte, bool) {
+	if d.Size > limit {
+		v.report.Add(Finding{Code: CodeLimitExceeded, Path: path,
+			Message: limits.Exceeded(kind, limit, path).Error()})
+		return nil, false
+	}
+	name := blobPath(dg)
+	b, err := v.st.readFile(name, limit)
+	if err != nil {
+		v.readError(err, name, path)
+		return nil, false
+	}
+	return b, v.checkBytes(b, d.Size, dg, path, name)
+}
+
+// checkBytes compares bytes with a declared size and digest.
+func (v *verifier) checkBytes(b []byte, size int64, dg digest.Digest, path, name string) bool {
+	ok := true
+	if int64(len(b)) != size {
+		v.report.Add(Finding{Code: CodeSizeMismatch, Path: path, Expected: fmt.Sprint(size), Actual: fmt.Sprint(len(b)),
+			How: "len(" + name + ")", Message: "the blob's size differs from the descriptor's"})
+		ok = false
+	} else {
+		v.report.Pass()
+	}
+	actual := digest.NewDigestFromBytes(dg.Algorithm(), hashBytes(dg.Algorithm(), b))
+	if actual != dg {
+		v.report.Add(Finding{Code: CodeDigestMismatch, Path: path, Expected: dg.String(), Actual: actual.String(),
+			How: string(dg.Algorithm()) + "(" + name + ")", Message: "the blob's bytes do not hash to the descriptor's digest"})
+		ok = false
+	} else {
+		v.report.Pass()
+	}
+	return ok
+}
+
+// readError turns a store error into a finding.
+func (v *verifier) readError(err error, name, path string) {
+	var le *limits.Error
+	var ae *archiveError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		v.report.Add(Finding{Code: CodeBlobMissing, Path: path, Message: name + " is not in the source"})
+	case errors.As(err, &le):
+		v.report.Add(Finding{Code: CodeLimitExceeded, Path: path, Message: le.Error()})
+	case errors.As(err, &ae):
+		v.report.Add(Finding{Code: ae.code, Path: path, Message: ae.Error()})
+	default:
+		v.report.Add(Finding{Code: CodeRead, Path: path, Message: fmt.Sprintf("reading %s: %v", name, err)})
+	}
+}
+
+// jsonError turns a strict-parse error into a finding.
+func (v *verifier) jsonError(err error, path, what string) {
+	var se *strictjson.Error
+	if errors.As(err, &se) {
+		code := Code(se.Kind)
+		if se.Kind == strictjson.Depth {
+			code = CodeLimitExceeded
+		}
+		v.report.Add(Finding{Code: code, Path: path, Message: fmt.Sprintf("%s: %v", what, se)})
+		return
+	}
+	v.report.Add(Finding{Code: CodeJSONSyntax, Path: path, Message: fmt.Sprintf("%s: %v", what, err)})
+}
+
+func (v *verifier) unmarshal(b []byte, into any, path, what string) bool {
+	if err := strictjson.Unmarshal(b, into, v.lim.JSONDepth); err != nil {
+		v.jsonError(err, path, what)
+		return false
+	}
+	return true
+}
+
+// walk verifies the document a descriptor names and everything below it.
+func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
+	dg, ok := v.checkDescriptor(d, path)
+	if !ok {
+		return nil
+	}
+	if n, seen := v.nodes[dg]; seen {
+		return n
+	}
+	n := &node{image: -1}
+	v.nodes[dg] = n
+	declared := kindOfMediaType(d.MediaType)
+	if declared == kindSchema1 {
+		v.finding(CodeUnsupportedMediaType, path, "Docker schema 1 manifests are not supported: their digest does not cover the served bytes")
+		return n
+	}
+	if declared == kindUnknown {
+		// Not a manifest or index: an artifact blob, verified by digest.
+		p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), d.Size+1, d.Size, false)
+		v.after(func() { v.checkPlainBlob(p, d, dg, path) })
+		return n
+	}
+	limit, lk := v.lim.ManifestDocument, limits.ManifestDocument
+	if declared == kindIndex {
+		limit, lk = v.lim.IndexDocument, limits.IndexDocument
+	}
+	b, ok := v.readDocument(d, dg, path, limit, lk)
+	if !ok {
+		return n
+	}
+	n.ok = true
+	var probe docProbe
+	if !v.unmarshal(b, &probe, path, "document") {
+		return n
+	}
+	kind, ok := v.documentKind(&probe, d.MediaType, path)
+	if !ok {
+		return n
+	}
+	n.kind = kind
+	if kind == kindIndex {
+		v.walkIndex(b, d, dg, path, depth)
+	} else {
+		n.image, n.platform = v.walkManifest(b, d, dg, path)
+	}
+	return n
+}
+
+// documentKind decides whether a document is an index or a manifest from
+// its members, and requires the descriptor's and the document's media types
+// to agree with that.
+func (v *verifier) documentKind(p *docProbe, descMT, path string) (docKind, bool) {
+	if len(p.FSLayers) > 0 || kindOfMediaType(p.MediaType) == kindSchema1 {
+		v.finding(CodeUnsupportedMediaType, path, "Docker schema 1 manifests are not supported")
+		return kindUnknown, false
+	}
+	isIndex := len(p.Manifests) > 0
+	isManifest := len(p.Config) > 0 || len(p.Layers) > 0
+	if isIndex && isManifest {
+		v.finding(CodeAmbiguousDocument, path, "the document has both manifests and config/layers members, so readers disagree on whether it is an index or a manifest")
+		return kindUnknown, false
+	}
+	kind := kindUnknown
+	switch {
+	case isIndex:
+		kind = kindIndex
+	case isManifest:
+		kind = kindManifest
+	}
+	if p.SchemaVersion == nil || *p.SchemaVersion != 2 {
+		v.finding(CodeInvalidDocument, path, "schemaVersion must be 2")
+		return kindUnknown, false
+	}
+	if p.MediaType != "" {
+		mk := kindOfMediaType(p.MediaType)
+		if mk == kindUnknown {
+			v.report.Add(Finding{Code: CodeUnsupportedMediaType, Path: path + "/mediaType", Actual: p.MediaType,
+				Message: "the document's mediaType is not a known manifest or index type"})
+			return kindUnknown, false
+		}
+		if p.MediaType != descMT {
+			v.report.Add(Finding{Code: CodeMediaTypeMismatch, Path: path + "/mediaType", Expected: descMT, Actual: p.MediaType,
+				How: "document mediaType member", Message: "the document's mediaType differs from its descriptor's"})
+			return kindUnknown, false
+		}
+		if kind == kindUnknown {
+			kind = mk
+		}
+		if mk != kind {
+			v.report.Add(Finding{Code: CodeAmbiguousDocument, Path: path, Expected: mk.String(), Actual: kind.String(),
+				How: "document members", Message: "the document's members contradict its mediaType"})
+			return kindUnknown, false
+		}
+	}
+	if kind == kindUnknown {
+		// No mediaType and neither manifests nor config: decide from the descriptor.
+		kind = kindOfMediaType(descMT)
+	}
+	if dk := kindOfMediaType(descMT); dk != kind {
+		v.report.Add(Finding{Code: CodeMediaTypeMismatch, Path: path, Expected: dk.String(), Actual: kind.String(),
+			How: "document members", Message: "the descriptor's mediaType names another kind of document"})
+		return kindUnknown, false
+	}
+	v.report.Pass()
+	return kind, true
+}
+
+func (v *verifier) walkIndex(b []byte, d v1.Descriptor, dg digest.Digest, path string, depth int) {
+	var idx v1.Index
+	if !v.unmarshal(b, &idx, path, "index") {
+		return
+	}
+	if depth >= v.lim.IndexDepth {
+		v.report.Add(Finding{Code: CodeLimitExceeded, Path: path,
+			Message: limits.Exceeded(limits.IndexDepth, int64(v.lim.IndexDepth), path).Error()})
+		return
+	}
+	v.report.Indexes = append(v.report.Indexes, Index{Path: path, Digest: dg.String(), MediaType: d.MediaType, Manifests: len(idx.Manifests)})
+	if v.report.IndexDigest == nil && depth == v.rootDepth {
+		s := dg.String()
+		v.report.IndexDigest = &s
+	}
+	v.walkEntries(idx.Manifests, path, depth+1)
+}
+
+// walkEntries walks the entries of an index and checks each entry's
+// platform against the config of the manifest it names.
+func (v *verifier) walkEntries(entries []v1.Descriptor, path string, depth int) {
+	for i, e := range entries {
+		p := fmt.Sprintf("%s/manifests[%d]", path, i)
+		n := v.walk(e, p, depth)
+		if n == nil || n.image < 0 {
+			continue
+		}
+		img := &v.report.Images[n.image]
+		if ref := e.Annotations["vnd.docker.reference.type"]; ref == "attestation-manifest" {
+			img.Kind = "attestation"
+			img.AttestsTo = e.Annotations["vnd.docker.reference.digest"]
+		}
+		if name := e.Annotations[v1.AnnotationRefName]; name != "" && !contains(img.RefNames, name) {
+			img.RefNames = append(img.RefNames, name)
+		}
+		if e.Platform == nil {
+			continue
+		}
+		if img.Platform == nil {
+			if img.Kind == "image" {
+				v.report.Add(Finding{Code: CodePlatformMismatch, Path: p + "/platform", Expected: platformOf(e.Platform).String(),
+					Actual: "(none)", How: "config os/architecture", Message: "the index names a platform but the config has none"})
+			}
+			continue
+		}
+		if want := platformOf(e.Platform); !samePlatform(want, *img.Platform) {
+			v.report.Add(Finding{Code: CodePlatformMismatch, Path: p + "/platform", Expected: want.String(), Actual: img.Platform.String(),
+				How: "config os/architecture/variant", Message: "the index entry's platform differs from the platform in the image's config"})
+		} else {
+			v.report.Pass()
+		}
+	}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func platformOf(p *v1.Platform) Platform {
+	return Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion}
+}
+
+// samePlatform compares an index entry's platform with a config's. A
+// variant missing on one side matches only the architecture's default
+// (arm64/v8).
+func samePlatform(a, b Platform) bool {
+	if a.OS != b.OS || a.Architecture != b.Architecture {
+		return false
+	}
+	if a.OSVersion != "" && b.OSVersion != "" && a.OSVersion != b.OSVersion {
+		return false
+	}
+	if a.Variant == b.Variant {
+		return true
+	}
+	def := func(v string) string {
+		if v == "" && a.Architecture == "arm64" {
+			return "v8"
+		}
+		return v
+	}
+	return def(a.Variant) == def(b.Variant)
+}
+
+// walkManifest verifies a manifest, its config and schedules its layers.
+// It returns the image's index in the report and its config platform.
+func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, path string) (int, *Platform) {
+	var m v1.Manifest
+	if !v.unmarshal(b, &m, path, "manifest") {
+		return -1, nil
+	}
+	md := dg.String()
+	img := Image{Path: path, ManifestDigest: &md, ManifestMediaType: d.MediaType, Kind: "image", Layers: []Layer{}, ChainIDs: []string{}}
+	if m.Subject != nil {
+		img.Subject = string(m.Subject.Digest)
+	}
+	cpath := path + "/config"
+	cdg, ok := v.checkDescriptor(m.Config, cpath)
+	if !ok {
+		return -1, nil
+	}
+	img.ImageID = cdg.String()
+	imageConfig := isImageConfig(m.Config.MediaType)
+	if !imageConfig {
+		img.Kind = "artifact"
+	}
+	var cfg v1.Image
+	cfgOK := false
+	if imageConfig || m.Config.MediaType == MediaTypeOCIEmpty {
+		cb, ok := v.readDocument(m.Config, cdg, cpath, v.lim.ConfigDocument, limits.ConfigDocument)
+		if ok && imageConfig {
+			cfgOK = v.unmarshal(cb, &cfg, cpath, "config")
+		}
+		if ok && m.Config.MediaType == MediaTypeOCIEmpty && !bytes.Equal(cb, []byte("{}")) {
+			v.finding(CodeInvalidDocument, cpath, "an empty descriptor's content must be {}")
+		}
+	} else {
+		p := v.scheduleBlob(blobPath(cdg), cdg.Algorithm(), m.Config.Size+1, m.Config.Size, false)
+		v.after(func() { v.checkPlainBlob(p, m.Config, cdg, cpath) })
+	}
+	var plat *Platform
+	if cfgOK {
+		if cfg.OS != "" || cfg.Architecture != "" {
+			plat = &Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
+			img.Platform = plat
+		}
+		if cfg.RootFS.Type != "layers" {
+			v.report.Add(Finding{Code: CodeInvalidDocument, Path: cpath + "/rootfs/type", Expected: "layers", Actual: cfg.RootFS.Type,
+				Message: "rootfs.type must be layers"})
+		}
+	}
+	tarLayers := 0
+	for _, l := range m.Layers {
+		if _, isTar := layerCompression(l.MediaType); isTar {
+			tarLayers++
+		}
+	}
+	if tarLayers == 0 && len(m.Layers) > 0 && img.Kind == "image" {
+		img.Kind = "artifact"
+	}
+	// Diff IDs are checked only when they line up one to one with layers.
+	diffIDs := cfg.RootFS.DiffIDs
+	checkDiffs := cfgOK && img.Kind == "image"
+	if checkDiffs && len(diffIDs) != len(m.Layers) {
+		v.report.Add(Finding{Code: CodeLayerCountMismatch, Path: cpath + "/rootfs/diff_ids", Expected: fmt.Sprint(len(m.Layers)),
+			Actual: fmt.Sprint(len(diffIDs)), How: "len(rootfs.diff_ids) vs len(layers)", Message: "the config lists a different number of diff_ids than the manifest lists layers"})
+		checkDiffs = false
+	} else if checkDiffs {
+		v.report.Pass()
+	}
+	idx := len(v.report.Images)
+	img.Layers = make([]Layer, len(m.Layers))
+	v.report.Images = append(v.report.Images, img)
+	for i, l := range m.Layers {
+		lp := fmt.Sprintf("%s/layers[%d]", path, i)
+		want := ""
+		if checkDiffs {
+			want = string(diffIDs[i])
+		}
+		v.layer(idx, i, l, lp, want, fmt.Sprintf("%s/rootfs/diff_ids[%d]", cpath, i))
+	}
+	if checkDiffs {
+		v.after(func() {
+			ids := make([]string, len(diffIDs))
+			for i, d := range diffIDs {
+				ids[i] = string(d)
+			}
+			v.report.Images[idx].ChainIDs = chainIDs(ids)
+		})
+	}
+	return idx, plat
+}
+
+// layer schedules one layer blob and the checks on it.
+func (v *verifier) layer(img, i int, l v1.Descriptor, path, wantDiff, diffPath string) {
+	v.report.Images[img].Layers[i] = Layer{Digest: string(l.Digest), Size: l.Size, MediaType: l.MediaType, Compression: CompressionUnknown}
+	dg, ok := v.checkDescriptor(l, path)
+	if !ok {
+		return
+	}
+	declared, isTar := layerCompression(l.MediaType)
+	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), l.Size+1, l.Size, isTar)
+	v.after(func() {
+		rec := &v.report.Images[img].Layers[i]
+		if p.err != nil {
+			if errors.Is(p.err, fs.ErrNotExist) && (len(l.URLs) > 0 || isForeign(l.MediaType)) {
+				v.report.Add(Finding{Code: CodeForeignLayer, Path: path, Message: "the layer is foreign (non-distributable) and not in the source; it is never fetched, so it cannot be verified"})
+				return
+			}
+			v.readError(p.err, p.job.name, path)
+			return
+		}
+		ev := p.ev
+		if !v.checkEvidence(ev, l.Size, dg, path, p.job.name) {
+			return
+		}
+		rec.Compression = ev.compression
+		if !isTar {
+			return
+		}
+		if ev.compression != declared {
+			v.report.Add(Finding{Code: CodeMediaTypeMismatch, Path: path + "/mediaType", Expected: declared, Actual: ev.compression,
+				How: "magic bytes", Message: fmt.Sprintf("the media type %s declares %s compression but the blob is %s", l.MediaType, declared, ev.compression)})
+			return
+		}
+		v.report.Pass()
+		v.checkDiffID(ev, rec, path, wantDiff, diffPath)
+	})
+}
+
+// checkEvidence checks a streamed blob's read, size and digest.
+func (v *verifier) checkEvidence(ev *evidence, size int64, dg digest.Digest, path, name string) bool {
+	if ev.readErr != nil {
+		v.readError(ev.readErr, name, path)
+		return false
+	}
+	ok := true
+	if ev.size != size {
+		actual := fmt.Sprint(ev.size)
+		if ev.size > size {
+			actual = fmt.Sprintf("more than %d", size)
+		}
+		v.report.Add(Finding{Code: CodeSizeMismatch, Path: path, Expected: fmt.Sprint(size), Actual: actual,
+			How: "len(" + name + ")", Message: "the blob's size differs from the descriptor's"})
+		ok = false
+	} else {
+		v.report.Pass()
+	}
+	got, have := ev.digests[dg.Algorithm()]
+	switch {
+	case !have:
+		v.report.Add(Finding{Code: CodeUnsupportedAlgorithm, Path: path, Message: fmt.Sprintf("%s was not computed for %s", dg.Algorithm(), name)})
+		ok = false
+	case got != dg:
+		v.report.Add(Finding{Code: CodeDigestMismatch, Path: path, Expected: dg.String(), Actual: got.String(),
+			How: string(dg.Algorithm()) + "(" + name + ")", Message: "the blob's bytes do not hash to the descriptor's digest"})
+		ok = false
+	default:
+		v.report.Pass()
+	}
+	return ok
+}
+
+// checkDiffID checks a decompressed stream against the config's diff_id.
+func (v *verifier) checkDiffID(ev *evidence, rec *Layer, path, want, diffPath string) {
+	if ev.decompressErr != nil {
+		var le *limits.Error
+		var ce *contentError
+		switch {
+		case errors.As(ev.decompressErr, &le):
+			v.report.Add(Finding{Code: CodeLimitExceeded, Path: path, Message: le.Error()})
+			return
+		case errors.As(ev.decompressErr, &ce):
+			v.contentErrors = append(v.contentErrors, contentFailure{path: path, err: ce.err})
+		default:
+			v.report.Add(Finding{Code: CodeDecompress, Path: path, How: howDiffID(ev.compression),
+				Message: fmt.Sprintf("decompressing the layer failed after %d bytes: %v", ev.uncompressed, ev.decompressErr)})
+			return
+		}
+	}
+	rec.DiffID = ev.diffID.String()
+	rec.UncompressedSize = ev.uncompressed
+	if want == "" {
+		return
+	}
+	wd, derr := parseDigest(want)
+	switch {
+	case derr != nil:
+		v.finding(derr.code, diffPath, derr.msg)
+	case wd.Algorithm() != digest.SHA256:
+		v.report.Add(Finding{Code: CodeUnsupportedAlgorithm, Path: diffPath, Message: "diff_ids are recomputed with sha256 only"})
+	case wd != ev.diffID:
+		v.report.Add(Finding{Code: CodeDiffIDMismatch, Path: diffPath, Expected: want, Actual: ev.diffID.String(),
+			How: howDiffID(ev.compression), Message: "the config's diff_id does not match the layer's uncompressed content"})
+	default:
+		v.report.Pass()
+	}
+}
+
+// checkPlainBlob checks a blob that is verified by digest and size only.
+func (v *verifier) checkPlainBlob(p *pendingBlob, d v1.Descriptor, dg digest.Digest, path string) {
+	if p.err != nil {
+		v.readError(p.err, p.job.name, path)
+		return
+	}
+	v.checkEvidence(p.ev, d.Size, dg, path, p.job.name)
+}
+
+// after queues a check to run once every blob has been streamed.
+func (v *verifier) after(f func()) { v.checks = append(v.checks, f) }
