@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/imgproof/imgproof/internal/limits"
@@ -174,12 +173,3 @@ type archiveError struct {
 }
 
 func (e *archiveError) Error() string { return e.name + ": " + e.msg }
-
-func sortedKeys[M ~map[string]V, V any](m M) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

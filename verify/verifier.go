@@ -36,7 +36,6 @@ type verifier struct {
 	archive      bool // the source is a tar archive
 	roots        []Root
 
-	mu            sync.Mutex
 	contentErrors []contentFailure
 }
 
