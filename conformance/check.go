@@ -1,0 +1,271 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/imgproof/imgproof/verify"
+)
+
+// Options tunes a conformance run.
+type Options struct {
+	// Verify is passed to the verifier. Its LayerContent hook is replaced
+	// by the layer-content rules.
+	Verify verify.Options
+}
+
+// CheckFS checks a directory: an OCI image layout or an unpacked docker
+// save archive. name is what the report calls the source.
+func CheckFS(ctx context.Context, fsys fs.FS, name string, opts *Options) *Report {
+	c := newChecker(name)
+	files, err := FromFS(fsys)
+	if err != nil {
+		c.fail("IMGPROOF-ARCH-003", name, err.Error())
+		return c.finish()
+	}
+	c.files = files
+	c.res = verify.Dir(ctx, fsys, name, c.verifyOptions(opts))
+	c.run()
+	return c.finish()
+}
+
+// CheckArchive checks a tar archive, plain or gzipped: an OCI archive or a
+// docker save archive. Nothing is written to disk.
+func CheckArchive(ctx context.Context, r io.ReaderAt, size int64, name string, opts *Options) *Report {
+	c := newChecker(name)
+	c.archive = true
+	files, err := FromArchive(r, size)
+	if err != nil {
+		c.fail("IMGPROOF-ARCH-003", name, err.Error())
+		return c.finish()
+	}
+	c.files = files
+	c.res = verify.Archive(ctx, r, size, name, c.verifyOptions(opts))
+	c.run()
+	return c.finish()
+}
+
+type checker struct {
+	name    string
+	archive bool
+	files   Files
+	res     *verify.Result
+	format  string
+
+	results []Result
+	applied map[string]bool
+	seen    map[string]bool // fail results already recorded, by rule|path|message
+	docs    map[string]bool // documents already checked, by digest
+	blobs   map[string]bool // blob paths referenced by the graph
+
+	mu     sync.Mutex
+	layers map[string][]Violation // layer-content violations, by blob name
+}
+
+func newChecker(name string) *checker {
+	return &checker{name: name, applied: map[string]bool{}, seen: map[string]bool{}, docs: map[string]bool{},
+		blobs: map[string]bool{}, layers: map[string][]Violation{}}
+}
+
+func (c *checker) verifyOptions(opts *Options) *verify.Options {
+	var vo verify.Options
+	if opts != nil {
+		vo = opts.Verify
+	}
+	vo.LayerContent = func(blob string, r io.Reader) error {
+		vs := CheckLayer(r)
+		c.mu.Lock()
+		c.layers[blob] = append(c.layers[blob], vs...)
+		c.mu.Unlock()
+		return nil
+	}
+	return &vo
+}
+
+// apply records that a rule was evaluated.
+func (c *checker) apply(ids ...string) {
+	for _, id := range ids {
+		if _, ok := byID[id]; !ok {
+			panic("conformance: unknown rule " + id)
+		}
+		c.applied[id] = true
+	}
+}
+
+// fail records a failure of a rule at path.
+func (c *checker) fail(id, path, msg string) {
+	r, ok := byID[id]
+	if !ok {
+		panic("conformance: unknown rule " + id)
+	}
+	c.applied[id] = true
+	key := id + "|" + path + "|" + msg
+	if c.seen[key] {
+		return
+	}
+	c.seen[key] = true
+	c.results = append(c.results, Result{Rule: id, Level: r.Level, Status: Fail, Path: path, Message: msg, Spec: r.Spec, URL: r.URL})
+}
+
+// expect applies a rule and fails it unless ok.
+func (c *checker) expect(id string, ok bool, path, format string, args ...any) bool {
+	c.apply(id)
+	if !ok {
+		c.fail(id, path, fmt.Sprintf(format, args...))
+	}
+	return ok
+}
+
+func (c *checker) has(name string) bool {
+	for _, e := range c.files.Entries() {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *checker) run() {
+	for _, p := range c.files.Problems() {
+		c.fail(p.Rule, p.Path, p.Message)
+	}
+	if c.archive {
+		c.apply("IMGPROOF-ARCH-001", "IMGPROOF-ARCH-002", "IMGPROOF-ARCH-003", "IMGPROOF-ARCH-004")
+	}
+	c.apply("IMGPROOF-VERIFY-001", "IMGPROOF-LIMIT-001")
+	docker := c.has("manifest.json")
+	oci := c.has("index.json") || c.has("oci-layout")
+	switch {
+	case docker && oci:
+		c.format = "docker-archive+oci"
+	case docker:
+		c.format = "docker-archive"
+	case oci:
+		c.format = "oci-layout"
+	}
+	if oci || !docker {
+		c.checkLayout(docker)
+	}
+	if docker {
+		c.checkDocker()
+		if oci {
+			c.apply("DOCKER-VIEW-001")
+		}
+	}
+	c.mapFindings()
+	c.layerResults()
+}
+
+// mapFindings turns the verifier's findings into rule failures.
+func (c *checker) mapFindings() {
+	if c.res == nil || c.res.Report == nil {
+		return
+	}
+	byCode := map[verify.Code][]string{}
+	for _, r := range catalog {
+		for _, code := range r.Codes {
+			byCode[code] = append(byCode[code], r.ID)
+		}
+	}
+	for _, f := range c.res.Report.Findings {
+		if f.Severity == verify.SeverityInfo {
+			continue
+		}
+		ids := byCode[f.Code]
+		switch f.Code {
+		case verify.CodeNothingVerified, verify.CodeLayerContent, verify.CodeNoMatchingPlatform, verify.CodeAmbiguousPlatform:
+			continue // an empty index is valid; content is checked here
+		case verify.CodeMediaTypeMismatch:
+			if strings.Contains(f.Path, "layers[") || strings.HasSuffix(f.Path, "layer.tar") {
+				ids = []string{"OCI-LAYER-003"}
+			} else {
+				ids = []string{"OCI-MAN-003"}
+			}
+		case verify.CodeDigestMismatch:
+			if strings.HasPrefix(c.format, "oci") {
+				ids = append(ids, "OCI-LAYOUT-007")
+			}
+			if strings.HasPrefix(f.Path, "manifest.json") {
+				ids = append(ids, "DOCKER-MAN-004")
+			}
+		case verify.CodeDiffIDMismatch, verify.CodeLayerCountMismatch:
+			if strings.HasPrefix(f.Path, "manifest.json") {
+				ids = append(ids, "DOCKER-MAN-004")
+			}
+		case verify.CodeBlobMissing:
+			if strings.HasPrefix(f.Path, "manifest.json") || !strings.HasPrefix(c.format, "oci") {
+				ids = []string{"DOCKER-MAN-003"}
+			}
+		case verify.CodeInternal:
+			ids = []string{"IMGPROOF-LIMIT-001"}
+		}
+		if len(ids) == 0 {
+			if f.Severity == verify.SeverityWarning {
+				continue
+			}
+			ids = []string{"IMGPROOF-VERIFY-001"}
+		}
+		msg := f.Message
+		if f.Expected != "" || f.Actual != "" {
+			msg += fmt.Sprintf(" (expected %s, got %s)", f.Expected, f.Actual)
+		}
+		for _, id := range ids {
+			c.fail(id, f.Path, string(f.Code)+": "+msg)
+		}
+	}
+}
+
+// layerResults reports the layer-content violations.
+func (c *checker) layerResults() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.layers) == 0 {
+		return
+	}
+	c.apply(layerRules...)
+	c.apply("OCI-MAN-018")
+	names := make([]string, 0, len(c.layers))
+	for n := range c.layers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		for _, v := range c.layers[n] {
+			p := n
+			if v.Entry != "" {
+				p += "!" + v.Entry
+			}
+			c.fail(v.Rule, p, v.Message)
+			if byID[v.Rule].Level == Must {
+				c.fail("OCI-MAN-018", n, "layer "+n+" cannot be applied: "+v.Rule)
+			}
+		}
+	}
+}
+
+// finish adds pass and skip results and sorts the report.
+func (c *checker) finish() *Report {
+	failed := map[string]bool{}
+	for _, r := range c.results {
+		failed[r.Rule] = true
+	}
+	for _, r := range catalog {
+		if failed[r.ID] {
+			continue
+		}
+		st, msg := Skip, "nothing in the source is subject to this rule"
+		if c.applied[r.ID] {
+			st, msg = Pass, r.Check
+		}
+		c.results = append(c.results, Result{Rule: r.ID, Level: r.Level, Status: st, Path: c.name, Message: msg, Spec: r.Spec, URL: r.URL})
+	}
+	sort.SliceStable(c.results, func(i, j int) bool { return c.results[i].Rule < c.results[j].Rule })
+	rep := &Report{Source: c.name, Format: c.format, Results: c.results}
+	rep.summarize()
+	return rep
+}

@@ -1,0 +1,190 @@
+package conformance
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var (
+	repoTagRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	// repoTagHostRE admits a registry host with dots or a port as first component.
+	repoTagHostRE = regexp.MustCompile(`^[A-Za-z0-9.-]+(?::[0-9]+)?/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+)
+
+// checkDocker checks a docker save archive: manifest.json, the configs and
+// layers it names, repositories and the legacy layer directories.
+func (c *checker) checkDocker() {
+	b, err := readAll(c.files, "manifest.json", maxDocument)
+	if err != nil {
+		c.fail("DOCKER-MAN-001", "manifest.json", err.Error())
+		return
+	}
+	v, ok := c.parseJSON("manifest.json", b)
+	if !ok {
+		c.fail("DOCKER-MAN-001", "manifest.json", "manifest.json is not valid JSON")
+		return
+	}
+	list, isArr := v.([]any)
+	if !c.expect("DOCKER-MAN-001", isArr, "manifest.json", "manifest.json is not a JSON array") {
+		return
+	}
+	c.expect("DOCKER-MAN-007", len(list) > 0, "manifest.json", "manifest.json lists no image")
+	configs := map[string]bool{}
+	parents := map[int]string{}
+	var tags []string
+	for i, e := range list {
+		p := fmt.Sprintf("manifest.json[%d]", i)
+		m, isObj := e.(map[string]any)
+		cfgName, cfgOK := m["Config"].(string)
+		layersV, _ := m["Layers"].([]any)
+		rt, rtPresent := m["RepoTags"]
+		rtArr, rtIsArr := rt.([]any)
+		ok := isObj && cfgOK && cfgName != "" && m["Layers"] != nil && allStrings(layersV) && layersV != nil &&
+			(!rtPresent || rt == nil || rtIsArr && allStrings(rtArr))
+		if !c.expect("DOCKER-MAN-001", ok, p, "entry needs Config (string), Layers (array of strings) and RepoTags (array of strings or null)") {
+			continue
+		}
+		for j, t := range rtArr {
+			s := t.(string)
+			tags = append(tags, s)
+			c.expect("DOCKER-MAN-005", repoTagRE.MatchString(s) || repoTagHostRE.MatchString(s), fmt.Sprintf("%s/RepoTags[%d]", p, j), "%q is not a name:tag reference", s)
+		}
+		cfgClean, _ := cleanName(cfgName)
+		configs["sha256:"+hexFromName(cfgClean)] = true
+		c.expect("DOCKER-MAN-007", !configs[cfgClean], p+"/Config", "two entries name config %s", cfgName)
+		configs[cfgClean] = true
+		if par, present := m["Parent"]; present && par != nil && par != "" {
+			s, _ := par.(string)
+			parents[i] = s
+		}
+		nLayers := len(layersV)
+		for j, l := range layersV {
+			name, _ := cleanName(l.(string))
+			c.blobs[name] = true
+			c.expect("DOCKER-MAN-003", c.has(name), fmt.Sprintf("%s/Layers[%d]", p, j), "layer file %s is not in the archive", l)
+		}
+		cb, err := readAll(c.files, cfgClean, maxDocument)
+		if !c.expect("DOCKER-MAN-002", err == nil, p+"/Config", "config file %s cannot be read: %v", cfgName, err) {
+			continue
+		}
+		c.blobs[cfgClean] = true
+		sum := sha256.Sum256(cb)
+		if h := hexFromName(cfgClean); h != "" {
+			c.expect("DOCKER-MAN-002", h == hex.EncodeToString(sum[:]), p+"/Config", "config file %s hashes to sha256:%x", cfgName, sum)
+		}
+		before := len(c.results)
+		c.config(p+"/Config", cb, nLayers)
+		for _, r := range c.results[before:] {
+			if r.Rule == "OCI-MAN-019" {
+				c.fail("DOCKER-MAN-004", r.Path, r.Message)
+			}
+		}
+		c.apply("DOCKER-MAN-004")
+		if ls, present := m["LayerSources"]; present {
+			c.layerSources(p+"/LayerSources", ls)
+		}
+	}
+	for i, par := range parents {
+		c.expect("DOCKER-MAN-006", configs[par], fmt.Sprintf("manifest.json[%d]/Parent", i), "Parent %s is not the config of another entry", par)
+	}
+	c.checkRepositories(tags)
+	c.checkLegacy()
+}
+
+// hexFromName returns the hex digest a config or blob file name carries:
+// <hex>.json or blobs/sha256/<hex>.
+func hexFromName(n string) string {
+	n = strings.TrimPrefix(n, "blobs/sha256/")
+	n = strings.TrimSuffix(n, ".json")
+	if hex64RE.MatchString(n) {
+		return n
+	}
+	return ""
+}
+
+func (c *checker) layerSources(path string, v any) {
+	m, ok := v.(map[string]any)
+	if !c.expect("DOCKER-MAN-008", ok, path, "LayerSources is not an object") {
+		return
+	}
+	for _, k := range sortedKeys(m) {
+		_, ok := c.descriptor(path+"/"+k, m[k], false)
+		c.expect("DOCKER-MAN-008", ok, path+"/"+k, "LayerSources entry is not a descriptor")
+	}
+}
+
+func (c *checker) checkRepositories(tags []string) {
+	if !c.has("repositories") {
+		return
+	}
+	b, err := readAll(c.files, "repositories", maxDocument)
+	if !c.expect("DOCKER-REPO-001", err == nil, "repositories", "cannot read repositories: %v", err) {
+		return
+	}
+	v, ok := c.parseJSON("repositories", b)
+	m, isObj := v.(map[string]any)
+	if !c.expect("DOCKER-REPO-001", ok && isObj, "repositories", "repositories is not a JSON object") {
+		return
+	}
+	known := map[string]bool{}
+	for _, t := range tags {
+		known[t] = true
+	}
+	for _, repo := range sortedKeys(m) {
+		tm, isObj := m[repo].(map[string]any)
+		if !c.expect("DOCKER-REPO-001", isObj, "repositories/"+repo, "repository entry is not an object of tags") {
+			continue
+		}
+		for _, tag := range sortedKeys(tm) {
+			id, isStr := tm[tag].(string)
+			p := "repositories/" + repo + "/" + tag
+			c.expect("DOCKER-REPO-001", isStr && hex64RE.MatchString(id), p, "image ID %v is not 64 hex digits", tm[tag])
+			c.expect("DOCKER-REPO-002", known[repo+":"+tag], p, "%s:%s is not in any manifest.json RepoTags", repo, tag)
+		}
+	}
+}
+
+// checkLegacy checks the <id>/{VERSION,json,layer.tar} directories.
+func (c *checker) checkLegacy() {
+	dirs := map[string]map[string]bool{}
+	var order []string
+	for _, e := range c.files.Entries() {
+		top, rest, nested := strings.Cut(e.Name, "/")
+		if top == "blobs" || top == "" {
+			continue
+		}
+		if nested && (rest == "VERSION" || rest == "json" || rest == "layer.tar") {
+			if dirs[top] == nil {
+				dirs[top] = map[string]bool{}
+				order = append(order, top)
+			}
+			dirs[top][rest] = true
+		}
+	}
+	for _, d := range order {
+		files := dirs[d]
+		c.expect("DOCKER-LEGACY-001", hex64RE.MatchString(d), d, "legacy layer directory name is not 64 lower-case hex digits")
+		c.expect("DOCKER-LEGACY-004", files["VERSION"] && files["json"] && files["layer.tar"], d, "legacy layer directory lacks one of VERSION, json, layer.tar")
+		if files["VERSION"] {
+			b, err := readAll(c.files, d+"/VERSION", 1024)
+			c.expect("DOCKER-LEGACY-002", err == nil && strings.TrimSpace(string(b)) == "1.0", d+"/VERSION", "VERSION is %q, not 1.0", b)
+		}
+		if files["json"] {
+			b, err := readAll(c.files, d+"/json", maxDocument)
+			if !c.expect("DOCKER-LEGACY-003", err == nil, d+"/json", "cannot read: %v", err) {
+				continue
+			}
+			v, ok := c.parseJSON(d+"/json", b)
+			m, isObj := v.(map[string]any)
+			if c.expect("DOCKER-LEGACY-003", ok && isObj, d+"/json", "legacy json is not a JSON object") {
+				if id, present := m["id"]; present {
+					c.expect("DOCKER-LEGACY-003", id == d, d+"/json/id", "id %v is not the directory name", id)
+				}
+			}
+		}
+	}
+}
+

@@ -1,0 +1,353 @@
+package conformance
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// Entry is one file, directory or link of a source, as stored.
+type Entry struct {
+	// Name is the cleaned, slash-separated name relative to the root.
+	Name string
+	// Raw is the name as stored (for archives, the tar header name).
+	Raw      string
+	Type     byte // a tar typeflag: tar.TypeReg, tar.TypeDir, tar.TypeSymlink, ...
+	Size     int64
+	Linkname string
+	offset   int64
+}
+
+// Files is a read-only view of the files of a source: a directory (an OCI
+// layout or an unpacked docker save) or a tar archive. It never writes to
+// disk.
+type Files interface {
+	// Entries lists every entry in stored order, duplicates included.
+	Entries() []Entry
+	// Open opens the first regular file with the cleaned name, following
+	// links that stay inside the source.
+	Open(name string) (io.ReadCloser, error)
+	// Problems lists archive-level defects found while indexing, by rule ID.
+	Problems() []Problem
+}
+
+// Problem is a defect of the source found while listing it.
+type Problem struct {
+	Rule, Path, Message string
+}
+
+// errNotFound is returned by Open for a name the source does not hold.
+var errNotFound = errors.New("no such file")
+
+// cleanName normalises an entry name; ok is false for names that are
+// absolute or climb out of the root.
+func cleanName(raw string) (string, bool) {
+	n := strings.ReplaceAll(raw, "\\", "/")
+	if strings.HasPrefix(n, "/") || strings.Contains(n, "\x00") {
+		return path.Clean("/" + n)[1:], false
+	}
+	c := path.Clean(n)
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return c, false
+	}
+	if c == "." {
+		c = ""
+	}
+	return c, true
+}
+
+// --- directories ---
+
+type fsFiles struct {
+	fsys    fs.FS
+	entries []Entry
+	probs   []Problem
+}
+
+// FromFS returns the files of a directory tree.
+func FromFS(fsys fs.FS) (Files, error) {
+	f := &fsFiles{fsys: fsys}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		e := Entry{Name: p, Raw: p}
+		switch {
+		case d.IsDir():
+			e.Type = tar.TypeDir
+		case d.Type()&fs.ModeSymlink != 0:
+			e.Type = tar.TypeSymlink
+			if rl, ok := fsys.(fs.ReadLinkFS); ok {
+				e.Linkname, _ = rl.ReadLink(p)
+			}
+		case d.Type().IsRegular():
+			e.Type = tar.TypeReg
+			if info, err := d.Info(); err == nil {
+				e.Size = info.Size()
+			}
+		default:
+			e.Type = tar.TypeFifo
+		}
+		f.entries = append(f.entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing directory: %w", err)
+	}
+	for _, e := range f.entries {
+		if e.Type == tar.TypeSymlink {
+			f.probs = append(f.probs, Problem{"IMGPROOF-ARCH-002", e.Name, "symbolic link in an image layout; links are not followed"})
+		}
+	}
+	return f, nil
+}
+
+func (f *fsFiles) Entries() []Entry    { return f.entries }
+func (f *fsFiles) Problems() []Problem { return f.probs }
+func (f *fsFiles) Open(name string) (io.ReadCloser, error) {
+	for _, e := range f.entries {
+		if e.Name == name {
+			if e.Type != tar.TypeReg {
+				return nil, fmt.Errorf("%s: not a regular file", name)
+			}
+			return f.fsys.Open(name)
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", name, errNotFound)
+}
+
+// --- tar archives ---
+
+// maxCached bounds what a gzipped archive keeps in memory per entry; larger
+// entries are read again from the start of the archive.
+const (
+	maxCached      = 16 << 20
+	maxCachedTotal = 256 << 20
+	maxLinkHops    = 8
+)
+
+type tarFiles struct {
+	r       io.ReaderAt
+	size    int64
+	gz      bool
+	entries []Entry
+	cache   map[int]*[]byte // index in entries -> content, for gzip archives
+	probs   []Problem
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// FromArchive indexes a tar archive, plain or gzipped, held in r. Entry
+// contents are read on demand; nothing is written to disk.
+func FromArchive(r io.ReaderAt, size int64) (Files, error) {
+	t := &tarFiles{r: r, size: size, cache: map[int]*[]byte{}}
+	var magic [2]byte
+	if _, err := r.ReadAt(magic[:], 0); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+		t.gz = true
+	}
+	src, err := t.stream()
+	if err != nil {
+		return nil, err
+	}
+	cr := &countReader{r: src}
+	tr := tar.NewReader(cr)
+	var cached int64
+	seen := map[string]bool{}
+	var lastEnd int64
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", "", fmt.Sprintf("archive is not a complete tar archive: %v", err)})
+			return t, nil
+		}
+		if len(t.entries) >= 1<<20 {
+			t.probs = append(t.probs, Problem{"IMGPROOF-LIMIT-001", "", "archive has more than 1048576 entries"})
+			return t, nil
+		}
+		name, safe := cleanName(h.Name)
+		e := Entry{Name: name, Raw: h.Name, Type: h.Typeflag, Size: h.Size, Linkname: h.Linkname, offset: cr.n}
+		if e.Type == tar.TypeRegA {
+			e.Type = tar.TypeReg
+		}
+		if !safe {
+			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-002", h.Name, "archive entry name is absolute or leaves the archive root"})
+		}
+		key := strings.TrimSuffix(name, "/")
+		if seen[key] && e.Type != tar.TypeDir {
+			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-001", h.Name, "archive holds this name more than once; readers disagree on which copy wins"})
+		}
+		seen[key] = true
+		if t.gz && e.Type == tar.TypeReg && h.Size <= maxCached && cached+h.Size <= maxCachedTotal {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", h.Name, fmt.Sprintf("archive is truncated: %v", err)})
+				t.entries = append(t.entries, e)
+				return t, nil
+			}
+			cached += h.Size
+			t.cache[len(t.entries)] = &b
+		} else if _, err := io.Copy(io.Discard, tr); err != nil {
+			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", h.Name, fmt.Sprintf("archive is truncated: %v", err)})
+			t.entries = append(t.entries, e)
+			return t, nil
+		}
+		lastEnd = cr.n
+		t.entries = append(t.entries, e)
+	}
+	if tail := cr.n - roundBlock(lastEnd); tail < 1024 {
+		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", "", "archive ends without the two zero blocks of the end-of-archive marker"})
+	}
+	if nz, err := nonZeroTail(src); err != nil {
+		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", "", fmt.Sprintf("reading after the end-of-archive marker: %v", err)})
+	} else if nz {
+		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", "", "non-zero data follows the end-of-archive marker"})
+	}
+	for _, e := range t.entries {
+		if e.Type == tar.TypeSymlink || e.Type == tar.TypeLink {
+			if _, err := t.resolve(e.Name); err != nil {
+				t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-002", e.Raw, err.Error()})
+			}
+		}
+	}
+	return t, nil
+}
+
+func roundBlock(n int64) int64 { return (n + 511) &^ 511 }
+
+// nonZeroTail reads r to its end and reports whether any byte is not zero.
+func nonZeroTail(r io.Reader) (bool, error) {
+	buf := make([]byte, 32<<10)
+	nz := false
+	for {
+		n, err := r.Read(buf)
+		if !nz && bytes.IndexFunc(buf[:n], func(c rune) bool { return c != 0 }) >= 0 {
+			nz = true
+		}
+		if err == io.EOF {
+			return nz, nil
+		}
+		if err != nil {
+			return nz, err
+		}
+	}
+}
+
+func (t *tarFiles) stream() (io.Reader, error) {
+	sr := io.NewSectionReader(t.r, 0, t.size)
+	if !t.gz {
+		return sr, nil
+	}
+	zr, err := gzip.NewReader(sr)
+	if err != nil {
+		return nil, fmt.Errorf("reading gzip header: %w", err)
+	}
+	return zr, nil
+}
+
+func (t *tarFiles) Entries() []Entry    { return t.entries }
+func (t *tarFiles) Problems() []Problem { return t.probs }
+
+// resolve follows links from name to a regular file entry, inside the archive.
+func (t *tarFiles) resolve(name string) (int, error) {
+	for hop := 0; hop <= maxLinkHops; hop++ {
+		idx := -1
+		for i := range t.entries {
+			if t.entries[i].Name == name && t.entries[i].Type != tar.TypeDir {
+				idx = i
+				break
+			}
+		}
+		if idx < 0 {
+			return -1, fmt.Errorf("%s: %w", name, errNotFound)
+		}
+		e := t.entries[idx]
+		switch e.Type {
+		case tar.TypeReg:
+			return idx, nil
+		case tar.TypeSymlink:
+			target := e.Linkname
+			if !strings.HasPrefix(target, "/") {
+				target = path.Join(path.Dir(e.Name), target)
+			}
+			n, ok := cleanName(target)
+			if !ok || strings.HasPrefix(e.Linkname, "/") {
+				return -1, fmt.Errorf("%s: link target %q leaves the archive", e.Name, e.Linkname)
+			}
+			name = n
+		case tar.TypeLink:
+			n, ok := cleanName(e.Linkname)
+			if !ok {
+				return -1, fmt.Errorf("%s: hard link target %q leaves the archive", e.Name, e.Linkname)
+			}
+			name = n
+		default:
+			return -1, fmt.Errorf("%s: not a regular file", e.Name)
+		}
+	}
+	return -1, fmt.Errorf("%s: more than %d link hops", name, maxLinkHops)
+}
+
+func (t *tarFiles) Open(name string) (io.ReadCloser, error) {
+	idx, err := t.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	e := t.entries[idx]
+	if b, ok := t.cache[idx]; ok {
+		return io.NopCloser(bytes.NewReader(*b)), nil
+	}
+	if !t.gz {
+		return io.NopCloser(io.NewSectionReader(t.r, e.offset, e.Size)), nil
+	}
+	src, err := t.stream()
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(src)
+	for i := 0; ; i++ {
+		if _, err := tr.Next(); err != nil {
+			return nil, fmt.Errorf("%s: rereading archive: %w", name, err)
+		}
+		if i == idx {
+			return io.NopCloser(tr), nil
+		}
+	}
+}
+
+// readAll reads a whole file under a cap.
+func readAll(f Files, name string, limit int64) ([]byte, error) {
+	rc, err := f.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
+	}
+	return b, nil
+}

@@ -1,0 +1,385 @@
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/imgproof/imgproof/verify"
+)
+
+func digestOf(s string) digest.Digest { return digest.Digest(s) }
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+var (
+	knownOS   = set("aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 solaris wasip1 windows zos")
+	knownArch = set("386 amd64 amd64p32 arm armbe arm64 arm64be loong64 mips mipsle mips64 mips64le mips64p32 mips64p32le ppc ppc64 ppc64le riscv riscv64 s390 s390x sparc sparc64 wasm")
+	variants  = map[string]func(string) bool{
+		"arm":     func(v string) bool { return v == "v5" || v == "v6" || v == "v7" || v == "v8" },
+		"arm64":   func(v string) bool { return len(v) >= 2 && (strings.HasPrefix(v, "v8") || strings.HasPrefix(v, "v9")) },
+		"ppc64le": func(v string) bool { return strings.HasPrefix(v, "power") },
+		"riscv64": func(v string) bool { return strings.HasPrefix(v, "rva") },
+		"amd64":   func(v string) bool { return v == "v1" || v == "v2" || v == "v3" || v == "v4" },
+	}
+	imageManifestTypes = set(verify.MediaTypeOCIManifest + " " + verify.MediaTypeDockerManifest)
+	indexTypes         = set(verify.MediaTypeOCIIndex + " " + verify.MediaTypeDockerList)
+	imageConfigTypes   = set(verify.MediaTypeOCIConfig + " " + verify.MediaTypeDockerConfig)
+	layerTypes         = set("application/vnd.oci.image.layer.v1.tar application/vnd.oci.image.layer.v1.tar+gzip application/vnd.oci.image.layer.v1.tar+zstd " +
+		"application/vnd.oci.image.layer.nondistributable.v1.tar application/vnd.oci.image.layer.nondistributable.v1.tar+gzip application/vnd.oci.image.layer.nondistributable.v1.tar+zstd " +
+		verify.MediaTypeDockerLayer + " " + verify.MediaTypeDockerForeign + " application/vnd.docker.image.rootfs.diff.tar")
+)
+
+func set(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range strings.Fields(s) {
+		m[f] = true
+	}
+	return m
+}
+
+// platform checks a platform object; from is the rule family (index).
+func (c *checker) platform(path string, v any) map[string]any {
+	m, ok := v.(map[string]any)
+	if !c.expect("OCI-IDX-016", ok, path, "platform is not an object") {
+		return nil
+	}
+	arch, _ := m["architecture"].(string)
+	os, _ := m["os"].(string)
+	c.expect("OCI-IDX-008", arch != "", path+"/architecture", "platform has no architecture")
+	c.expect("OCI-IDX-009", os != "", path+"/os", "platform has no os")
+	if arch == "unknown" && os == "unknown" {
+		return m // buildx attestation manifests
+	}
+	c.expect("OCI-IDX-010", arch == "" || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
+	c.expect("OCI-IDX-011", os == "" || knownOS[os], path+"/os", "%q is not a GOOS value", os)
+	if vv, present := m["variant"]; present {
+		s, isStr := vv.(string)
+		c.expect("OCI-IDX-016", isStr, path+"/variant", "variant is not a string")
+		if f := variants[arch]; f != nil && isStr {
+			c.expect("OCI-IDX-012", f(s), path+"/variant", "variant %q is not listed for %s", s, arch)
+		}
+	}
+	if vv, present := m["os.version"]; present {
+		c.expect("OCI-IDX-016", isStringVal(vv), path+"/os.version", "os.version is not a string")
+	}
+	if vv, present := m["os.features"]; present {
+		arr, isArr := vv.([]any)
+		c.expect("OCI-IDX-016", isArr && allStrings(arr), path+"/os.features", "os.features is not an array of strings")
+		if os == "windows" {
+			for _, f := range arr {
+				c.expect("OCI-IDX-015", f == "win32k", path+"/os.features", "unknown windows os.feature %v", f)
+			}
+		}
+	}
+	return m
+}
+
+func allStrings(a []any) bool {
+	for _, e := range a {
+		if _, ok := e.(string); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func isInt(v any, want int64) bool {
+	n, ok := v.(json.Number)
+	if !ok {
+		return false
+	}
+	i, err := n.Int64()
+	return err == nil && i == want && !strings.ContainsAny(string(n), ".eE")
+}
+
+// index checks an image index document and walks its children.
+func (c *checker) index(path string, data []byte, descMT string, depth int, isIndexJSON bool) {
+	v, ok := c.parseJSON(path, data)
+	if !ok {
+		return
+	}
+	m, isObj := v.(map[string]any)
+	if !c.expect("IMGPROOF-DOC-001", isObj, path, "image index is not a JSON object") {
+		return
+	}
+	c.expect("OCI-IDX-001", isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %v, not 2", m["schemaVersion"])
+	mt, present := m["mediaType"]
+	c.expect("OCI-IDX-002", present, path, "index has no mediaType field")
+	if present {
+		s, _ := mt.(string)
+		c.expect("OCI-IDX-003", indexTypes[s] && (descMT == "" || s == descMT), path+"/mediaType",
+			"mediaType %v is not the index media type the descriptor declares (%s)", mt, orAny(descMT, verify.MediaTypeOCIIndex))
+	}
+	if at, present := m["artifactType"]; present {
+		s, _ := at.(string)
+		c.mediaType("OCI-IDX-004", path+"/artifactType", s)
+	}
+	if a, present := m["annotations"]; present {
+		c.annotations(path+"/annotations", a, false, "OCI-IDX-014")
+	}
+	if s, present := m["subject"]; present {
+		_, ok := c.descriptor(path+"/subject", s, false)
+		c.expect("OCI-IDX-013", ok, path+"/subject", "subject is not a descriptor")
+	}
+	list, isArr := m["manifests"].([]any)
+	if !c.expect("OCI-IDX-005", isArr, path+"/manifests", "manifests is missing or not an array") {
+		return
+	}
+	for i, e := range list {
+		p := fmt.Sprintf("%s/manifests[%d]", path, i)
+		d, ok := c.descriptor(p, e, isIndexJSON)
+		if !c.expect("OCI-IDX-005", ok, p, "manifests entry is not a descriptor object") {
+			continue
+		}
+		c.expect("OCI-IDX-006", imageManifestTypes[d.MediaType] || indexTypes[d.MediaType] || d.MediaType == "", p+"/mediaType",
+			"%q is not an OCI or Docker manifest or index media type", d.MediaType)
+		attestation := d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
+		if !d.digestOK || depth >= maxDepth {
+			continue
+		}
+		switch {
+		case indexTypes[d.MediaType]:
+			if b, ok := c.readDoc(d.Digest); ok && !c.docs[d.Digest] {
+				c.docs[d.Digest] = true
+				c.index(p, b, d.MediaType, depth+1, false)
+			}
+		case imageManifestTypes[d.MediaType]:
+			b, ok := c.readDoc(d.Digest)
+			if !ok {
+				continue
+			}
+			isImage := c.manifest(p, b, d.MediaType)
+			if isImage && !attestation {
+				c.expect("OCI-IDX-007", d.Platform != nil, p, "index entry of a runnable image has no platform")
+				if d.MediaType == verify.MediaTypeOCIManifest {
+					c.expect("OCI-DESC-014", d.Platform != nil, p, "descriptor of an image manifest has no platform")
+				}
+			}
+		}
+	}
+}
+
+func orAny(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// manifest checks an image manifest and its config; it reports whether the
+// manifest is a runnable image (its config is an image config).
+func (c *checker) manifest(path string, data []byte, descMT string) bool {
+	v, ok := c.parseJSON(path, data)
+	if !ok {
+		return false
+	}
+	m, isObj := v.(map[string]any)
+	if !c.expect("IMGPROOF-DOC-001", isObj, path, "image manifest is not a JSON object") {
+		return false
+	}
+	c.expect("OCI-MAN-001", isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %v, not 2", m["schemaVersion"])
+	mt, present := m["mediaType"]
+	c.expect("OCI-MAN-002", present, path, "manifest has no mediaType field")
+	if present {
+		s, _ := mt.(string)
+		c.expect("OCI-MAN-003", imageManifestTypes[s] && (descMT == "" || s == descMT), path+"/mediaType",
+			"mediaType %v is not the manifest media type the descriptor declares (%s)", mt, orAny(descMT, verify.MediaTypeOCIManifest))
+	}
+	artifactType, hasAT := m["artifactType"].(string)
+	if at, present := m["artifactType"]; present {
+		s, _ := at.(string)
+		c.mediaType("OCI-MAN-005", path+"/artifactType", s)
+	}
+	if a, present := m["annotations"]; present {
+		c.annotations(path+"/annotations", a, false, "OCI-MAN-014")
+	}
+	if s, present := m["subject"]; present {
+		_, ok := c.descriptor(path+"/subject", s, false)
+		c.expect("OCI-MAN-013", ok, path+"/subject", "subject is not a descriptor")
+	}
+	cfg, ok := c.descriptor(path+"/config", m["config"], false)
+	if !c.expect("OCI-MAN-006", ok, path+"/config", "config is missing or not a descriptor") {
+		return false
+	}
+	c.mediaType("OCI-MAN-012", path+"/config/mediaType", cfg.MediaType)
+	isImage := imageConfigTypes[cfg.MediaType]
+	isEmpty := cfg.MediaType == verify.MediaTypeOCIEmpty
+	if isEmpty {
+		c.expect("OCI-MAN-004", hasAT && artifactType != "", path+"/artifactType", "config is the empty descriptor but artifactType is not set")
+		c.expect("OCI-MAN-015", hasAT && artifactType != "", path+"/artifactType", "artifact manifest with an empty config does not define artifactType")
+	}
+	c.expect("OCI-MAN-007", isImage || isEmpty || hasAT, path+"/config/mediaType",
+		"config.mediaType %q is neither an image config, the empty type, nor paired with artifactType", cfg.MediaType)
+	layersV, present := m["layers"]
+	layers, isArr := layersV.([]any)
+	if !c.expect("OCI-MAN-008", present && isArr, path+"/layers", "layers is missing or not an array") {
+		return isImage
+	}
+	c.expect("OCI-MAN-009", len(layers) > 0, path+"/layers", "manifest has no layers")
+	if !isImage {
+		nonZero := false
+		for _, l := range layers {
+			if lm, ok := l.(map[string]any); ok {
+				if n, ok := lm["size"].(json.Number); ok && n.String() != "0" {
+					nonZero = true
+				}
+			}
+		}
+		c.expect("OCI-MAN-016", nonZero, path+"/layers", "artifact manifest has no layer of non-zero size")
+	}
+	var descs []desc
+	for i, l := range layers {
+		p := fmt.Sprintf("%s/layers[%d]", path, i)
+		d, ok := c.descriptor(p, l, false)
+		if !c.expect("OCI-MAN-008", ok, p, "layers entry is not a descriptor object") {
+			continue
+		}
+		descs = append(descs, d)
+		if p, ok := blobPath(d.Digest); ok {
+			c.blobs[p] = true
+		}
+		c.mediaType("OCI-MAN-012", p+"/mediaType", d.MediaType)
+		if isImage {
+			c.apply("OCI-LAYER-003")
+			c.expect("OCI-MAN-011", layerTypes[d.MediaType], p+"/mediaType", "%q is not an OCI or Docker layer media type", d.MediaType)
+			c.expect("OCI-LAYER-010", !strings.Contains(d.MediaType, "nondistributable") && !strings.Contains(d.MediaType, "foreign"),
+				p+"/mediaType", "non-distributable layer media type %q", d.MediaType)
+		}
+	}
+	if isImage && cfg.digestOK {
+		if b, ok := c.readDoc(cfg.Digest); ok {
+			c.config(path+"/config", b, len(layers))
+		}
+	}
+	return isImage
+}
+
+// config checks an image config; nLayers is the number of layers that
+// reference it (-1 when unknown).
+func (c *checker) config(path string, data []byte, nLayers int) {
+	v, ok := c.parseJSON(path, data)
+	if !ok {
+		return
+	}
+	m, isObj := v.(map[string]any)
+	if !c.expect("IMGPROOF-DOC-001", isObj, path, "image config is not a JSON object") {
+		return
+	}
+	c.apply("OCI-CFG-010", "OCI-CFG-014")
+	arch, _ := m["architecture"].(string)
+	os, _ := m["os"].(string)
+	c.expect("OCI-CFG-001", arch != "", path+"/architecture", "architecture is missing or empty")
+	c.expect("OCI-CFG-002", os != "", path+"/os", "os is missing or empty")
+	c.expect("OCI-CFG-003", arch == "" || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
+	c.expect("OCI-CFG-004", os == "" || knownOS[os], path+"/os", "%q is not a GOOS value", os)
+	if vv, ok := m["variant"].(string); ok {
+		if f := variants[arch]; f != nil {
+			c.expect("OCI-CFG-005", f(vv), path+"/variant", "variant %q is not listed for %s", vv, arch)
+		}
+	}
+	c.apply("OCI-CFG-011")
+	if cr, present := m["created"]; present && cr != nil {
+		s, _ := cr.(string)
+		_, err := time.Parse(time.RFC3339Nano, s)
+		c.expect("OCI-CFG-011", err == nil, path+"/created", "created %v is not an RFC 3339 date-time", cr)
+	}
+	if cc, present := m["config"]; present && cc != nil {
+		c.execConfig(path+"/config", cc)
+	}
+	rootfs, isObj := m["rootfs"].(map[string]any)
+	if !c.expect("OCI-CFG-007", isObj, path+"/rootfs", "rootfs is missing or not an object") {
+		return
+	}
+	c.expect("OCI-CFG-008", rootfs["type"] == "layers", path+"/rootfs/type", "rootfs.type is %v, not \"layers\"", rootfs["type"])
+	ids, isArr := rootfs["diff_ids"].([]any)
+	if !c.expect("OCI-CFG-009", isArr, path+"/rootfs/diff_ids", "rootfs.diff_ids is missing or not an array") {
+		return
+	}
+	for i, id := range ids {
+		s, isStr := id.(string)
+		p := fmt.Sprintf("%s/rootfs/diff_ids[%d]", path, i)
+		if c.expect("OCI-CFG-009", isStr, p, "diff_id is not a string") {
+			c.digest(p, s)
+		}
+	}
+	if nLayers >= 0 {
+		c.expect("OCI-MAN-019", len(ids) == nLayers, path+"/rootfs/diff_ids", "config has %d diff_ids for %d layers", len(ids), nLayers)
+	}
+	if h, present := m["history"]; present && h != nil {
+		hist, isArr := h.([]any)
+		if c.expect("OCI-CFG-012", isArr, path+"/history", "history is not an array") && len(hist) > 0 {
+			nonEmpty := 0
+			for i, e := range hist {
+				em, _ := e.(map[string]any)
+				if em == nil {
+					c.fail("OCI-CFG-012", fmt.Sprintf("%s/history[%d]", path, i), "history entry is not an object")
+					continue
+				}
+				if b, _ := em["empty_layer"].(bool); !b {
+					nonEmpty++
+				}
+				if cr, ok := em["created"].(string); ok {
+					_, err := time.Parse(time.RFC3339Nano, cr)
+					c.expect("OCI-CFG-011", err == nil, fmt.Sprintf("%s/history[%d]/created", path, i), "%q is not an RFC 3339 date-time", cr)
+				}
+			}
+			c.expect("OCI-CFG-015", nonEmpty == len(ids), path+"/history", "%d history entries create layers, but there are %d diff_ids", nonEmpty, len(ids))
+		}
+	}
+}
+
+// execConfig checks the types of the config object.
+func (c *checker) execConfig(path string, v any) {
+	m, ok := v.(map[string]any)
+	if !c.expect("OCI-CFG-012", ok, path, "config is not an object") {
+		return
+	}
+	str := func(k string) {
+		if x, present := m[k]; present && x != nil {
+			c.expect("OCI-CFG-012", isStringVal(x), path+"/"+k, "%s is not a string", k)
+		}
+	}
+	obj := func(k string) map[string]any {
+		if x, present := m[k]; present && x != nil {
+			o, ok := x.(map[string]any)
+			c.expect("OCI-CFG-012", ok, path+"/"+k, "%s is not an object", k)
+			return o
+		}
+		return nil
+	}
+	strs := func(k string) []any {
+		if x, present := m[k]; present && x != nil {
+			a, ok := x.([]any)
+			c.expect("OCI-CFG-012", ok && allStrings(a), path+"/"+k, "%s is not an array of strings", k)
+			return a
+		}
+		return nil
+	}
+	str("User")
+	str("WorkingDir")
+	str("StopSignal")
+	obj("ExposedPorts")
+	obj("Volumes")
+	strs("Entrypoint")
+	strs("Cmd")
+	if x, present := m["ArgsEscaped"]; present && x != nil {
+		_, ok := x.(bool)
+		c.expect("OCI-CFG-012", ok, path+"/ArgsEscaped", "ArgsEscaped is not a boolean")
+	}
+	c.apply("OCI-CFG-013")
+	for i, e := range strs("Env") {
+		s, _ := e.(string)
+		c.expect("OCI-CFG-013", envRE.MatchString(s), fmt.Sprintf("%s/Env[%d]", path, i), "%q is not VARNAME=VARVALUE", s)
+	}
+	c.apply("OCI-CFG-006")
+	if labels := obj("Labels"); labels != nil {
+		for _, k := range sortedKeys(labels) {
+			c.expect("OCI-CFG-006", isStringVal(labels[k]), path+"/Labels/"+k, "label value is not a string")
+		}
+	}
+}

@@ -1,0 +1,221 @@
+package conformance
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Violation is one layer-content rule broken by one tar entry.
+type Violation struct {
+	Rule string
+	// Entry is the tar entry name as stored; empty for the whole stream.
+	Entry   string
+	Message string
+}
+
+// layerRules are the rules CheckLayer evaluates.
+var layerRules = []string{"OCI-LAYER-001", "OCI-LAYER-002", "OCI-LAYER-004", "OCI-LAYER-005", "OCI-LAYER-006",
+	"OCI-LAYER-007", "OCI-LAYER-008", "OCI-LAYER-009", "OCI-LAYER-011", "OCI-LAYER-012", "OCI-LAYER-013",
+	"OCI-LAYER-014", "OCI-LAYER-015"}
+
+// maxViolations bounds the violations kept for one layer.
+const maxViolations = 100
+
+const opaqueName = ".wh..wh..opq"
+
+// CheckLayer reads an uncompressed layer tar stream to its end and returns
+// the layer-content rules it breaks: tar well-formedness, the end-of-archive
+// marker and data after it, duplicate paths, whiteout semantics, path
+// safety, sparse files, and PAX and GNU extension headers. Memory grows with
+// the number of entries, not their size; nothing is written to disk.
+func CheckLayer(r io.Reader) []Violation {
+	lc := &layerCheck{names: map[string]int{}, whiteouts: map[string]string{}, dirsSeen: map[string]bool{}}
+	lc.run(r)
+	return lc.out
+}
+
+type layerCheck struct {
+	out       []Violation
+	names     map[string]int    // cleaned name -> count
+	whiteouts map[string]string // hidden path -> whiteout entry name
+	dirsSeen  map[string]bool   // directories that already hold a sibling directory entry
+}
+
+func (lc *layerCheck) add(rule, entry, format string, args ...any) {
+	if len(lc.out) >= maxViolations {
+		return
+	}
+	lc.out = append(lc.out, Violation{Rule: rule, Entry: entry, Message: fmt.Sprintf(format, args...)})
+}
+
+func (lc *layerCheck) run(r io.Reader) {
+	cr := &countReader{r: r}
+	tr := tar.NewReader(cr)
+	var lastEnd int64
+	var entries []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			switch {
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				lc.add("OCI-LAYER-001", "", "tar stream is truncated: %v", err)
+			default:
+				lc.add("OCI-LAYER-001", "", "not a valid tar archive after %d entries: %v", len(entries), err)
+			}
+			_, _ = io.Copy(io.Discard, cr)
+			return
+		}
+		lc.entry(h)
+		entries = append(entries, h.Name)
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			lc.add("OCI-LAYER-001", h.Name, "entry data is truncated: %v", err)
+			_, _ = io.Copy(io.Discard, cr)
+			return
+		}
+		lastEnd = cr.n
+	}
+	if len(entries) > 0 || cr.n > 0 {
+		if tail := cr.n - roundBlock(lastEnd); tail < 1024 {
+			lc.add("OCI-LAYER-001", "", "tar stream ends without the end-of-archive marker (two zero blocks)")
+		}
+	} else {
+		lc.add("OCI-LAYER-001", "", "layer is empty: a tar archive holds at least its end-of-archive marker")
+	}
+	nz, err := nonZeroTail(cr)
+	switch {
+	case err != nil:
+		lc.add("OCI-LAYER-001", "", "reading after the end-of-archive marker: %v", err)
+	case nz:
+		lc.add("OCI-LAYER-001", "", "non-zero data follows the tar end-of-archive marker; tar readers ignore it but it changes the diff_id")
+	}
+	lc.sameLayerWhiteouts()
+}
+
+func (lc *layerCheck) entry(h *tar.Header) {
+	name := h.Name
+	// Path safety.
+	n := strings.ReplaceAll(name, "\\", "/")
+	if strings.HasPrefix(n, "/") {
+		lc.add("OCI-LAYER-011", name, "entry name is absolute")
+	}
+	for _, part := range strings.Split(n, "/") {
+		if part == ".." {
+			lc.add("OCI-LAYER-011", name, "entry name has a .. component")
+			break
+		}
+	}
+	if strings.ContainsRune(name, 0) {
+		lc.add("OCI-LAYER-011", name, "entry name holds a NUL byte")
+	}
+	clean := strings.TrimPrefix(path.Clean("/"+n), "/")
+
+	// Types.
+	switch h.Typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+	case tar.TypeGNUSparse:
+		lc.add("OCI-LAYER-004", name, "GNU sparse entry")
+	case tar.TypeXGlobalHeader:
+		lc.add("OCI-LAYER-015", name, "PAX global header: tar readers disagree on whether it applies to later entries")
+		return
+	case 'V', 'M':
+		lc.add("OCI-LAYER-015", name, "GNU volume or multi-volume header %q", string(h.Typeflag))
+		return
+	default:
+		lc.add("OCI-LAYER-014", name, "entry type %q is not a file type a layer can hold", string(h.Typeflag))
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			lc.add("OCI-LAYER-004", name, "PAX sparse file record %s", k)
+			break
+		}
+	}
+
+	// Links.
+	switch h.Typeflag {
+	case tar.TypeLink:
+		t := strings.ReplaceAll(h.Linkname, "\\", "/")
+		if strings.HasPrefix(t, "/") || climbs(t) {
+			lc.add("OCI-LAYER-012", name, "hard link target %q is outside the root", h.Linkname)
+		}
+	case tar.TypeSymlink:
+		t := h.Linkname
+		if !strings.HasPrefix(t, "/") && climbs(path.Join(path.Dir(clean), t)) {
+			lc.add("OCI-LAYER-013", name, "symlink target %q climbs above the root", h.Linkname)
+		}
+	}
+
+	// Duplicates.
+	if clean != "" {
+		lc.names[clean]++
+		if lc.names[clean] == 2 {
+			lc.add("OCI-LAYER-002", name, "path %s appears more than once; extractors disagree on which entry wins", clean)
+		}
+	}
+
+	// Whiteouts.
+	dir, base := path.Split(clean)
+	dir = strings.TrimSuffix(dir, "/")
+	if strings.HasPrefix(base, ".wh.") {
+		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA || h.Size != 0 {
+			lc.add("OCI-LAYER-006", name, "whiteout is not an empty regular file")
+		}
+		switch {
+		case base == opaqueName:
+			lc.add("OCI-LAYER-009", name, "opaque whiteout; explicit whiteouts are preferred")
+		case strings.HasPrefix(base, ".wh..wh.") || base == ".wh.":
+			lc.add("OCI-LAYER-007", name, "reserved .wh. name that is neither a whiteout nor the opaque marker")
+		default:
+			lc.whiteouts[path.Join(dir, strings.TrimPrefix(base, ".wh."))] = name
+		}
+		if lc.dirsSeen[dir] {
+			lc.add("OCI-LAYER-008", name, "whiteout comes after a sibling directory entry")
+		}
+		return
+	}
+	if h.Typeflag == tar.TypeDir {
+		lc.dirsSeen[dir] = true
+	}
+}
+
+// sameLayerWhiteouts fails whiteouts that hide entries of their own layer.
+func (lc *layerCheck) sameLayerWhiteouts() {
+	names := make([]string, 0, len(lc.names))
+	for p := range lc.names {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	for _, p := range names {
+		for q := p; q != "." && q != ""; q = path.Dir(q) {
+			if wh, ok := lc.whiteouts[q]; ok {
+				lc.add("OCI-LAYER-005", wh, "whiteout hides %s, which is in the same layer", p)
+				break
+			}
+		}
+	}
+}
+
+// climbs reports whether a relative slash path leaves its root.
+func climbs(p string) bool {
+	depth := 0
+	for _, part := range strings.Split(p, "/") {
+		switch part {
+		case "", ".":
+		case "..":
+			depth--
+			if depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
+}
