@@ -187,4 +187,3 @@ func (c *checker) checkLegacy() {
 		}
 	}
 }
-

@@ -187,7 +187,7 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 		}
 		name, safe := cleanName(h.Name)
 		e := Entry{Name: name, Raw: h.Name, Type: h.Typeflag, Size: h.Size, Linkname: h.Linkname, offset: cr.n}
-		if e.Type == tar.TypeRegA {
+		if e.Type == typeRegA {
 			e.Type = tar.TypeReg
 		}
 		if !safe {

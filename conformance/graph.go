@@ -232,14 +232,12 @@ func (c *checker) manifest(path string, data []byte, descMT string) bool {
 		}
 		c.expect("OCI-MAN-016", nonZero, path+"/layers", "artifact manifest has no layer of non-zero size")
 	}
-	var descs []desc
 	for i, l := range layers {
 		p := fmt.Sprintf("%s/layers[%d]", path, i)
 		d, ok := c.descriptor(p, l, false)
 		if !c.expect("OCI-MAN-008", ok, p, "layers entry is not a descriptor object") {
 			continue
 		}
-		descs = append(descs, d)
 		if p, ok := blobPath(d.Digest); ok {
 			c.blobs[p] = true
 		}

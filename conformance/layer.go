@@ -119,7 +119,7 @@ func (lc *layerCheck) entry(h *tar.Header) {
 
 	// Types.
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+	case tar.TypeReg, typeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 	case tar.TypeGNUSparse:
 		lc.add("OCI-LAYER-004", name, "GNU sparse entry")
 	case tar.TypeXGlobalHeader:
@@ -164,7 +164,7 @@ func (lc *layerCheck) entry(h *tar.Header) {
 	dir, base := path.Split(clean)
 	dir = strings.TrimSuffix(dir, "/")
 	if strings.HasPrefix(base, ".wh.") {
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA || h.Size != 0 {
+		if h.Typeflag != tar.TypeReg && h.Typeflag != typeRegA || h.Size != 0 {
 			lc.add("OCI-LAYER-006", name, "whiteout is not an empty regular file")
 		}
 		switch {
@@ -219,3 +219,7 @@ func climbs(p string) bool {
 	}
 	return false
 }
+
+// typeRegA is the pre-POSIX regular-file type flag ('\x00'); tar.Reader
+// reports such entries as tar.TypeReg, but the flag is kept for clarity.
+const typeRegA byte = 0
