@@ -96,17 +96,17 @@ func newHash(alg digest.Algorithm) hash.Hash {
 // ChainID(L0|...|Ln) = Digest(ChainID(L0|...|Ln-1) + " " + DiffID(Ln)).
 func chainIDs(diffIDs []string) []string {
 	out := make([]string, 0, len(diffIDs))
-	var prev string
 	for i, d := range diffIDs {
-		if d == "" {
-			break
-		}
 		if i == 0 {
-			prev = d
-		} else {
-			prev = digest.FromString(prev + " " + d).String()
+			out = append(out, d)
+			continue
 		}
-		out = append(out, prev)
+		prev := out[i-1]
+		alg := digest.SHA256
+		if pd, err := parseDigest(prev); err == nil {
+			alg = pd.Algorithm()
+		}
+		out = append(out, alg.FromString(prev+" "+d).String())
 	}
 	return out
 }

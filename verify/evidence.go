@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -33,7 +33,7 @@ type evidence struct {
 	// compression is detected from magic bytes: gzip, zstd, none, or the
 	// name of an unsupported format (xz, bzip2).
 	compression  string
-	diffID       digest.Digest // sha256 of the decompressed stream
+	diffIDs      map[digest.Algorithm]digest.Digest // of the decompressed stream
 	uncompressed int64
 	// decompressErr is an error from the decompressor, even one that came
 	// after every byte was hashed: it still fails the layer.
@@ -103,6 +103,8 @@ func (h *hasher) sums() map[digest.Algorithm]digest.Digest {
 type blobJob struct {
 	name string
 	algs []digest.Algorithm
+	// diffAlgs are the algorithms of the diff_id (sha256 when empty).
+	diffAlgs []digest.Algorithm
 	// max is the most bytes worth reading: one more than the declared size,
 	// or -1 for no cap (archive entries, whose size the archive fixes).
 	max int64
@@ -123,14 +125,26 @@ func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limit
 	head, _ := br.Peek(8)
 	ev.compression = detectCompression(head)
 
+	diffAlgs := job.diffAlgs
+	if len(diffAlgs) == 0 {
+		diffAlgs = []digest.Algorithm{digest.SHA256}
+	}
 	if ev.compression != CompressionGzip && ev.compression != CompressionZstd {
-		// Stored bytes are the stream: one pass feeds both digests.
-		var dh hash.Hash
+		// Stored bytes are the stream: one pass feeds both digests, and an
+		// algorithm already hashed for the blob is not hashed twice.
+		var extra []digest.Algorithm
+		for _, a := range diffAlgs {
+			if !slices.Contains(job.algs, a) {
+				extra = append(extra, a)
+			}
+		}
+		dh := newHasher(extra)
 		var w io.Writer = bh
 		var feed *contentFeed
 		if ev.compression == CompressionNone {
-			dh = sha256.New()
-			w = io.MultiWriter(bh, dh)
+			if len(extra) > 0 {
+				w = io.MultiWriter(bh, dh)
+			}
 			if job.content != nil {
 				feed = startContent(job.content)
 				w = io.MultiWriter(w, feed.w)
@@ -139,8 +153,13 @@ func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limit
 		n, err := copyChunks(ctx, w, br, job, progress)
 		ev.size, ev.readErr = n, err
 		ev.digests = bh.sums()
-		if dh != nil {
-			ev.diffID = digest.NewDigest(digest.SHA256, dh)
+		if ev.compression == CompressionNone {
+			ev.diffIDs = dh.sums()
+			for _, a := range diffAlgs {
+				if d, ok := ev.digests[a]; ok {
+					ev.diffIDs[a] = d
+				}
+			}
 			ev.uncompressed = n
 		}
 		if feed != nil {
@@ -152,24 +171,24 @@ func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limit
 	// Compressed: pipe chunks to a decompressing goroutine.
 	pr, pw := io.Pipe()
 	type result struct {
-		diffID digest.Digest
-		n      int64
-		err    error
+		diffIDs map[digest.Algorithm]digest.Digest
+		n       int64
+		err     error
 	}
 	done := make(chan result, 1)
 	go func() {
-		dh := sha256.New()
+		dh := newHasher(diffAlgs)
 		n, err := decompress(pr, ev.compression, dh, job, lim)
 		// Drain so the reading side never blocks on an early decoder stop.
 		_, _ = io.Copy(io.Discard, pr)
-		done <- result{digest.NewDigest(digest.SHA256, dh), n, err}
+		done <- result{dh.sums(), n, err}
 	}()
 	n, err := copyChunks(ctx, io.MultiWriter(bh, pw), br, job, progress)
 	pw.Close()
 	res := <-done
 	ev.size, ev.readErr = n, err
 	ev.digests = bh.sums()
-	ev.diffID, ev.uncompressed, ev.decompressErr = res.diffID, res.n, res.err
+	ev.diffIDs, ev.uncompressed, ev.decompressErr = res.diffIDs, res.n, res.err
 	return ev
 }
 

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -46,12 +48,18 @@ type pendingBlob struct {
 
 // scheduleBlob registers a blob to stream in the blob phase and returns the
 // handle whose evidence the checks read afterwards.
-func (v *verifier) scheduleBlob(name string, alg digest.Algorithm, max, total int64, tarLayer bool) *pendingBlob {
+func (v *verifier) scheduleBlob(name string, alg digest.Algorithm, max, total int64, tarLayer bool, diffAlg digest.Algorithm) *pendingBlob {
 	key := name + "\x00" + string(alg)
 	if p, ok := v.blobs[key]; ok {
+		if diffAlg != "" && !slices.Contains(p.job.diffAlgs, diffAlg) {
+			p.job.diffAlgs = append(p.job.diffAlgs, diffAlg)
+		}
 		return p
 	}
 	job := blobJob{name: name, algs: []digest.Algorithm{alg}, max: max, total: total}
+	if diffAlg != "" {
+		job.diffAlgs = []digest.Algorithm{diffAlg}
+	}
 	if tarLayer {
 		job.content = v.contentFor(name)
 	}
@@ -204,7 +212,7 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 	}
 	if declared == kindUnknown {
 		// Not a manifest or index: an artifact blob, verified by digest.
-		p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), d.Size+1, d.Size, false)
+		p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), d.Size+1, d.Size, false, "")
 		v.after(func() { v.checkPlainBlob(p, d, dg, path) })
 		return n
 	}
@@ -415,7 +423,7 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 			v.finding(CodeInvalidDocument, cpath, "an empty descriptor's content must be {}")
 		}
 	} else {
-		p := v.scheduleBlob(blobPath(cdg), cdg.Algorithm(), m.Config.Size+1, m.Config.Size, false)
+		p := v.scheduleBlob(blobPath(cdg), cdg.Algorithm(), m.Config.Size+1, m.Config.Size, false, "")
 		v.after(func() { v.checkPlainBlob(p, m.Config, cdg, cpath) })
 	}
 	var plat *Platform
@@ -479,7 +487,7 @@ func (v *verifier) layer(img, i int, l v1.Descriptor, path, wantDiff, diffPath s
 		return
 	}
 	declared, isTar := layerCompression(l.MediaType)
-	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), l.Size+1, l.Size, isTar)
+	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), l.Size+1, l.Size, isTar, diffAlgOf(wantDiff))
 	v.after(func() {
 		rec := &v.report.Images[img].Layers[i]
 		if p.err != nil {
@@ -558,8 +566,15 @@ func (v *verifier) checkDiffID(ev *evidence, rec *Layer, path, want, diffPath st
 			return
 		}
 	}
-	rec.DiffID = ev.diffID.String()
 	rec.UncompressedSize = ev.uncompressed
+	alg := diffAlgOf(want)
+	if alg == "" {
+		alg = digest.SHA256
+	}
+	got, have := ev.diffIDs[alg]
+	if have {
+		rec.DiffID = got.String()
+	}
 	if want == "" {
 		return
 	}
@@ -567,14 +582,22 @@ func (v *verifier) checkDiffID(ev *evidence, rec *Layer, path, want, diffPath st
 	switch {
 	case derr != nil:
 		v.finding(derr.code, diffPath, derr.msg)
-	case wd.Algorithm() != digest.SHA256:
-		v.report.Add(Finding{Code: CodeUnsupportedAlgorithm, Path: diffPath, Message: "diff_ids are recomputed with sha256 only"})
-	case wd != ev.diffID:
-		v.report.Add(Finding{Code: CodeDiffIDMismatch, Path: diffPath, Expected: want, Actual: ev.diffID.String(),
-			How: howDiffID(ev.compression), Message: "the config's diff_id does not match the layer's uncompressed content"})
+	case !have:
+		v.report.Add(Finding{Code: CodeUnsupportedAlgorithm, Path: diffPath, Message: fmt.Sprintf("the %s diff_id was not computed for this source", alg)})
+	case wd != got:
+		v.report.Add(Finding{Code: CodeDiffIDMismatch, Path: diffPath, Expected: want, Actual: got.String(),
+			How: strings.Replace(howDiffID(ev.compression), "sha256", string(alg), 1), Message: "the config's diff_id does not match the layer's uncompressed content"})
 	default:
 		v.report.Pass()
 	}
+}
+
+// diffAlgOf returns the algorithm of a diff_id, or "" if it has none.
+func diffAlgOf(diffID string) digest.Algorithm {
+	if d, err := parseDigest(diffID); err == nil {
+		return d.Algorithm()
+	}
+	return ""
 }
 
 // checkPlainBlob checks a blob that is verified by digest and size only.
