@@ -5,7 +5,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # Packages that must build for GOOS=js GOARCH=wasm (the core and the wasm-safe attest code).
 WASM_SAFE ?= ./verify/... ./internal/... ./fixtures/...
 
-.PHONY: all build test wasm wasm-test lint bench check ci example
+.PHONY: all build test wasm wasm-test lint bench check ci example setup
 
 all: build
 
@@ -35,7 +35,13 @@ example: build
 
 check: lint wasm test wasm-test
 
-# ci is what .ci/run calls after installing tools.
-ci: check
+# setup installs every tool the tests use (Debian packages, Go tools, npm
+# packages); each script skips what is already installed.
+setup:
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then apt-get update -qq; fi
+	@set -e; for f in .ci/install.d/*.sh; do echo "== setup: $$f"; bash "$$f"; done
+
+# ci sets up a fresh machine and runs every check and test; .ci/run calls it.
+ci: setup check
 
 -include mk/*.mk

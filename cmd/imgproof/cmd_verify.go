@@ -31,6 +31,7 @@ var verifyExtensions []verifyExtension
 var verifyFlags struct {
 	platform string
 	output   string
+	limits   limitFlags
 }
 
 var verifyCmd = &cobra.Command{
@@ -54,6 +55,7 @@ func init() {
 	f := verifyCmd.Flags()
 	f.StringVar(&verifyFlags.platform, "platform", "", "select the image for `os/arch[/variant]` from an index")
 	f.StringVarP(&verifyFlags.output, "output", "o", "text", "output format: text or json")
+	addLimitFlag(f, &verifyFlags.limits)
 	rootCmd.AddCommand(verifyCmd)
 }
 
@@ -73,6 +75,9 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	}
 	opts, err := commonOptions(verifyFlags.platform)
 	if err != nil {
+		return err
+	}
+	if opts.Limits, err = verifyFlags.limits.apply(); err != nil {
 		return err
 	}
 	done := startProgress(opts)

@@ -114,3 +114,84 @@ func (e *Error) Is(target error) bool { return target == ErrLimit }
 func Exceeded(kind Kind, limit int64, what string) error {
 	return &Error{Kind: kind, Limit: limit, What: what}
 }
+
+// field returns a pointer to the limit of a kind, as int64 or int.
+func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
+	switch k {
+	case IndexDocument:
+		return &l.IndexDocument, nil, nil
+	case ManifestDocument:
+		return &l.ManifestDocument, nil, nil
+	case ConfigDocument:
+		return &l.ConfigDocument, nil, nil
+	case ArchiveMetadata:
+		return &l.ArchiveMetadata, nil, nil
+	case AttestationDocument:
+		return &l.AttestationDocument, nil, nil
+	case JSONDepth:
+		return nil, &l.JSONDepth, nil
+	case IndexDepth:
+		return nil, &l.IndexDepth, nil
+	case Descriptors:
+		return nil, &l.Descriptors, nil
+	case LayerDecompressed:
+		return &l.LayerDecompressed, nil, nil
+	case CompressionRatio:
+		return &l.CompressionRatio, nil, nil
+	case ZstdWindow:
+		return nil, nil, &l.ZstdWindow
+	case ArchiveEntries:
+		return nil, &l.ArchiveEntries, nil
+	case TarHeader:
+		return &l.TarHeader, nil, nil
+	case Signatures:
+		return nil, &l.Signatures, nil
+	case Subjects:
+		return nil, &l.Subjects, nil
+	case Attestations:
+		return nil, &l.Attestations, nil
+	case LinkHops:
+		return nil, &l.LinkHops, nil
+	}
+	return nil, nil, nil
+}
+
+// Kinds lists every limit kind, for documentation and flags.
+func Kinds() []Kind {
+	return []Kind{IndexDocument, ManifestDocument, ConfigDocument, ArchiveMetadata, AttestationDocument,
+		JSONDepth, IndexDepth, Descriptors, LayerDecompressed, CompressionRatio, ZstdWindow,
+		ArchiveEntries, TarHeader, Signatures, Subjects, Attestations, LinkHops}
+}
+
+// Get returns the value of a limit.
+func (l *Limits) Get(k Kind) (int64, bool) {
+	i64, i, u64 := l.field(k)
+	switch {
+	case i64 != nil:
+		return *i64, true
+	case i != nil:
+		return int64(*i), true
+	case u64 != nil:
+		return int64(*u64), true
+	}
+	return 0, false
+}
+
+// Set changes one limit. Values must be positive.
+func (l *Limits) Set(k Kind, v int64) error {
+	if v <= 0 {
+		return fmt.Errorf("limit %s must be positive, not %d", k, v)
+	}
+	i64, i, u64 := l.field(k)
+	switch {
+	case i64 != nil:
+		*i64 = v
+	case i != nil:
+		*i = int(v)
+	case u64 != nil:
+		*u64 = uint64(v)
+	default:
+		return fmt.Errorf("unknown limit %q", k)
+	}
+	return nil
+}

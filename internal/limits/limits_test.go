@@ -1,0 +1,39 @@
+package limits
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestEveryKindHasADefaultAndCanBeSet(t *testing.T) {
+	d := Default()
+	for _, k := range Kinds() {
+		v, ok := d.Get(k)
+		if !ok || v <= 0 {
+			t.Errorf("%s: default %d, ok=%v", k, v, ok)
+		}
+		if err := d.Set(k, 7); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+		if v, _ := d.Get(k); v != 7 {
+			t.Errorf("%s: set 7, got %d", k, v)
+		}
+	}
+	if err := d.Set("no-such-limit", 1); err == nil {
+		t.Error("unknown kind accepted")
+	}
+	if err := d.Set(JSONDepth, 0); err == nil {
+		t.Error("zero accepted")
+	}
+}
+
+func TestErrorIsErrLimit(t *testing.T) {
+	err := Exceeded(ManifestDocument, 10, "blobs/sha256/x")
+	if !errors.Is(err, ErrLimit) {
+		t.Fatal("errors.Is(err, ErrLimit) is false")
+	}
+	var le *Error
+	if !errors.As(err, &le) || le.Kind != ManifestDocument || le.Limit != 10 {
+		t.Fatalf("errors.As gave %+v", le)
+	}
+}
