@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// A Node.js front end to imgproof's WebAssembly verifier:
+//
+//   node cli.mjs verify [--platform os/arch[/variant]] [--output json] SOURCE
+//
+// SOURCE is a tar or tar.gz file, or an OCI layout directory. It prints the
+// same JSON report as the native `imgproof verify --output json` and exits
+// 0 (VERIFIED), 1 (FAILED), 2 (UNVERIFIABLE) or 64 (usage).
+import { openAsBlob } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { exitCode, verifyJSON } from "./index.mjs";
+
+const usage = "usage: cli.mjs verify [--platform os/arch[/variant]] [--output json] SOURCE";
+
+function die(msg) {
+  process.stderr.write(msg + "\n" + usage + "\n");
+  process.exit(64);
+}
+
+async function folder(root) {
+  const map = {};
+  async function walk(dir) {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) map[relative(root, p).split(sep).join("/")] = await openAsBlob(p);
+    }
+  }
+  await walk(root);
+  return map;
+}
+
+async function main(argv) {
+  const [cmd, ...rest] = argv;
+  if (cmd !== "verify" && cmd !== "inspect") die(cmd ? `unknown command ${JSON.stringify(cmd)}` : "no command");
+  const opts = {};
+  let source;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const value = () => inline ?? (++i < rest.length ? rest[i] : die(`${flag} needs a value`));
+    if (flag === "--platform") opts.platform = value();
+    else if (flag === "--output" || flag === "-o") {
+      const v = value();
+      if (v !== "json") die(`--output ${v}: this front end prints json only`);
+    } else if (a.startsWith("-") && a !== "-") die(`unknown flag ${a}`);
+    else if (source === undefined) source = a;
+    else die("more than one SOURCE");
+  }
+  if (source === undefined) die("no SOURCE");
+  let st;
+  try {
+    st = await stat(source);
+  } catch (err) {
+    process.stderr.write(`imgproof: ${err.message}\n`);
+    process.exit(2);
+  }
+  const input = st.isDirectory() ? await folder(source) : await openAsBlob(source);
+  const json = await verifyJSON(input, { ...opts, name: source });
+  process.stdout.write(json + "\n");
+  process.exitCode = exitCode(JSON.parse(json));
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`imgproof: ${err && err.message || err}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,134 @@
+// Types for imgproof's WebAssembly verifier. The Report mirrors the JSON
+// report of `imgproof verify --output json` (schema imgproof.report/v1).
+
+export type Verdict = "VERIFIED" | "FAILED" | "UNVERIFIABLE";
+export type Severity = "error" | "unverifiable" | "warning" | "info";
+
+/** A layout folder: slash-separated paths relative to the layout root (a common top folder is stripped). */
+export type Folder = { [path: string]: Blob };
+
+/** A tar or tar.gz archive, the Files of a folder picker, or a layout folder. */
+export type Input = Blob | File | Blob[] | File[] | FileList | Folder;
+
+export interface ProgressEvent {
+  /** The blob's file name in the source. */
+  name: string;
+  /** Bytes read so far. */
+  done: number;
+  /** The blob's stored size. */
+  total: number;
+}
+
+export interface VerifyOptions {
+  /** What the report calls the source (source.path); defaults to the File's name or the folder's top directory. */
+  name?: string;
+  /** Selects one platform of a multi-platform image: "os/arch[/variant]", as the CLI's --platform. */
+  platform?: string;
+  /** Blobs hashed at once; 0 or unset means the module's default. */
+  parallelism?: number;
+  /** Called as blobs are read, at most about once per 1% of each blob. */
+  onProgress?: (event: ProgressEvent) => void;
+  /** Where to load the module from; defaults to imgproof.wasm beside this file. Used by the first call only. */
+  wasm?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  "os.version"?: string;
+}
+
+export interface Layer {
+  digest: string;
+  /** sha256 of the uncompressed stream, recomputed; empty when the blob could not be read. */
+  diffID: string;
+  size: number;
+  mediaType: string;
+  compression: "gzip" | "zstd" | "none" | "unknown" | string;
+  uncompressedSize?: number;
+}
+
+export interface Image {
+  path: string;
+  /** null when it cannot be recovered (classic docker save). */
+  manifestDigest: string | null;
+  manifestMediaType?: string;
+  /** The digest of the config bytes. */
+  imageID: string;
+  platform?: Platform;
+  layers: Layer[];
+  chainIDs: string[];
+  kind: "image" | "attestation" | "artifact" | string;
+  refNames?: string[];
+  subject?: string;
+  attestsTo?: string;
+}
+
+export interface Index {
+  path: string;
+  digest: string;
+  mediaType?: string;
+  manifests: number;
+}
+
+export interface Finding {
+  code: string;
+  severity: Severity;
+  path: string;
+  expected?: string;
+  actual?: string;
+  how?: string;
+  message: string;
+}
+
+export interface Binding {
+  digest: string;
+  node: "index" | "manifest" | "config" | string;
+  path: string;
+}
+
+export interface Check {
+  name: string;
+  status: "pass" | "fail" | "skip" | string;
+  message?: string;
+}
+
+export interface Attestation {
+  kind: string;
+  origin: string;
+  payloadType?: string;
+  predicateType?: string;
+  signers: string[];
+  binds: Binding[];
+  checks: Check[];
+  status: "verified" | "failed" | "unsigned" | "unverifiable" | string;
+}
+
+export interface Report {
+  schema: string;
+  verdict: Verdict;
+  source: {
+    path: string;
+    format: "oci-layout" | "oci-archive" | "docker-archive" | "registry" | string;
+    compressed?: boolean;
+    views?: string[];
+  };
+  indexDigest?: string;
+  indexes?: Index[];
+  images: Image[];
+  checks: number;
+  findings: Finding[];
+  attestations?: Attestation[];
+}
+
+/** Loads the WebAssembly module once (later calls reuse it). */
+export function load(options?: Pick<VerifyOptions, "wasm">): Promise<unknown>;
+/** Verifies an image and resolves to its report. Rejects only when the input is unusable (not a Blob, no files). */
+export function verify(input: Input, options?: VerifyOptions): Promise<Report>;
+/** Verifies an image and resolves to the report's JSON text, identical to `imgproof verify --output json` without the final newline. */
+export function verifyJSON(input: Input, options?: VerifyOptions): Promise<string>;
+/** Like verify, without progress events. */
+export function inspect(input: Input, options?: VerifyOptions): Promise<Report>;
+/** 0 for VERIFIED, 1 for FAILED, 2 for UNVERIFIABLE: the CLI's exit codes. */
+export function exitCode(report: Report): 0 | 1 | 2;
