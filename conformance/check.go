@@ -62,6 +62,10 @@ type checker struct {
 	seen    map[string]bool // fail results already recorded, by rule|path|message
 	docs    map[string]bool // documents already checked, by digest
 	blobs   map[string]bool // blob paths referenced by the graph
+	// tarLayers are the blob paths the graph uses as tar layers; the
+	// verifier may hand other blobs to the content hook (one-pass reads
+	// cannot know which blobs are layers).
+	tarLayers map[string]bool
 
 	mu     sync.Mutex
 	layers map[string][]Violation // layer-content violations, by blob name
@@ -69,7 +73,7 @@ type checker struct {
 
 func newChecker(name string) *checker {
 	return &checker{name: name, applied: map[string]bool{}, seen: map[string]bool{}, docs: map[string]bool{},
-		blobs: map[string]bool{}, layers: map[string][]Violation{}}
+		blobs: map[string]bool{}, tarLayers: map[string]bool{}, layers: map[string][]Violation{}}
 }
 
 func (c *checker) verifyOptions(opts *Options) *verify.Options {
@@ -224,15 +228,17 @@ func (c *checker) mapFindings() {
 func (c *checker) layerResults() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.layers) == 0 {
+	names := make([]string, 0, len(c.layers))
+	for n := range c.layers {
+		if c.tarLayers[n] {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
 		return
 	}
 	c.apply(layerRules...)
 	c.apply("OCI-MAN-018")
-	names := make([]string, 0, len(c.layers))
-	for n := range c.layers {
-		names = append(names, n)
-	}
 	sort.Strings(names)
 	for _, n := range names {
 		for _, v := range c.layers[n] {

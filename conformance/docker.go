@@ -64,6 +64,7 @@ func (c *checker) checkDocker() {
 		for j, l := range layersV {
 			name, _ := cleanName(l.(string))
 			c.blobs[name] = true
+			c.tarLayers[name] = true
 			c.expect("DOCKER-MAN-003", c.has(name), fmt.Sprintf("%s/Layers[%d]", p, j), "layer file %s is not in the archive", l)
 		}
 		cb, err := readAll(c.files, cfgClean, maxDocument)

@@ -153,7 +153,7 @@ func (c *checker) index(path string, data []byte, descMT string, depth int, isIn
 			if !ok {
 				continue
 			}
-			isImage := c.manifest(p, b, d.MediaType)
+			isImage := c.manifest(p, b, d.MediaType, attestation)
 			if isImage && !attestation {
 				c.expect("OCI-IDX-007", d.Platform != nil, p, "index entry of a runnable image has no platform")
 				if d.MediaType == verify.MediaTypeOCIManifest {
@@ -173,7 +173,7 @@ func orAny(s, def string) string {
 
 // manifest checks an image manifest and its config; it reports whether the
 // manifest is a runnable image (its config is an image config).
-func (c *checker) manifest(path string, data []byte, descMT string) bool {
+func (c *checker) manifest(path string, data []byte, descMT string, attestation bool) bool {
 	v, ok := c.parseJSON(path, data)
 	if !ok {
 		return false
@@ -207,7 +207,9 @@ func (c *checker) manifest(path string, data []byte, descMT string) bool {
 		return false
 	}
 	c.mediaType("OCI-MAN-012", path+"/config/mediaType", cfg.MediaType)
-	isImage := imageConfigTypes[cfg.MediaType]
+	// BuildKit attestation manifests use an image config type for in-toto
+	// statement layers; they are artifacts, not runnable images.
+	isImage := imageConfigTypes[cfg.MediaType] && !attestation
 	isEmpty := cfg.MediaType == verify.MediaTypeOCIEmpty
 	if isEmpty {
 		c.expect("OCI-MAN-004", hasAT && artifactType != "", path+"/artifactType", "config is the empty descriptor but artifactType is not set")
@@ -240,6 +242,9 @@ func (c *checker) manifest(path string, data []byte, descMT string) bool {
 		}
 		if p, ok := blobPath(d.Digest); ok {
 			c.blobs[p] = true
+			if isImage && layerTypes[d.MediaType] {
+				c.tarLayers[p] = true
+			}
 		}
 		c.mediaType("OCI-MAN-012", p+"/mediaType", d.MediaType)
 		if isImage {
