@@ -200,7 +200,9 @@ func Generate() ([]Vector, error) {
 	g.oci("man-layer-count", "OCI-MAN-019", "config lists fewer diff_ids than layers", b.WithDiffIDs(0, exp.DiffIDs[:2]))
 	g.oci("man-empty-config-no-artifacttype", "OCI-MAN-015", "config is the empty descriptor but artifactType is unset", manifest(func(m map[string]any) {
 		m["config"] = map[string]any{"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2, "data": "e30="}
-	}).Mutate(func(f map[string][]byte) { f["blobs/sha256/44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"] = []byte("{}") }))
+	}).Mutate(func(f map[string][]byte) {
+		f["blobs/sha256/44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"] = []byte("{}")
+	}))
 	g.oci("man-bad-subject", "OCI-MAN-013", "subject is a string", manifest(func(m map[string]any) { m["subject"] = "sha256:00" }))
 	g.oci("man-no-layers-field", "OCI-MAN-008", "manifest without layers", manifest(func(m map[string]any) { delete(m, "layers") }))
 

@@ -41,4 +41,3 @@ func run(out string) error {
 	}
 	return os.WriteFile(filepath.Join(out, "vectors.json"), idx, 0o644)
 }
-
