@@ -3,8 +3,10 @@
 //	go run ./bench/gen -size 1GiB -out DIR [-seed N] [-variants gzip,zstd] [-oci-archive]
 //
 // It writes one OCI image layout per variant (DIR/gzip, DIR/zstd, DIR/none),
-// DIR/info.json describing them (digests, diff_ids, sizes, blob paths), and,
-// with -oci-archive, DIR/<variant>.oci.tar. Memory use does not depend on
+// DIR/info.json describing them (digests, diff_ids, sizes, blob paths),
+// DIR/<variant>.layers for shell scripts (one layer a line: blob path
+// relative to the layout, digest hex, diff_id hex, size, uncompressed size)
+// and, with -oci-archive, DIR/<variant>.oci.tar. Memory use does not depend on
 // -size. The same -seed and -size always give the same bytes.
 package main
 
@@ -68,6 +70,11 @@ func run() error {
 		return err
 	}
 	for _, img := range images {
+		if err := writeList(img); err != nil {
+			return err
+		}
+	}
+	for _, img := range images {
 		var tarBytes int64
 		for _, l := range img.Layers {
 			tarBytes += l.UncompressedSize
@@ -89,4 +96,13 @@ func writeArchive(dir, file string) error {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	return f.Close()
+}
+
+func writeList(img imagegen.Image) error {
+	var b strings.Builder
+	for _, l := range img.Layers {
+		fmt.Fprintf(&b, "%s %s %s %d %d\n", l.Path, strings.TrimPrefix(l.Digest, "sha256:"),
+			strings.TrimPrefix(l.DiffID, "sha256:"), l.Size, l.UncompressedSize)
+	}
+	return os.WriteFile(img.Dir+".layers", []byte(b.String()), 0o644)
 }

@@ -1,0 +1,226 @@
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imgproof/imgproof/bench/imagegen"
+	"github.com/imgproof/imgproof/verify"
+	"github.com/klauspost/compress/gzip"
+)
+
+var benchSize = flag.String("bench.size", "64MiB", "content size of the generated benchmark image")
+
+// fixture is the generated image, shared by every benchmark of one run.
+type fixture struct {
+	image   imagegen.Image
+	archive string // an OCI archive of image
+	blobs   int64  // bytes of every blob in the layout
+	// Baselines, measured once per run: the median of a few passes.
+	sha256Only time.Duration // sha256 over every layer blob
+	gunzipHash time.Duration // sha256(blob) and sha256(gunzip(blob)) per layer, one layer at a time
+}
+
+var (
+	fixOnce sync.Once
+	fix     *fixture
+	fixErr  error
+)
+
+func setup(b *testing.B) *fixture {
+	b.Helper()
+	fixOnce.Do(func() {
+		size, err := imagegen.ParseSize(*benchSize)
+		if err != nil {
+			fixErr = err
+			return
+		}
+		// A process-wide temp dir: b.TempDir would vanish after the
+		// first benchmark that asked for it.
+		dir, err := os.MkdirTemp("", "imgproof-bench-")
+		if err != nil {
+			fixErr = err
+			return
+		}
+		imgs, err := imagegen.Generate(context.Background(), dir, imagegen.Options{Size: size, Seed: 42, Variants: []imagegen.Compression{imagegen.Gzip}})
+		if err != nil {
+			fixErr = err
+			return
+		}
+		f := &fixture{image: imgs[0], archive: filepath.Join(dir, "gzip.oci.tar"), blobs: imgs[0].BlobBytes}
+		out, err := os.Create(f.archive)
+		if err != nil {
+			fixErr = err
+			return
+		}
+		if err := imagegen.WriteOCIArchive(f.image.Dir, out); err != nil {
+			out.Close()
+			fixErr = err
+			return
+		}
+		if err := out.Close(); err != nil {
+			fixErr = err
+			return
+		}
+		f.sha256Only = median(5, func() error { return hashLayers(f.image, false) })
+		f.gunzipHash = median(3, func() error { return hashLayers(f.image, true) })
+		fix = f
+	})
+	if fixErr != nil {
+		b.Fatal(fixErr)
+	}
+	return fix
+}
+
+// cleanup removes the generated image when the test binary exits.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fix != nil {
+		os.RemoveAll(filepath.Dir(fix.image.Dir))
+	}
+	os.Exit(code)
+}
+
+func median(n int, fn func() error) time.Duration {
+	ds := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		if err := fn(); err != nil {
+			panic(err)
+		}
+		ds = append(ds, time.Since(start))
+	}
+	slices.Sort(ds)
+	return ds[n/2]
+}
+
+// hashLayers is the baseline: sha256 of each layer blob and, with gunzip,
+// sha256 of its decompressed stream too, checked against the generator's
+// values, one layer at a time on one goroutine.
+func hashLayers(img imagegen.Image, gunzip bool) error {
+	buf := make([]byte, 1<<20)
+	for _, l := range img.Layers {
+		f, err := os.Open(filepath.Join(img.Dir, filepath.FromSlash(l.Path)))
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		var r io.Reader = io.TeeReader(f, h)
+		var dh = sha256.New()
+		if gunzip {
+			zr, err := gzip.NewReader(r)
+			if err != nil {
+				f.Close()
+				return err
+			}
+			if _, err := io.CopyBuffer(dh, zr, buf); err != nil {
+				f.Close()
+				return err
+			}
+		}
+		_, err = io.CopyBuffer(io.Discard, r, buf) // the rest, if any
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != l.Digest {
+			return &mismatch{l.Path, got, l.Digest}
+		}
+		if got := "sha256:" + hex.EncodeToString(dh.Sum(nil)); gunzip && got != l.DiffID {
+			return &mismatch{l.Path + " diff_id", got, l.DiffID}
+		}
+	}
+	return nil
+}
+
+type mismatch struct{ what, got, want string }
+
+func (m *mismatch) Error() string { return m.what + ": got " + m.got + ", want " + m.want }
+
+// report adds the ratios of the benchmark's time per op to the baselines.
+func report(b *testing.B, f *fixture) {
+	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(per/float64(f.sha256Only.Nanoseconds()), "x-sha256")
+	b.ReportMetric(per/float64(f.gunzipHash.Nanoseconds()), "x-gunzip+sha256")
+}
+
+func requireVerified(b *testing.B, res *verify.Result) {
+	b.Helper()
+	if res.Report.Verdict != verify.Verified {
+		b.Fatalf("verdict %s, want VERIFIED: %v", res.Report.Verdict, res.Report.Findings)
+	}
+	if len(res.Report.Images) != 1 || len(res.Report.Images[0].Layers) != len(fix.image.Layers) {
+		b.Fatalf("report lists %d images, want 1 with %d layers", len(res.Report.Images), len(fix.image.Layers))
+	}
+	for i, l := range res.Report.Images[0].Layers {
+		if want := fix.image.Layers[i].DiffID; string(l.DiffID) != want {
+			b.Fatalf("layer %d: diff_id %s, generator says %s", i, l.DiffID, want)
+		}
+	}
+}
+
+// BenchmarkVerifyDir verifies the generated OCI layout.
+func BenchmarkVerifyDir(b *testing.B) {
+	f := setup(b)
+	fsys := os.DirFS(f.image.Dir)
+	b.SetBytes(f.blobs)
+	b.ResetTimer()
+	for b.Loop() {
+		requireVerified(b, verify.Dir(context.Background(), fsys, f.image.Dir, nil))
+	}
+	report(b, f)
+}
+
+// BenchmarkVerifyArchive verifies an OCI archive of the same image.
+func BenchmarkVerifyArchive(b *testing.B) {
+	f := setup(b)
+	file, err := os.Open(f.archive)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	b.ResetTimer()
+	for b.Loop() {
+		requireVerified(b, verify.Archive(context.Background(), file, st.Size(), f.archive, nil))
+	}
+	report(b, f)
+}
+
+// BenchmarkBaselineSHA256 is sha256 over every layer blob, one at a time.
+func BenchmarkBaselineSHA256(b *testing.B) {
+	f := setup(b)
+	b.SetBytes(f.blobs)
+	b.ResetTimer()
+	for b.Loop() {
+		if err := hashLayers(f.image, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBaselineGunzipSHA256 is gzip decompression plus sha256 of both
+// streams, one layer at a time, with the same decompressor as the core.
+func BenchmarkBaselineGunzipSHA256(b *testing.B) {
+	f := setup(b)
+	b.SetBytes(f.blobs)
+	b.ResetTimer()
+	for b.Loop() {
+		if err := hashLayers(f.image, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
