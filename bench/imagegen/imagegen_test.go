@@ -174,4 +174,3 @@ func TestOCIArchive(t *testing.T) {
 		t.Errorf("extracted index.json digest %s differs from the layout's", d)
 	}
 }
-
