@@ -1,0 +1,381 @@
+//go:build !js
+
+package sigstore
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/imgproof/imgproof/internal/limits"
+)
+
+// Artifact is what a signature must cover: a stream of bytes or a digest.
+// Exactly one field must be set.
+type Artifact struct {
+	Reader io.Reader
+	// Digest is algorithm:hex, for example sha256:ab12…
+	Digest string
+}
+
+// Verify checks a sigstore bundle (JSON, v0.1 to v0.3) against an artifact
+// and a policy, offline. It returns a Result listing every check that ran,
+// and a non-nil *Error when any check failed or could not run; the Result
+// is never nil.
+func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy) (*Result, error) {
+	res := &Result{}
+	if err := ctx.Err(); err != nil {
+		return res, res.fail(CheckPolicy, ErrPolicy, err)
+	}
+	if err := p.validate(); err != nil {
+		return res, res.fail(CheckPolicy, ErrPolicy, err)
+	}
+	hasher, opt, err := artifactOption(artifact)
+	if err != nil {
+		return res, res.fail(CheckPolicy, ErrPolicy, err)
+	}
+
+	lim := limits.Default()
+	if int64(len(bundleJSON)) > lim.AttestationDocument {
+		return res, res.fail(CheckBundle, ErrMalformed,
+			limits.Exceeded(limits.AttestationDocument, lim.AttestationDocument, "bundle"))
+	}
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(bundleJSON); err != nil {
+		return res, res.fail(CheckBundle, ErrMalformed, err)
+	}
+	res.MediaType = b.GetMediaType()
+	if res.Version, err = b.Version(); err != nil {
+		return res, res.fail(CheckBundle, ErrMalformed, err)
+	}
+	res.pass(CheckBundle, "media type "+res.MediaType)
+
+	tm, err := trustedMaterial(&p)
+	if err != nil {
+		return res, res.fail(CheckTrustedRoot, ErrTrustedRoot, err)
+	}
+	if len(p.TrustedRoot) > 0 {
+		res.pass(CheckTrustedRoot, "")
+	}
+
+	opts, err := verifierOptions(&p, tm)
+	if err != nil {
+		return res, res.fail(CheckPolicy, ErrPolicy, err)
+	}
+	v, err := sgverify.NewVerifier(tm, opts...)
+	if err != nil {
+		return res, res.fail(CheckPolicy, ErrPolicy, err)
+	}
+	if err := res.describe(&b); err != nil {
+		return res, res.fail(CheckBundle, ErrMalformed, err)
+	}
+
+	// Each stage below is also run inside sgverify.Verifier.Verify, which
+	// alone decides the outcome; running them first names the failed check.
+	if err := res.stages(&b, v, tm, &p); err != nil {
+		return res, err
+	}
+
+	pb, err := policyBuilder(&p, opt)
+	if err != nil {
+		return res, res.fail(CheckPolicy, ErrPolicy, err)
+	}
+	vr, err := v.Verify(&b, pb)
+	if err != nil {
+		check := CheckSignature
+		if res.Statement != nil {
+			check = CheckSubject
+			if err2 := res.envelopeSignatureOnly(&b, v); err2 != nil {
+				check = CheckSignature
+			}
+		}
+		return res, res.fail(check, ErrVerify, err)
+	}
+	if hasher != nil {
+		// Read what the signature check left, so the digests cover every byte.
+		if _, err := io.Copy(io.Discard, hasher.tee); err != nil {
+			return res, res.fail(CheckSignature, ErrVerify, fmt.Errorf("reading artifact: %w", err))
+		}
+		res.ArtifactDigest = hasher.digest("sha256")
+	} else {
+		res.ArtifactDigest = artifact.Digest
+	}
+	if err := res.messageDigest(&b, hasher, artifact.Digest); err != nil {
+		return res, err
+	}
+	msg := "over " + res.ArtifactDigest
+	if res.Statement != nil {
+		msg = "DSSE envelope; statement subject matches " + res.ArtifactDigest
+	}
+	res.pass(CheckSignature, msg)
+	for _, ts := range vr.VerifiedTimestamps {
+		res.Timestamps = append(res.Timestamps, Timestamp{Kind: ts.Type, URI: ts.URI, Time: ts.Timestamp.UTC()})
+	}
+	res.Verified = true
+	return res, nil
+}
+
+// stages runs the log, timestamp, certificate and identity checks one by
+// one, recording each.
+func (res *Result) stages(b *bundle.Bundle, v *sgverify.Verifier, tm root.TrustedMaterial, p *Policy) error {
+	var logTimes []sgverify.TimestampVerificationResult
+	if len(p.TrustedRoot) > 0 {
+		var err error
+		logTimes, err = v.VerifyTransparencyLogInclusion(b)
+		if err != nil {
+			return res.fail(CheckTransparencyLog, ErrVerify, err)
+		}
+		res.pass(CheckTransparencyLog, fmt.Sprintf("%d entr%s", len(res.TlogEntries), plural(len(res.TlogEntries), "y", "ies")))
+	} else {
+		res.skip(CheckTransparencyLog, "no trusted root given: the key is the only trust anchor")
+	}
+
+	stamps, err := b.Timestamps()
+	if err != nil {
+		return res.fail(CheckTimestamps, ErrMalformed, err)
+	}
+	if len(stamps) > 0 {
+		// Every RFC 3161 timestamp present must verify, not just enough of them.
+		_, errs, err := sgverify.VerifySignedTimestamp(b, tm)
+		if err == nil && len(errs) > 0 {
+			err = errors.Join(errs...)
+		}
+		if err != nil {
+			return res.fail(CheckTimestamps, ErrVerify, err)
+		}
+	}
+	var observed []sgverify.TimestampVerificationResult
+	if len(p.TrustedRoot) > 0 {
+		observed, err = v.VerifyObserverTimestamps(b, logTimes)
+		if err != nil {
+			return res.fail(CheckTimestamps, ErrVerify, err)
+		}
+		res.pass(CheckTimestamps, fmt.Sprintf("%d observer timestamp(s), %d RFC 3161", len(observed), len(stamps)))
+	} else if len(stamps) > 0 {
+		res.skip(CheckTimestamps, "no trusted root given: RFC 3161 timestamps not checked")
+	}
+
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return res.fail(CheckCertificate, ErrMalformed, err)
+	}
+	leaf := vc.Certificate()
+	if !p.keyless() {
+		if leaf != nil {
+			return res.fail(CheckKey, ErrVerify, errors.New("bundle is signed with a certificate, a key was expected"))
+		}
+		res.pass(CheckKey, "the signature must verify with the given key")
+		return nil
+	}
+	if leaf == nil {
+		return res.fail(CheckCertificate, ErrVerify, errors.New("bundle carries no certificate; keyless verification needs one"))
+	}
+	sum, err := certificate.SummarizeCertificate(leaf)
+	if err != nil {
+		return res.fail(CheckCertificate, ErrMalformed, err)
+	}
+	res.Signer = sum.SubjectAlternativeName
+	res.Issuer = sum.Issuer
+	res.Certificate = &sum
+	// sigstore-go removes the OtherName SAN from the critical extensions it
+	// cannot handle; work on a copy so the later full run sees the original.
+	cp := *leaf
+	cp.UnhandledCriticalExtensions = nil
+	for _, oid := range leaf.UnhandledCriticalExtensions {
+		if !oid.Equal(cryptoutils.SANOID) {
+			cp.UnhandledCriticalExtensions = append(cp.UnhandledCriticalExtensions, oid)
+		}
+	}
+	for _, ts := range observed {
+		c, err := sgverify.VerifyLeafCertificate(ts.Timestamp, &cp, tm)
+		if err != nil {
+			return res.fail(CheckCertificate, ErrVerify, fmt.Errorf("at %s (%s): %w", ts.Timestamp.UTC().Format(time.RFC3339), ts.Type, err))
+		}
+		if err := sgverify.VerifySignedCertificateTimestamp(c, 1, tm); err != nil {
+			return res.fail(CheckSCT, ErrVerify, err)
+		}
+	}
+	res.pass(CheckCertificate, fmt.Sprintf("Fulcio chain valid at %d verified timestamp(s)", len(observed)))
+	res.pass(CheckSCT, "embedded SCT from a trusted CT log")
+
+	id, err := certificateIdentity(p)
+	if err != nil {
+		return res.fail(CheckPolicy, ErrPolicy, err)
+	}
+	if err := id.Verify(sum); err != nil {
+		return res.fail(CheckIdentity, ErrVerify, err)
+	}
+	res.pass(CheckIdentity, fmt.Sprintf("SAN %q, issuer %q", sum.SubjectAlternativeName, sum.Issuer))
+	return nil
+}
+
+// envelopeSignatureOnly checks a DSSE bundle's signature without the
+// artifact, to tell a bad signature from a subject that does not match.
+func (res *Result) envelopeSignatureOnly(b *bundle.Bundle, v *sgverify.Verifier) error {
+	_, err := v.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()))
+	return err
+}
+
+// describe records what the bundle claims, before any check.
+func (res *Result) describe(b *bundle.Bundle) error {
+	entries, err := b.TlogEntries()
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		te := TlogEntry{LogIndex: e.LogIndex(), LogID: hex.EncodeToString([]byte(e.LogKeyID())),
+			InclusionProof: e.HasInclusionProof(), InclusionPromise: e.HasInclusionPromise()}
+		if t := e.IntegratedTime(); !t.IsZero() && t.Unix() != 0 {
+			tt := t.UTC()
+			te.IntegratedTime = &tt
+		}
+		if kv := e.TransparencyLogEntry().GetKindVersion(); kv != nil {
+			te.Kind = kv.GetKind() + "/" + kv.GetVersion()
+		}
+		res.TlogEntries = append(res.TlogEntries, te)
+	}
+	sc, err := b.SignatureContent()
+	if err != nil {
+		return err
+	}
+	if env := sc.EnvelopeContent(); env != nil {
+		raw := env.RawEnvelope()
+		res.PayloadType = raw.PayloadType
+		payload, err := base64.StdEncoding.DecodeString(raw.Payload)
+		if err != nil {
+			return fmt.Errorf("DSSE payload: %w", err)
+		}
+		res.Payload = payload
+		st, err := env.Statement()
+		if err != nil {
+			return fmt.Errorf("DSSE statement: %w", err)
+		}
+		res.Statement = st
+		res.PredicateType = st.GetPredicateType()
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// artifactOption turns an Artifact into sigstore-go's artifact policy.
+func artifactOption(a Artifact) (*digester, sgverify.ArtifactPolicyOption, error) {
+	switch {
+	case a.Reader != nil && a.Digest != "":
+		return nil, nil, errors.New("give the artifact as bytes or as a digest, not both")
+	case a.Reader != nil:
+		h := newDigester(a.Reader)
+		return h, sgverify.WithArtifact(h.tee), nil
+	case a.Digest != "":
+		alg, hexDigest, ok := strings.Cut(a.Digest, ":")
+		if !ok {
+			return nil, nil, fmt.Errorf("artifact digest %q: want algorithm:hex", a.Digest)
+		}
+		want := map[string]int{"sha256": 32, "sha384": 48, "sha512": 64}[alg]
+		raw, err := hex.DecodeString(hexDigest)
+		if want == 0 || err != nil || len(raw) != want || hexDigest != strings.ToLower(hexDigest) {
+			return nil, nil, fmt.Errorf("artifact digest %q: want sha256, sha384 or sha512 with lowercase hex of the right length", a.Digest)
+		}
+		return nil, sgverify.WithArtifactDigest(alg, raw), nil
+	}
+	return nil, nil, errors.New("no artifact given")
+}
+
+// trustedMaterial builds what signatures are checked against.
+func trustedMaterial(p *Policy) (root.TrustedMaterial, error) {
+	var coll root.TrustedMaterialCollection
+	if len(p.TrustedRoot) > 0 {
+		tr, err := root.NewTrustedRootFromJSON(p.TrustedRoot)
+		if err != nil {
+			return nil, err
+		}
+		coll = append(coll, tr)
+	}
+	if !p.keyless() {
+		v, err := keyVerifier(p.Key)
+		if err != nil {
+			return nil, fmt.Errorf("key: %w", err)
+		}
+		key := root.NewExpiringKey(v, time.Time{}, time.Time{})
+		coll = append(coll, root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+			return key, nil
+		}))
+	}
+	return coll, nil
+}
+
+// keyVerifier parses a PEM public key into a verifier with the key type's
+// default algorithm (ECDSA P-256/SHA-256, P-384/SHA-384, Ed25519, RSA
+// PKCS#1 v1.5 with SHA-256).
+func keyVerifier(pemBytes []byte) (signature.Verifier, error) {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := cryptoutils.ValidatePubKey(pub); err != nil {
+		return nil, err
+	}
+	return signature.LoadDefaultVerifier(pub)
+}
+
+// verifierOptions is the strict configuration: keyless needs a log entry,
+// an observer timestamp and an SCT; a key with a trusted root needs a log
+// entry and an observer timestamp.
+func verifierOptions(p *Policy, tm root.TrustedMaterial) ([]sgverify.VerifierOption, error) {
+	if p.keyless() {
+		return []sgverify.VerifierOption{
+			sgverify.WithTransparencyLog(1),
+			sgverify.WithObserverTimestamps(1),
+			sgverify.WithSignedCertificateTimestamps(1),
+		}, nil
+	}
+	if len(p.TrustedRoot) > 0 {
+		return []sgverify.VerifierOption{
+			sgverify.WithTransparencyLog(1),
+			sgverify.WithObserverTimestamps(1),
+		}, nil
+	}
+	return []sgverify.VerifierOption{sgverify.WithNoObserverTimestamps()}, nil
+}
+
+// certificateIdentity turns the policy into sigstore-go's identity, with
+// anchored regular expressions.
+func certificateIdentity(p *Policy) (sgverify.CertificateIdentity, error) {
+	san, err := sgverify.NewSANMatcher(p.Identity, anchor(p.IdentityRegexp))
+	if err != nil {
+		return sgverify.CertificateIdentity{}, err
+	}
+	iss, err := sgverify.NewIssuerMatcher(p.Issuer, anchor(p.IssuerRegexp))
+	if err != nil {
+		return sgverify.CertificateIdentity{}, err
+	}
+	return sgverify.NewCertificateIdentity(san, iss, certificate.Extensions{})
+}
+
+func policyBuilder(p *Policy, artifact sgverify.ArtifactPolicyOption) (sgverify.PolicyBuilder, error) {
+	if !p.keyless() {
+		return sgverify.NewPolicy(artifact, sgverify.WithKey()), nil
+	}
+	id, err := certificateIdentity(p)
+	if err != nil {
+		return sgverify.PolicyBuilder{}, err
+	}
+	return sgverify.NewPolicy(artifact, sgverify.WithCertificateIdentity(id)), nil
+}

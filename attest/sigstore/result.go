@@ -1,0 +1,103 @@
+package sigstore
+
+import (
+	"time"
+
+	"github.com/imgproof/imgproof/verify"
+)
+
+// Result is what a verification established, and every check that ran.
+type Result struct {
+	// Verified is true only when every check passed.
+	Verified bool `json:"verified"`
+	// MediaType and Version are the bundle's, for example
+	// application/vnd.dev.sigstore.bundle.v0.3+json and v0.3.
+	MediaType string `json:"mediaType,omitempty"`
+	Version   string `json:"version,omitempty"`
+	// Signer is the certificate's subject alternative name, or the key's
+	// description for key signatures.
+	Signer string `json:"signer,omitempty"`
+	// Issuer is the certificate's OIDC issuer.
+	Issuer string `json:"issuer,omitempty"`
+	// Certificate summarises the Fulcio certificate's extensions.
+	Certificate any `json:"certificate,omitempty"`
+	// ArtifactDigest is the digest the signature was checked against.
+	ArtifactDigest string `json:"artifactDigest,omitempty"`
+	// TlogEntries are the transparency log entries the bundle carries.
+	TlogEntries []TlogEntry `json:"tlogEntries,omitempty"`
+	// Timestamps are the verified times used to check the certificate.
+	Timestamps []Timestamp `json:"timestamps,omitempty"`
+	// PayloadType, Payload, Statement and PredicateType are set for DSSE
+	// bundles and envelopes. Payload is the verified statement's bytes.
+	PayloadType   string `json:"payloadType,omitempty"`
+	Payload       []byte `json:"-"`
+	Statement     any    `json:"-"`
+	PredicateType string `json:"predicateType,omitempty"`
+	// Checks lists each check in the order it ran.
+	Checks []verify.Check `json:"checks"`
+}
+
+// TlogEntry is one transparency log entry of a bundle.
+type TlogEntry struct {
+	LogIndex         int64      `json:"logIndex"`
+	LogID            string     `json:"logID"`
+	Kind             string     `json:"kind,omitempty"`
+	IntegratedTime   *time.Time `json:"integratedTime,omitempty"`
+	InclusionProof   bool       `json:"inclusionProof"`
+	InclusionPromise bool       `json:"inclusionPromise"`
+}
+
+// Timestamp is one verified observer timestamp.
+type Timestamp struct {
+	// Kind is Tlog (a log's integrated time) or TimestampAuthority (RFC 3161).
+	Kind string    `json:"kind"`
+	URI  string    `json:"uri,omitempty"`
+	Time time.Time `json:"time"`
+}
+
+// IntegratedTime returns the earliest verified log time, or the zero time.
+func (r *Result) IntegratedTime() time.Time {
+	var t time.Time
+	for _, ts := range r.Timestamps {
+		if ts.Kind == "Tlog" && (t.IsZero() || ts.Time.Before(t)) {
+			t = ts.Time
+		}
+	}
+	return t
+}
+
+// Attestation converts the result into a report entry. kind is for example
+// sigstore-bundle; origin says where the material came from.
+func (r *Result) Attestation(kind, origin string) verify.Attestation {
+	a := verify.Attestation{Kind: kind, Origin: origin, PayloadType: r.PayloadType,
+		PredicateType: r.PredicateType, Signers: []string{}, Binds: []verify.Binding{}, Checks: r.Checks, Status: "failed"}
+	if a.Checks == nil {
+		a.Checks = []verify.Check{}
+	}
+	if r.Verified {
+		a.Status = "verified"
+		if r.Signer != "" {
+			s := r.Signer
+			if r.Issuer != "" {
+				s += " (issuer " + r.Issuer + ")"
+			}
+			a.Signers = append(a.Signers, s)
+		}
+	}
+	return a
+}
+
+func (r *Result) pass(name, msg string) {
+	r.Checks = append(r.Checks, verify.Check{Name: name, Status: "pass", Message: msg})
+}
+
+func (r *Result) skip(name, msg string) {
+	r.Checks = append(r.Checks, verify.Check{Name: name, Status: "skip", Message: msg})
+}
+
+// fail records a failed check and returns it as an *Error.
+func (r *Result) fail(name string, kind, err error) error {
+	r.Verified = false
+	r.Checks = append(r.Checks, verify.Check{Name: name, Status: "fail", Message: err.Error()})
+	return &Error{Check: name, Kind: kind, Err: err}
+}
