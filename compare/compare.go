@@ -226,9 +226,9 @@ func (r *Result) compareIndexes(a, b *verify.Report, ia, ib []*verify.Image) {
 	case db != nil && len(ia) == 1 && len(ib) > 1:
 		r.Reasons = append(r.Reasons, fmt.Sprintf("A is a single image: the platform %s was picked out of B's index of %d images", orUnknown(platformOf(ia[0])), len(ib)))
 	case da != nil:
-		r.Reasons = append(r.Reasons, "only A has a top index ("+short(*da)+"); B's image stands alone")
+		r.Reasons = append(r.Reasons, "only A has a top index ("+short(*da)+"); B is a single image, as when one platform is picked out of an index")
 	case db != nil:
-		r.Reasons = append(r.Reasons, "only B has a top index ("+short(*db)+"); A's image stands alone")
+		r.Reasons = append(r.Reasons, "only B has a top index ("+short(*db)+"); A is a single image, as when one platform is picked out of an index")
 	}
 }
 
