@@ -260,6 +260,7 @@
   $("image").addEventListener("change", (ev) => {
     const f = ev.target.files[0];
     if (f) start(f, f.name);
+    ev.target.value = ""; // picking the same file again verifies it again
   });
 
   $("folder").addEventListener("change", (ev) => {
@@ -269,6 +270,7 @@
     for (const f of files) map[f.webkitRelativePath || f.name] = f;
     const top = (files[0].webkitRelativePath || "").split("/")[0] || "folder";
     start(map, top);
+    ev.target.value = "";
   });
 
   // Drops: one file is an archive; a folder (or several files) is a layout.
