@@ -85,7 +85,7 @@ var catalog = []Rule{
 
 	// manifest.md
 	oci("OCI-MAN-001", Must, "manifest.md", "Image Manifest Property Descriptions", "image-manifest-property-descriptions",
-		"schemaVersion int: This REQUIRED property specifies the image manifest schema version. For this version of the specification, this MUST be 2",
+		"schemaVersion int: This REQUIRED property specifies the image manifest schema version. For this version of the specification, this MUST be 2 to ensure backward compatibility with older versions of Docker.",
 		"schemaVersion is the integer 2"),
 	oci("OCI-MAN-002", Should, "manifest.md", "Image Manifest Property Descriptions", "image-manifest-property-descriptions",
 		"mediaType string: This property SHOULD be used and remain compatible with earlier versions of this specification",
@@ -105,6 +105,9 @@ var catalog = []Rule{
 	oci("OCI-MAN-007", Should, "manifest.md", "Image Manifest Property Descriptions", "image-manifest-property-descriptions",
 		"Manifests for container images concerned with portability SHOULD use one of the above media types. Manifests for artifacts concerned with portability SHOULD use config.mediaType as described in Guidelines for Artifact Usage.",
 		"config.mediaType is the image config type, the empty type, or artifactType is set"),
+	oci("OCI-MAN-020", Must, "manifest.md", "Guidelines for Artifact Usage", "guidelines-for-artifact-usage",
+		"When this is done, the config.mediaType value MUST be set to a value specific to the artifact type or the empty value.",
+		"a manifest whose config is not an image config has a config.mediaType other than a generic type (application/octet-stream, application/json)"),
 	oci("OCI-MAN-008", Must, "manifest.md", "Image Manifest Property Descriptions", "image-manifest-property-descriptions",
 		"layers array of objects: Each item in the array MUST be a descriptor.",
 		"layers is present, is an array, and every item is a descriptor object", verify.CodeInvalidDescriptor),
@@ -144,7 +147,7 @@ var catalog = []Rule{
 
 	// image-index.md
 	oci("OCI-IDX-001", Must, "image-index.md", "Image Index Property Descriptions", "image-index-property-descriptions",
-		"schemaVersion int: This REQUIRED property specifies the image manifest schema version. For this version of the specification, this MUST be 2",
+		"schemaVersion int: This REQUIRED property specifies the image manifest schema version. For this version of the specification, this MUST be 2 to ensure backward compatibility with older versions of Docker.",
 		"schemaVersion is the integer 2"),
 	oci("OCI-IDX-002", Should, "image-index.md", "Image Index Property Descriptions", "image-index-property-descriptions",
 		"mediaType string: This property SHOULD be used and remain compatible with earlier versions of this specification",
@@ -253,13 +256,13 @@ var catalog = []Rule{
 		"oci-layout file: It MUST contain an imageLayoutVersion field",
 		"oci-layout has a string imageLayoutVersion"),
 	oci("OCI-LAYOUT-005", Must, "image-layout.md", "Content", "content",
-		"index.json file: It MUST exist",
+		"index.json file: This REQUIRED file is the entry point for references and descriptors of the image-layout. It MUST exist",
 		"the layout has an index.json file"),
 	oci("OCI-LAYOUT-006", Must, "image-layout.md", "Content", "content",
 		"index.json file: It MUST be an image index JSON object.",
 		"index.json passes the OCI-IDX rules"),
 	oci("OCI-LAYOUT-007", Must, "image-layout.md", "Blobs", "blobs",
-		"The content of blobs/<alg>/<encoded> MUST match the digest <alg>:<encoded>",
+		"The content of blobs/<alg>/<encoded> MUST match the digest <alg>:<encoded>. For example, the content of blobs/sha256/da39a3ee5e6b4b0d3255bfef95601890afd80709 MUST match the digest sha256:da39a3ee5e6b4b0d3255bfef95601890afd80709.",
 		"every blob under blobs/ hashes to its file name"),
 	oci("OCI-LAYOUT-008", Must, "image-layout.md", "Blobs", "blobs",
 		"The character set of the entry name for <alg> and <encoded> MUST match the respective grammar elements described in descriptor.",
@@ -273,7 +276,7 @@ var catalog = []Rule{
 
 	// annotations.md
 	oci("OCI-ANN-001", Must, "annotations.md", "Rules", "rules",
-		"Annotations MUST be a key-value map where both the key and value MUST be strings.",
+		"Annotations MUST be a key-value map where both the key and value MUST be strings. While the value MUST be present, it MAY be an empty string.",
 		"annotations is an object whose values are strings"),
 	oci("OCI-ANN-002", Must, "annotations.md", "Rules", "rules",
 		"Keys MUST be unique within this map, and best practice is to namespace the keys.",
@@ -282,7 +285,7 @@ var catalog = []Rule{
 		"Keys SHOULD be named using a reverse domain notation - e.g. com.example.myKey.",
 		"annotation keys contain a dot-separated namespace"),
 	oci("OCI-ANN-004", Must, "annotations.md", "Rules", "rules",
-		"Keys using the org.opencontainers.image namespace are reserved for use in the OCI Image Specification and MUST NOT be used by other specifications and extensions, including other OCI specifications.",
+		"The prefix org.opencontainers is reserved for keys defined in Open Container Initiative (OCI) specifications and MUST NOT be used by other specifications and extensions. Keys using the org.opencontainers.image namespace are reserved for use in the OCI Image Specification and MUST NOT be used by other specifications and extensions, including other OCI specifications.",
 		"keys under org.opencontainers.image. are keys the spec defines"),
 	oci("OCI-ANN-005", Must, "annotations.md", "Rules", "rules",
 		"If there are no annotations then this property MUST either be absent or be an empty map.",

@@ -215,6 +215,10 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 		c.expect("OCI-MAN-004", hasAT && artifactType != "", path+"/artifactType", "config is the empty descriptor but artifactType is not set")
 		c.expect("OCI-MAN-015", hasAT && artifactType != "", path+"/artifactType", "artifact manifest with an empty config does not define artifactType")
 	}
+	if !imageConfigTypes[cfg.MediaType] {
+		c.expect("OCI-MAN-020", cfg.MediaType != "application/octet-stream" && cfg.MediaType != "application/json",
+			path+"/config/mediaType", "artifact config.mediaType %q is not specific to the artifact type", cfg.MediaType)
+	}
 	c.expect("OCI-MAN-007", isImage || isEmpty || hasAT, path+"/config/mediaType",
 		"config.mediaType %q is neither an image config, the empty type, nor paired with artifactType", cfg.MediaType)
 	layersV, present := m["layers"]
