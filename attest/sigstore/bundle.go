@@ -95,7 +95,7 @@ func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy)
 	vr, err := v.Verify(&b, pb)
 	if err != nil {
 		check := CheckSignature
-		if res.Statement != nil {
+		if res.Payload != nil {
 			check = CheckSubject
 			if err2 := res.envelopeSignatureOnly(&b, v); err2 != nil {
 				check = CheckSignature
@@ -115,8 +115,11 @@ func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy)
 	if err := res.messageDigest(&b, hasher, artifact.Digest); err != nil {
 		return res, err
 	}
+	if err := res.statement(p.PredicateType); err != nil {
+		return res, err
+	}
 	msg := "over " + res.ArtifactDigest
-	if res.Statement != nil {
+	if res.Payload != nil {
 		msg = "DSSE envelope; statement subject matches " + res.ArtifactDigest
 	}
 	res.pass(CheckSignature, msg)
@@ -258,12 +261,6 @@ func (res *Result) describe(b *bundle.Bundle) error {
 			return fmt.Errorf("DSSE payload: %w", err)
 		}
 		res.Payload = payload
-		st, err := env.Statement()
-		if err != nil {
-			return fmt.Errorf("DSSE statement: %w", err)
-		}
-		res.Statement = st
-		res.PredicateType = st.GetPredicateType()
 	}
 	return nil
 }

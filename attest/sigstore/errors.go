@@ -1,6 +1,11 @@
 package sigstore
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify"
+)
 
 // Error categories. Every error returned by this package is an *Error whose
 // Kind is one of these, so callers map them with errors.Is.
@@ -47,3 +52,54 @@ const (
 	CheckSubject         = "statement-subject"
 	CheckPayload         = "payload"
 )
+
+// Finding codes for failed checks. They follow the core's naming: E_ codes
+// with severity error make the verdict FAILED, those with severity
+// unverifiable make it UNVERIFIABLE.
+const (
+	CodeBundleMalformed     verify.Code = "E_SIGNATURE_MALFORMED"
+	CodeTrustedRootInvalid  verify.Code = "E_TRUSTED_ROOT_INVALID"
+	CodePolicyInvalid       verify.Code = "E_POLICY_INVALID"
+	CodeTlogInvalid         verify.Code = "E_TLOG_INVALID"
+	CodeTimestampInvalid    verify.Code = "E_TIMESTAMP_INVALID"
+	CodeCertificateInvalid  verify.Code = "E_CERTIFICATE_INVALID"
+	CodeSCTInvalid          verify.Code = "E_SCT_INVALID"
+	CodeIdentityMismatch    verify.Code = "E_IDENTITY_MISMATCH"
+	CodeKeyMismatch         verify.Code = "E_KEY_MISMATCH"
+	CodeSignatureInvalid    verify.Code = "E_SIGNATURE_INVALID"
+	CodeSubjectMismatch     verify.Code = "E_SUBJECT_MISMATCH"
+	CodePredicateNotAllowed verify.Code = "E_PREDICATE_NOT_ALLOWED"
+)
+
+var checkCodes = map[string]verify.Code{
+	CheckTransparencyLog: CodeTlogInvalid,
+	CheckTimestamps:      CodeTimestampInvalid,
+	CheckCertificate:     CodeCertificateInvalid,
+	CheckSCT:             CodeSCTInvalid,
+	CheckIdentity:        CodeIdentityMismatch,
+	CheckKey:             CodeKeyMismatch,
+	CheckSignature:       CodeSignatureInvalid,
+	CheckSubject:         CodeSubjectMismatch,
+	CheckPayload:         CodePredicateNotAllowed,
+}
+
+// Finding turns the error into a report finding located at path.
+func (e *Error) Finding(path string) verify.Finding {
+	f := verify.Finding{Path: path, Message: e.Check + ": " + e.Err.Error(), Severity: verify.SeverityError}
+	switch {
+	case errors.Is(e.Err, limits.ErrLimit):
+		f.Code, f.Severity = verify.CodeLimitExceeded, verify.SeverityUnverifiable
+	case e.Kind == ErrPolicy:
+		f.Code, f.Severity = CodePolicyInvalid, verify.SeverityUnverifiable
+	case e.Kind == ErrTrustedRoot:
+		f.Code, f.Severity = CodeTrustedRootInvalid, verify.SeverityUnverifiable
+	case e.Kind == ErrMalformed:
+		f.Code = CodeBundleMalformed
+	default:
+		f.Code = checkCodes[e.Check]
+		if f.Code == "" {
+			f.Code = CodeSignatureInvalid
+		}
+	}
+	return f
+}

@@ -26,6 +26,10 @@ type Policy struct {
 	IdentityRegexp string
 	Issuer         string
 	IssuerRegexp   string
+
+	// PredicateType, when set, requires a DSSE in-toto statement with
+	// exactly this predicate type.
+	PredicateType string
 }
 
 // keyless reports whether the policy selects certificate identities.

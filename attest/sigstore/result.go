@@ -3,6 +3,7 @@ package sigstore
 import (
 	"time"
 
+	"github.com/imgproof/imgproof/attest/intoto"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -29,10 +30,10 @@ type Result struct {
 	Timestamps []Timestamp `json:"timestamps,omitempty"`
 	// PayloadType, Payload, Statement and PredicateType are set for DSSE
 	// bundles and envelopes. Payload is the verified statement's bytes.
-	PayloadType   string `json:"payloadType,omitempty"`
-	Payload       []byte `json:"-"`
-	Statement     any    `json:"-"`
-	PredicateType string `json:"predicateType,omitempty"`
+	PayloadType   string            `json:"payloadType,omitempty"`
+	Payload       []byte            `json:"-"`
+	Statement     *intoto.Statement `json:"-"`
+	PredicateType string            `json:"predicateType,omitempty"`
 	// Checks lists each check in the order it ran.
 	Checks []verify.Check `json:"checks"`
 }

@@ -1,0 +1,68 @@
+//go:build !js
+
+package sigstore
+
+import (
+	_ "crypto/sha256" // registers sha256 for go-digest
+	_ "crypto/sha512" // registers sha384 and sha512 for go-digest
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/imgproof/imgproof/attest/intoto"
+	"github.com/imgproof/imgproof/internal/limits"
+)
+
+// statement re-reads a verified DSSE payload under the strict JSON profile
+// (duplicate keys, case-folded aliases and invalid UTF-8 are rejected, so
+// no other parser can read a different statement from the same bytes) and
+// applies the predicate type policy.
+func (res *Result) statement(predicateType string) error {
+	if res.Payload == nil {
+		if predicateType != "" {
+			return res.fail(CheckPayload, ErrVerify, fmt.Errorf("predicate type %q required, but the signature is over a plain message, not an attestation", predicateType))
+		}
+		return nil
+	}
+	if err := intoto.CheckPayloadType(res.PayloadType); err != nil {
+		return res.fail(CheckPayload, ErrMalformed, err)
+	}
+	st, err := intoto.Parse(res.Payload, limits.Default())
+	if err != nil {
+		return res.fail(CheckPayload, ErrMalformed, err)
+	}
+	res.Statement = st
+	res.PredicateType = st.PredicateType
+	if predicateType != "" && st.PredicateType != predicateType {
+		return res.fail(CheckPayload, ErrVerify, fmt.Errorf("predicate type is %q, policy requires %q", st.PredicateType, predicateType))
+	}
+	msg := "in-toto statement " + st.Type + ", predicate " + st.PredicateType
+	res.pass(CheckPayload, msg)
+	return nil
+}
+
+// bindArtifact requires a subject of the statement to name the artifact.
+func (res *Result) bindArtifact(st *intoto.Statement, artifactDigest string) error {
+	d, err := parseDigest(artifactDigest)
+	if err != nil {
+		return res.fail(CheckSubject, ErrVerify, err)
+	}
+	m, err := st.Bind([]intoto.Node{{Digest: d, Kind: "artifact", Path: "artifact"}})
+	if err != nil {
+		return res.fail(CheckSubject, ErrVerify, err)
+	}
+	if len(m) == 0 {
+		return res.fail(CheckSubject, ErrVerify, fmt.Errorf("no statement subject names the artifact %s (subjects: %s)", artifactDigest, st.Names()))
+	}
+	res.pass(CheckSubject, "subject "+fmt.Sprint(m[0].Subject)+" names "+artifactDigest)
+	return nil
+}
+
+// parseDigest validates an algorithm:hex digest.
+func parseDigest(s string) (digest.Digest, error) {
+	d, err := digest.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("artifact digest %q: %w", s, err)
+	}
+	return d, nil
+}
