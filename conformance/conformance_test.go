@@ -1,0 +1,191 @@
+package conformance
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"strings"
+	"testing"
+
+	"github.com/imgproof/imgproof/fixtures"
+)
+
+func TestCatalog(t *testing.T) {
+	for _, r := range Rules() {
+		if r.Quote == "" || r.Spec == "" || r.URL == "" || r.Check == "" {
+			t.Errorf("%s: missing quote, spec, url or check", r.ID)
+		}
+		if r.Level != Must && r.Level != Should && r.Level != May {
+			t.Errorf("%s: bad level %q", r.ID, r.Level)
+		}
+		// A non-derived rule quotes the keyword of its level (or REQUIRED).
+		if !r.Derived && !strings.Contains(r.Quote, string(r.Level)) && !(r.Level == Must && strings.Contains(r.Quote, "REQUIRED")) &&
+			!strings.HasPrefix(r.ID, "DOCKER-") {
+			t.Logf("%s: quote does not hold the keyword %s", r.ID, r.Level)
+		}
+	}
+}
+
+func tarOf(t *testing.T, hdrs ...*tar.Header) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range hdrs {
+		if h.Typeflag != tar.TypeXGlobalHeader && h.Mode == 0 {
+			h.Mode = 0o644
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Size > 0 {
+			tw.Write(bytes.Repeat([]byte("x"), int(h.Size)))
+		}
+	}
+	tw.Close()
+	return buf.Bytes()
+}
+
+func rulesOf(vs []Violation) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range vs {
+		m[v.Rule] = true
+	}
+	return m
+}
+
+func TestCheckLayer(t *testing.T) {
+	reg := func(name string, size int64) *tar.Header { return &tar.Header{Name: name, Typeflag: tar.TypeReg, Size: size} }
+	dir := func(name string) *tar.Header { return &tar.Header{Name: name, Typeflag: tar.TypeDir} }
+	clean := tarOf(t, dir("a/"), reg("a/.wh.old", 0), reg("a/b", 3), &tar.Header{Name: "a/l", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"},
+		&tar.Header{Name: "a/h", Typeflag: tar.TypeLink, Linkname: "a/b"})
+	tests := []struct {
+		name string
+		data []byte
+		want string // "" means no violation at all
+	}{
+		{"clean", clean, ""},
+		{"duplicate", tarOf(t, reg("x", 1), reg("./x", 1)), "OCI-LAYER-002"},
+		{"absolute", tarOf(t, reg("/x", 1)), "OCI-LAYER-011"},
+		{"dotdot", tarOf(t, reg("a/../../x", 1)), "OCI-LAYER-011"},
+		{"hardlink escape", tarOf(t, &tar.Header{Name: "h", Typeflag: tar.TypeLink, Linkname: "../x"}), "OCI-LAYER-012"},
+		{"symlink escape", tarOf(t, &tar.Header{Name: "a/s", Typeflag: tar.TypeSymlink, Linkname: "../../x"}), "OCI-LAYER-013"},
+		{"same-layer whiteout", tarOf(t, reg("d/f", 1), reg("d/.wh.f", 0)), "OCI-LAYER-005"},
+		{"whiteout hides dir of same layer", tarOf(t, dir("d/"), reg("d/f", 1), reg(".wh.d", 0)), "OCI-LAYER-005"},
+		{"whiteout with data", tarOf(t, reg(".wh.f", 2)), "OCI-LAYER-006"},
+		{"reserved", tarOf(t, reg(".wh..wh.aufs", 0)), "OCI-LAYER-007"},
+		{"opaque", tarOf(t, dir("d/"), reg("d/.wh..wh..opq", 0)), "OCI-LAYER-009"},
+		{"whiteout after sibling dir", tarOf(t, dir("d/e/"), reg("d/.wh.f", 0)), "OCI-LAYER-008"},
+		{"pax global", tarOf(t, &tar.Header{Typeflag: tar.TypeXGlobalHeader, PAXRecords: map[string]string{"comment": "x"}}, reg("f", 1)), "OCI-LAYER-015"},
+		{"trailing data", append(clean, []byte("junk")...), "OCI-LAYER-001"},
+		{"trailing zeros are fine", append(append([]byte(nil), clean...), make([]byte, 10240)...), ""},
+		{"no end marker", clean[:len(clean)-1024], "OCI-LAYER-001"},
+		{"truncated", clean[:700], "OCI-LAYER-001"},
+		{"not tar", bytes.Repeat([]byte{'z'}, 2048), "OCI-LAYER-001"},
+		{"empty", nil, "OCI-LAYER-001"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := CheckLayer(bytes.NewReader(tt.data))
+			if tt.want == "" {
+				if len(vs) != 0 {
+					t.Fatalf("want no violation, got %+v", vs)
+				}
+				return
+			}
+			if !rulesOf(vs)[tt.want] {
+				t.Fatalf("want %s, got %+v", tt.want, vs)
+			}
+		})
+	}
+}
+
+func checkBuilt(t *testing.T, b *fixtures.Built) *Report {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := b.WriteOCIArchive(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	return CheckArchive(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), "image.tar", nil)
+}
+
+func TestOutputs(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	exp := b.Expected.Images[0]
+	rep := checkBuilt(t, b.FlipByte(exp.Layers[0].Digest, 10))
+	if !rep.Failed(Must) || rep.Summary.MustFailed == 0 {
+		t.Fatal("a flipped layer byte must fail a MUST rule")
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, rep); err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		Results []map[string]any `json:"results"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &parsed); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range parsed.Results {
+		for _, k := range []string{"rule", "level", "status", "path", "message", "spec"} {
+			if _, ok := r[k]; !ok {
+				t.Fatalf("result lacks %q: %v", k, r)
+			}
+		}
+		if r["rule"] == "OCI-DESC-006" && r["status"] == "fail" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("JSON lacks the OCI-DESC-006 failure")
+	}
+	var sarif bytes.Buffer
+	if err := WriteSARIF(&sarif, rep); err != nil {
+		t.Fatal(err)
+	}
+	var sl sarifLog
+	if err := json.Unmarshal(sarif.Bytes(), &sl); err != nil {
+		t.Fatal(err)
+	}
+	if sl.Version != "2.1.0" || len(sl.Runs) != 1 || len(sl.Runs[0].Tool.Driver.Rules) != len(catalog) || len(sl.Runs[0].Results) == 0 {
+		t.Fatalf("bad SARIF: version %s, %d runs", sl.Version, len(sl.Runs))
+	}
+	for _, r := range sl.Runs[0].Results {
+		if sl.Runs[0].Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
+			t.Fatalf("ruleIndex %d does not point at %s", r.RuleIndex, r.RuleID)
+		}
+	}
+	var ju bytes.Buffer
+	if err := WriteJUnit(&ju, rep); err != nil {
+		t.Fatal(err)
+	}
+	var suites junitSuites
+	if err := xml.Unmarshal(ju.Bytes(), &suites); err != nil {
+		t.Fatal(err)
+	}
+	if len(suites.Suites) != 1 || suites.Suites[0].Failures == 0 || suites.Suites[0].Tests != rep.Summary.Rules {
+		t.Fatalf("bad JUnit: %+v", suites.Suites[0])
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "FAIL") || !strings.Contains(text.String(), "OCI-DESC-006") {
+		t.Fatal("text output lacks the failure")
+	}
+	if f := rep.Filter(Must); f.Failed(Should) != f.Failed(Must) {
+		t.Fatal("a MUST-filtered report holds SHOULD results")
+	}
+}
+
+func TestValidLayoutDirectory(t *testing.T) {
+	rep := CheckFS(context.Background(), fixtures.MustBuild(fixtures.MultiPlatform()).LayoutFS(), "layout", nil)
+	if rep.Failed(Must) {
+		t.Fatalf("valid layout fails: %v", rep.FailedRules())
+	}
+	if rep.Format != "oci-layout" || rep.Summary.Passed < 40 {
+		t.Fatalf("format %q, %d rules passed", rep.Format, rep.Summary.Passed)
+	}
+}
