@@ -56,7 +56,9 @@ func rulesOf(vs []Violation) map[string]bool {
 }
 
 func TestCheckLayer(t *testing.T) {
-	reg := func(name string, size int64) *tar.Header { return &tar.Header{Name: name, Typeflag: tar.TypeReg, Size: size} }
+	reg := func(name string, size int64) *tar.Header {
+		return &tar.Header{Name: name, Typeflag: tar.TypeReg, Size: size}
+	}
 	dir := func(name string) *tar.Header { return &tar.Header{Name: name, Typeflag: tar.TypeDir} }
 	clean := tarOf(t, dir("a/"), reg("a/.wh.old", 0), reg("a/b", 3), &tar.Header{Name: "a/l", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"},
 		&tar.Header{Name: "a/h", Typeflag: tar.TypeLink, Linkname: "a/b"})
