@@ -233,7 +233,7 @@ func copyChunks(ctx context.Context, w io.Writer, r io.Reader, job blobJob, prog
 // decompressed-size and ratio limits, and returns the bytes produced.
 func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *limits.Limits) (int64, error) {
 	cr := &countingReader{r: r}
-	var dr io.Reader
+	var dr io.WriterTo
 	switch compression {
 	case CompressionGzip:
 		zr, err := gzip.NewReader(cr)
@@ -246,22 +246,24 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 		zr, err := zstd.NewReader(cr,
 			zstd.WithDecoderMaxWindow(lim.ZstdWindow),
 			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxMemory(lim.ZstdWindow*2))
+			zstd.WithDecoderMaxMemory(uint64(lim.LayerDecompressed)))
 		if err != nil {
 			return 0, fmt.Errorf("zstd: %w", err)
 		}
 		defer zr.Close()
 		dr = zr
 	}
-	guard := &bombGuard{r: dr, in: cr, lim: lim, name: job.name}
 	var out io.Writer = w
 	var feed *contentFeed
 	if job.content != nil {
 		feed = startContent(job.content)
 		out = io.MultiWriter(w, feed.w)
 	}
-	n, err := io.Copy(out, guard)
+	// The decompressors write straight from their windows into the hash,
+	// through a guard that stops bombs.
+	guard := &bombGuard{w: out, in: cr, lim: lim, name: job.name}
+	_, err := dr.WriteTo(guard)
+	n := guard.n
 	var cerr error
 	if feed != nil {
 		cerr = feed.wait()
@@ -327,21 +329,20 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // bombGuard stops a decompressor that produces more than the layer limit,
 // or far more than it consumed once past the ratio floor.
 type bombGuard struct {
-	r    io.Reader
+	w    io.Writer
 	in   *countingReader
 	lim  *limits.Limits
 	n    int64
 	name string
 }
 
-func (g *bombGuard) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
-	g.n += int64(n)
+func (g *bombGuard) Write(p []byte) (int, error) {
+	g.n += int64(len(p))
 	if g.n > g.lim.LayerDecompressed {
-		return n, limits.Exceeded(limits.LayerDecompressed, g.lim.LayerDecompressed, g.name)
+		return 0, limits.Exceeded(limits.LayerDecompressed, g.lim.LayerDecompressed, g.name)
 	}
 	if g.n > g.lim.RatioFloor && g.lim.CompressionRatio > 0 && g.n > g.lim.CompressionRatio*max(g.in.n, 1) {
-		return n, limits.Exceeded(limits.CompressionRatio, g.lim.CompressionRatio, g.name)
+		return 0, limits.Exceeded(limits.CompressionRatio, g.lim.CompressionRatio, g.name)
 	}
-	return n, err
+	return g.w.Write(p)
 }

@@ -38,6 +38,7 @@ func main() {
 	addExtensionFlags()
 	rootCmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	err := rootCmd.ExecuteContext(ctx)
+	stopProfile()
 	stop()
 	os.Exit(exitCode(err))
 }
