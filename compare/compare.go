@@ -102,7 +102,7 @@ func Reports(a, b *verify.Report, opts *Options) *Result {
 		r.finish()
 		return r
 	}
-	pairs, onlyA, onlyB := pairUp(ia, ib)
+	pairs, onlyA, onlyB := pairUp(ia, ib, (len(ia) == 1 && a.IndexDigest == nil) || (len(ib) == 1 && b.IndexDigest == nil))
 	for _, p := range pairs {
 		r.Images = append(r.Images, comparePair(p[0], p[1]))
 	}
@@ -179,10 +179,11 @@ func platformOf(im *verify.Image) string {
 	return im.Platform.String()
 }
 
-// pairUp pairs images by platform. When one side holds a single image it
-// is paired with the other side's image of the same platform, which is how
-// a platform picked out of an index is recognised.
-func pairUp(a, b []*verify.Image) (pairs [][2]*verify.Image, onlyA, onlyB []*verify.Image) {
+// pairUp pairs images by platform. When one side is a single image outside
+// any index (picked is true) it is paired with the other side's image of
+// the same platform, which is how a platform picked out of an index is
+// recognised; the index's other platforms are then not differences.
+func pairUp(a, b []*verify.Image, picked bool) (pairs [][2]*verify.Image, onlyA, onlyB []*verify.Image) {
 	if len(a) == 1 && len(b) == 1 {
 		return [][2]*verify.Image{{a[0], b[0]}}, nil, nil
 	}
@@ -207,7 +208,7 @@ func pairUp(a, b []*verify.Image) (pairs [][2]*verify.Image, onlyA, onlyB []*ver
 	}
 	// A single image against an index: the index's other platforms are
 	// not differences, they were left out.
-	if len(pairs) == 1 && (len(a) == 1 || len(b) == 1) {
+	if picked && len(pairs) == 1 {
 		return pairs, nil, nil
 	}
 	return pairs, onlyA, onlyB

@@ -111,7 +111,7 @@ func (t *tarFS) resolve(name string) (*tarEntry, error) {
 			return nil, fs.ErrNotExist
 		}
 		switch e.typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			return e, nil
 		case tar.TypeSymlink, tar.TypeLink:
 		default:
