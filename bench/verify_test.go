@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,12 +20,16 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-var benchSize = flag.String("bench.size", "64MiB", "content size of the generated benchmark image")
+var (
+	benchSize  = flag.String("bench.size", "64MiB", "content size of the generated benchmark image")
+	benchImage = flag.String("bench.image", "", "use this bench/gen output directory (with info.json and a gzip variant) instead of generating an image")
+)
 
 // fixture is the generated image, shared by every benchmark of one run.
 type fixture struct {
 	image   imagegen.Image
 	archive string // an OCI archive of image
+	keep    bool   // the image is not ours to remove
 	blobs   int64  // bytes of every blob in the layout
 	// Baselines, measured once per run: the median of a few passes.
 	sha256Only time.Duration // sha256 over every layer blob
@@ -39,6 +45,10 @@ var (
 func setup(b *testing.B) *fixture {
 	b.Helper()
 	fixOnce.Do(func() {
+		if *benchImage != "" {
+			fix, fixErr = load(*benchImage)
+			return
+		}
 		size, err := imagegen.ParseSize(*benchSize)
 		if err != nil {
 			fixErr = err
@@ -71,8 +81,7 @@ func setup(b *testing.B) *fixture {
 			fixErr = err
 			return
 		}
-		f.sha256Only = median(5, func() error { return hashLayers(f.image, false) })
-		f.gunzipHash = median(3, func() error { return hashLayers(f.image, true) })
+		f.measureBaselines()
 		fix = f
 	})
 	if fixErr != nil {
@@ -81,10 +90,38 @@ func setup(b *testing.B) *fixture {
 	return fix
 }
 
+func (f *fixture) measureBaselines() {
+	f.sha256Only = median(5, func() error { return hashLayers(f.image, false) })
+	f.gunzipHash = median(3, func() error { return hashLayers(f.image, true) })
+}
+
+// load reads an image written earlier by bench/gen (for example by
+// bench/run.sh under bench/out/images) and, if present, its OCI archive.
+func load(dir string) (*fixture, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "info.json"))
+	if err != nil {
+		return nil, err
+	}
+	var info struct{ Images []imagegen.Image }
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return nil, fmt.Errorf("%s/info.json: %w", dir, err)
+	}
+	for _, img := range info.Images {
+		if img.Compression != imagegen.Gzip {
+			continue
+		}
+		img.Dir = filepath.Join(dir, string(img.Compression)) // info.json may hold a relative path
+		f := &fixture{image: img, archive: img.Dir + ".oci.tar", blobs: img.BlobBytes, keep: true}
+		f.measureBaselines()
+		return f, nil
+	}
+	return nil, fmt.Errorf("%s: no gzip variant", dir)
+}
+
 // cleanup removes the generated image when the test binary exits.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if fix != nil {
+	if fix != nil && !fix.keep {
 		os.RemoveAll(filepath.Dir(fix.image.Dir))
 	}
 	os.Exit(code)
