@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -28,6 +29,7 @@ type verifier struct {
 
 	nodes        map[digest.Digest]*node
 	blobs        map[string]*pendingBlob
+	used         map[string]bool // files the walk read or streamed
 	blobOrder    []*pendingBlob
 	checks       []func()
 	descriptors  int
@@ -59,6 +61,7 @@ func run(ctx context.Context, name string, opts *Options, load func(*verifier) e
 		report: &Report{Source: Source{Path: name}},
 		nodes:  map[digest.Digest]*node{},
 		blobs:  map[string]*pendingBlob{},
+		used:   map[string]bool{},
 	}
 	if opts != nil {
 		v.progress = opts.Progress
@@ -208,10 +211,31 @@ func (v *verifier) verifyLayout() {
 		v.roots = append(v.roots, Root{Path: fmt.Sprintf("index.json/manifests[%d]", i), Descriptor: d})
 	}
 	v.walkEntries(idx.Manifests, "index.json", 1)
+	v.after(v.reportUnusedBlobs)
 	// With one entry, that entry is the image's root.
 	if len(idx.Manifests) != 1 {
 		v.report.IndexDigest = nil
 	}
+}
+
+// reportUnusedBlobs notes blobs in a layout that nothing references: they
+// are not verified, and nothing in the image depends on them.
+func (v *verifier) reportUnusedBlobs() {
+	var unused []string
+	for _, f := range v.st.files() {
+		if strings.HasPrefix(f, "blobs/") && !v.used[f] {
+			unused = append(unused, f)
+		}
+	}
+	if len(unused) == 0 {
+		return
+	}
+	sort.Strings(unused)
+	msg := fmt.Sprintf("%d blob(s) that nothing references were not verified: %s", len(unused), strings.Join(unused[:min(len(unused), 5)], ", "))
+	if len(unused) > 5 {
+		msg += ", ..."
+	}
+	v.report.Add(Finding{Code: CodeUnusedBlob, Path: "blobs", Message: msg})
 }
 
 // readIndexJSON reads a layout's index.json: layout metadata, not content

@@ -49,6 +49,7 @@ type pendingBlob struct {
 // scheduleBlob registers a blob to stream in the blob phase and returns the
 // handle whose evidence the checks read afterwards.
 func (v *verifier) scheduleBlob(name string, alg digest.Algorithm, max, total int64, tarLayer bool, diffAlg digest.Algorithm) *pendingBlob {
+	v.used[name] = true
 	key := name + "\x00" + string(alg)
 	if p, ok := v.blobs[key]; ok {
 		if diffAlg != "" && !slices.Contains(p.job.diffAlgs, diffAlg) {
@@ -127,6 +128,7 @@ func (v *verifier) readDocument(d v1.Descriptor, dg digest.Digest, path string, 
 		return nil, false
 	}
 	name := blobPath(dg)
+	v.used[name] = true
 	b, err := v.st.readFile(name, limit)
 	if err != nil {
 		v.readError(err, name, path)
