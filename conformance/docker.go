@@ -32,7 +32,8 @@ func (c *checker) checkDocker() {
 		return
 	}
 	c.expect("DOCKER-MAN-007", len(list) > 0, "manifest.json", "manifest.json lists no image")
-	configs := map[string]bool{}
+	configs := map[string]bool{}   // config file names
+	configIDs := map[string]bool{} // config digests, for Parent
 	parents := map[int]string{}
 	var tags []string
 	for i, e := range list {
@@ -53,7 +54,7 @@ func (c *checker) checkDocker() {
 			c.expect("DOCKER-MAN-005", repoTagRE.MatchString(s) || repoTagHostRE.MatchString(s), fmt.Sprintf("%s/RepoTags[%d]", p, j), "%q is not a name:tag reference", s)
 		}
 		cfgClean, _ := cleanName(cfgName)
-		configs["sha256:"+hexFromName(cfgClean)] = true
+		configIDs["sha256:"+hexFromName(cfgClean)] = true
 		c.expect("DOCKER-MAN-007", !configs[cfgClean], p+"/Config", "two entries name config %s", cfgName)
 		configs[cfgClean] = true
 		if par, present := m["Parent"]; present && par != nil && par != "" {
@@ -89,7 +90,7 @@ func (c *checker) checkDocker() {
 		}
 	}
 	for i, par := range parents {
-		c.expect("DOCKER-MAN-006", configs[par], fmt.Sprintf("manifest.json[%d]/Parent", i), "Parent %s is not the config of another entry", par)
+		c.expect("DOCKER-MAN-006", configIDs[par], fmt.Sprintf("manifest.json[%d]/Parent", i), "Parent %s is not the config of another entry", par)
 	}
 	c.checkRepositories(tags)
 	c.checkLegacy()
@@ -99,6 +100,7 @@ func (c *checker) checkDocker() {
 // <hex>.json or blobs/sha256/<hex>.
 func hexFromName(n string) string {
 	n = strings.TrimPrefix(n, "blobs/sha256/")
+	n = strings.TrimPrefix(n, "sha256:")
 	n = strings.TrimSuffix(n, ".json")
 	if hex64RE.MatchString(n) {
 		return n

@@ -48,15 +48,15 @@ func (c *checker) platform(path string, v any) map[string]any {
 	if !c.expect("OCI-IDX-016", ok, path, "platform is not an object") {
 		return nil
 	}
-	arch, _ := m["architecture"].(string)
-	os, _ := m["os"].(string)
-	c.expect("OCI-IDX-008", arch != "", path+"/architecture", "platform has no architecture")
-	c.expect("OCI-IDX-009", os != "", path+"/os", "platform has no os")
+	arch, archOK := m["architecture"].(string)
+	os, osOK := m["os"].(string)
+	c.expect("OCI-IDX-008", archOK, path+"/architecture", "platform has no string architecture")
+	c.expect("OCI-IDX-009", osOK, path+"/os", "platform has no string os")
 	if arch == "unknown" && os == "unknown" {
 		return m // buildx attestation manifests
 	}
-	c.expect("OCI-IDX-010", arch == "" || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
-	c.expect("OCI-IDX-011", os == "" || knownOS[os], path+"/os", "%q is not a GOOS value", os)
+	c.expect("OCI-IDX-010", !archOK || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
+	c.expect("OCI-IDX-011", !osOK || knownOS[os], path+"/os", "%q is not a GOOS value", os)
 	if vv, present := m["variant"]; present {
 		s, isStr := vv.(string)
 		c.expect("OCI-IDX-016", isStr, path+"/variant", "variant is not a string")
@@ -278,12 +278,14 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 		return
 	}
 	c.apply("OCI-CFG-010", "OCI-CFG-014")
-	arch, _ := m["architecture"].(string)
-	os, _ := m["os"].(string)
-	c.expect("OCI-CFG-001", arch != "", path+"/architecture", "architecture is missing or empty")
-	c.expect("OCI-CFG-002", os != "", path+"/os", "os is missing or empty")
-	c.expect("OCI-CFG-003", arch == "" || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
-	c.expect("OCI-CFG-004", os == "" || knownOS[os], path+"/os", "%q is not a GOOS value", os)
+	// The schema requires the keys as strings; an empty value passes the
+	// schema and fails the SHOULD rules on known values.
+	arch, archOK := m["architecture"].(string)
+	os, osOK := m["os"].(string)
+	c.expect("OCI-CFG-001", archOK, path+"/architecture", "architecture is missing or not a string")
+	c.expect("OCI-CFG-002", osOK, path+"/os", "os is missing or not a string")
+	c.expect("OCI-CFG-003", !archOK || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
+	c.expect("OCI-CFG-004", !osOK || knownOS[os], path+"/os", "%q is not a GOOS value", os)
 	if vv, ok := m["variant"].(string); ok {
 		if f := variants[arch]; f != nil {
 			c.expect("OCI-CFG-005", f(vv), path+"/variant", "variant %q is not listed for %s", vv, arch)
