@@ -236,7 +236,9 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 	var dr io.WriterTo
 	switch compression {
 	case CompressionGzip:
-		zr, err := gzip.NewReader(cr)
+		// A large buffer lets the reading side hand over whole chunks, so
+		// reading overlaps with inflating instead of alternating with it.
+		zr, err := gzip.NewReader(bufio.NewReaderSize(cr, chunkSize))
 		if err != nil {
 			return 0, fmt.Errorf("gzip: %w", err)
 		}
