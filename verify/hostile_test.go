@@ -182,3 +182,39 @@ func TestDiamondIndexVisitsEachDigestOnce(t *testing.T) {
 		t.Fatalf("verdict %s, want UNVERIFIABLE with a limit: %+v", r.Verdict, r.Findings)
 	}
 }
+
+// Two descriptors of one document must agree on its size and kind, even
+// though the document is read once.
+func TestRepeatedDescriptorsMustAgree(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	img := b.Expected.Images[0]
+	dup := func(edit func(d map[string]any)) *fixtures.Built {
+		return b.WithIndexJSON(func(idx map[string]any) {
+			ms := idx["manifests"].([]any)
+			c := map[string]any{}
+			for k, v := range ms[0].(map[string]any) {
+				c[k] = v
+			}
+			edit(c)
+			idx["manifests"] = append(ms, c)
+		})
+	}
+	for name, tc := range map[string]struct {
+		b    *fixtures.Built
+		code verify.Code
+	}{
+		"size":      {dup(func(d map[string]any) { d["size"] = img.ManifestSize + 1 }), verify.CodeSizeMismatch},
+		"mediaType": {dup(func(d map[string]any) { d["mediaType"] = "application/vnd.oci.image.index.v1+json" }), verify.CodeMediaTypeMismatch},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := verify.Dir(context.Background(), tc.b.LayoutFS(), "layout", nil).Report
+			if r.Verdict != verify.Failed || !r.Has(tc.code) {
+				t.Fatalf("verdict %s, want FAILED with %s: %+v", r.Verdict, tc.code, r.Findings)
+			}
+		})
+	}
+	same := dup(func(map[string]any) {})
+	if r := verify.Dir(context.Background(), same.LayoutFS(), "layout", nil).Report; r.Verdict != verify.Verified {
+		t.Fatalf("two identical descriptors: %s: %v", r.Verdict, r.Err())
+	}
+}

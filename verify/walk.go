@@ -37,6 +37,7 @@ type node struct {
 	platform *Platform // from the config, for manifests of images
 	image    int       // index into report.Images, or -1
 	ok       bool      // the document's own bytes verified
+	size     int64     // the document's length, or -1 when unread
 }
 
 // pendingBlob is a blob to stream, shared by every descriptor naming it.
@@ -203,9 +204,19 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 		return nil
 	}
 	if n, seen := v.nodes[dg]; seen {
+		// Already verified through another descriptor: this one's claims
+		// about the same bytes must agree with what was found.
+		if n.size >= 0 && n.size != d.Size {
+			v.report.Add(Finding{Code: CodeSizeMismatch, Path: path, Expected: fmt.Sprint(d.Size), Actual: fmt.Sprint(n.size),
+				How: "len(" + blobPath(dg) + ")", Message: "the blob's size differs from the descriptor's"})
+		}
+		if k := kindOfMediaType(d.MediaType); n.kind != kindUnknown && k != n.kind {
+			v.report.Add(Finding{Code: CodeMediaTypeMismatch, Path: path, Expected: k.String(), Actual: n.kind.String(),
+				How: "document members", Message: "another descriptor names the same document as another kind"})
+		}
 		return n
 	}
-	n := &node{image: -1}
+	n := &node{image: -1, size: -1}
 	v.nodes[dg] = n
 	declared := kindOfMediaType(d.MediaType)
 	if declared == kindSchema1 {
@@ -223,6 +234,9 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 		limit, lk = v.lim.IndexDocument, limits.IndexDocument
 	}
 	b, ok := v.readDocument(d, dg, path, limit, lk)
+	if b != nil {
+		n.size = int64(len(b))
+	}
 	if !ok {
 		return n
 	}
