@@ -15,7 +15,9 @@ func oci(id string, l Level, file, section, anchor, quote, check string, codes .
 }
 
 func docker(id string, l Level, quote, check string, codes ...verify.Code) Rule {
-	return Rule{ID: id, Level: l, Spec: dockerName, URL: dockerSpec, Quote: quote, Check: check, Codes: codes}
+	// The docker save format is described, not specified with RFC 2119
+	// keywords: its rules are derived from the description.
+	return Rule{ID: id, Level: l, Spec: dockerName, URL: dockerSpec, Quote: quote, Check: check, Codes: codes, Derived: true}
 }
 
 func derived(r Rule) Rule { r.Derived = true; return r }

@@ -205,6 +205,12 @@ func (c *checker) mapFindings() {
 			if strings.HasPrefix(f.Path, "manifest.json") || !strings.HasPrefix(c.format, "oci") {
 				ids = []string{"DOCKER-MAN-003"}
 			}
+		case verify.CodeArchiveUnsafePath:
+			// The archive's names are checked here too (files.go); a
+			// "./" root entry is safe although the verifier flags it.
+			if n, safe := cleanName(f.Path); safe && n == "" {
+				continue
+			}
 		case verify.CodeInternal:
 			ids = []string{"IMGPROOF-LIMIT-001"}
 		}

@@ -1,5 +1,5 @@
 # Conformance rules, the vector corpus and the comparison with other tools.
-.PHONY: conformance-test conformance-corpus conformance-compare conformance-coverage conformance-vectors
+.PHONY: conformance-test conformance-corpus conformance-coverage conformance-vectors conformance-thirdparty
 
 # conformance-test: unit tests, the corpus runner, and the wasm build.
 conformance-test:
@@ -22,3 +22,14 @@ conformance-coverage:
 	$(GO) run ./conformance/coverage -spec "$$($(GO) list -m -f '{{.Dir}}' github.com/opencontainers/image-spec)"
 
 ci: conformance-test
+
+# conformance-thirdparty builds images with umoci, skopeo and crane
+# (fixtures/thirdparty/build.sh) and checks that none fails a MUST rule.
+# It is skipped when the tools are missing.
+conformance-thirdparty:
+	@if command -v umoci >/dev/null && command -v skopeo >/dev/null && { command -v crane >/dev/null || test -x "$$($(GO) env GOPATH)/bin/crane"; }; then \
+		d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && bash fixtures/thirdparty/build.sh "$$d/out" >/dev/null 2>&1 && \
+		IMGPROOF_THIRDPARTY_DIR="$$d/out" $(GO) test -count=1 -run TestThirdPartyImages ./conformance/vectors/; \
+	else echo "conformance-thirdparty: umoci, skopeo or crane missing; skipped"; fi
+
+ci: conformance-thirdparty

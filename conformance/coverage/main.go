@@ -58,7 +58,12 @@ func norm(s string) string {
 func main() {
 	spec := flag.String("spec", "", "image-spec module directory")
 	verbose := flag.Bool("v", false, "list every statement")
+	list := flag.Bool("rules", false, "print the rule catalog as a markdown table and exit")
 	flag.Parse()
+	if *list {
+		printRules()
+		return
+	}
 	if *spec == "" {
 		fmt.Fprintln(os.Stderr, "coverage: -spec is required")
 		os.Exit(64)
@@ -144,4 +149,12 @@ func isTool(stmt string) bool {
 		}
 	}
 	return false
+}
+
+// printRules prints the catalog as a markdown table.
+func printRules() {
+	fmt.Printf("| rule | level | spec | check |\n|---|---|---|---|\n")
+	for _, r := range conformance.Rules() {
+		fmt.Printf("| %s | %s | [%s](%s) | %s |\n", r.ID, r.Level, r.Spec, r.URL, strings.ReplaceAll(r.Check, "|", "\\|"))
+	}
 }
