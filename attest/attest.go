@@ -1,0 +1,132 @@
+// Package attest verifies the signatures and attestations of an image
+// whose content package verify has already recomputed, and binds every
+// claim to those recomputed digests.
+//
+// Claims come from the verified source (cosign's .sig/.att scheme as
+// cosign save writes it, OCI 1.1 referrers and the referrers fallback tag,
+// BuildKit attestation manifests) and from files given by the user (DSSE
+// envelopes, JSON lines, sigstore bundles). Each becomes one
+// verify.Attestation in the report, with every check that ran.
+//
+// With trust configured (keys, or keyless identities through a
+// BundleVerifier), the image gains the VERIFIED verdict only when at least
+// one claim signed by a trusted signer binds to a recomputed digest, and
+// no claim attached to the image fails. Unsigned claims are reported as
+// unsigned and never count as verified.
+//
+// The package is wasm-safe: it reads files and keys only through its
+// arguments.
+package attest
+
+import (
+	"context"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/imgproof/imgproof/attest/keys"
+	"github.com/imgproof/imgproof/attest/policy"
+	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify"
+)
+
+// Blobs reads content-addressed blobs of the verified source; the bytes
+// returned are checked against d. *verify.Result implements it.
+type Blobs interface {
+	ReadBlob(d digest.Digest, limit int64) ([]byte, error)
+}
+
+// Root is a top-level descriptor of the source (an index.json entry),
+// with its annotations.
+type Root struct {
+	Descriptor ocispec.Descriptor
+	// Path locates the entry, for example index.json/manifests[2].
+	Path string
+}
+
+// Target is a verified image: its report, its roots and its blobs.
+type Target struct {
+	Report *verify.Report
+	Roots  []Root
+	Blobs  Blobs
+}
+
+// File is an attestation file given by the user.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Options configure what is trusted and demanded. The zero value trusts
+// nothing: signatures are found and reported, never counted as verified.
+type Options struct {
+	// Keys are the trusted public keys.
+	Keys []*keys.Key
+	// Threshold is the number of distinct trusted keys each DSSE envelope
+	// needs; 0 means the policy's, or 1.
+	Threshold int
+	// Policy, if set, adds requirements on signatures and attestations.
+	Policy *policy.Policy
+	// Files are extra attestations (--attestation).
+	Files []File
+	// Bundles verifies sigstore bundles (and keyless trust); nil means
+	// bundles are unverifiable in this build.
+	Bundles BundleVerifier
+	// Keyless is true when keyless trust was asked for; without Bundles
+	// that yields an UNVERIFIABLE finding.
+	Keyless bool
+	// Limits bounds the work; nil means limits.Default().
+	Limits *limits.Limits
+}
+
+// BundleVerifier verifies one sigstore bundle against the digest it must
+// cover (algorithm:hex). It must fill every field of BundleResult.
+type BundleVerifier func(ctx context.Context, bundle []byte, artifactDigest string) BundleResult
+
+// BundleResult is the outcome of a bundle verification.
+type BundleResult struct {
+	// Verified is true only when every check passed.
+	Verified bool
+	Signers  []string
+	// PayloadType, PredicateType and Statement are set for DSSE bundles;
+	// Statement holds the verified statement bytes.
+	PayloadType   string
+	PredicateType string
+	Statement     []byte
+	Checks        []verify.Check
+	// Finding describes the failure when Verified is false.
+	Finding *verify.Finding
+}
+
+func (o *Options) limits() limits.Limits {
+	if o == nil || o.Limits == nil {
+		return limits.Default()
+	}
+	return *o.Limits
+}
+
+func (o *Options) threshold() int {
+	if o.Threshold > 0 {
+		return o.Threshold
+	}
+	return o.Policy.EffectiveThreshold()
+}
+
+// trusted reports whether any trust was configured.
+func (o *Options) trusted() bool { return len(o.Keys) > 0 || o.Keyless }
+
+// Verify finds and checks every signature and attestation of t, and
+// records them in t.Report: one verify.Attestation per claim, findings for
+// failures, passed checks counted. It then finalizes the report.
+func Verify(ctx context.Context, t Target, opts *Options) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	r := newRun(ctx, t, opts)
+	r.discover()
+	for _, f := range opts.Files {
+		r.file(f)
+	}
+	r.conclude()
+	t.Report.Finalize()
+}

@@ -1,0 +1,70 @@
+package attest
+
+import "github.com/imgproof/imgproof/verify"
+
+// Finding codes for signatures and attestations. Codes whose default
+// severity is not error set it explicitly where they are raised.
+const (
+	// CodeSignatureInvalid: no signature verified under a trusted key.
+	CodeSignatureInvalid verify.Code = "E_SIGNATURE_INVALID"
+	// CodeThresholdNotMet: fewer distinct trusted keys signed than required.
+	CodeThresholdNotMet verify.Code = "E_THRESHOLD_NOT_MET"
+	// CodeEnvelopeInvalid: a DSSE envelope or signature layer is malformed.
+	CodeEnvelopeInvalid verify.Code = "E_SIGNATURE_MALFORMED"
+	// CodePayloadTypeUnsupported: the payload type is not the one required.
+	CodePayloadTypeUnsupported verify.Code = "E_PAYLOADTYPE_UNSUPPORTED"
+	// CodeStatementInvalid: the signed payload is not a valid statement or
+	// simple-signing document.
+	CodeStatementInvalid verify.Code = "E_STATEMENT_INVALID"
+	// CodeSubjectMismatch: the claim names no recomputed digest, or not the
+	// one it is attached to.
+	CodeSubjectMismatch verify.Code = "E_SUBJECT_MISMATCH"
+	// CodePredicateNotAllowed: a signed attestation's predicate type is not
+	// allowed by the policy.
+	CodePredicateNotAllowed verify.Code = "E_PREDICATE_NOT_ALLOWED"
+	// CodePolicyViolation: a required attestation is present and signed but
+	// fails the policy's constraints.
+	CodePolicyViolation verify.Code = "E_POLICY_VIOLATION"
+	// CodeNoMatchingAttestation: the policy requires a predicate type that
+	// no verified attestation carries.
+	CodeNoMatchingAttestation verify.Code = "E_NO_MATCHING_ATTESTATION"
+	// CodeUnsigned: trust was configured but nothing signed by it binds to
+	// the image (UNVERIFIABLE).
+	CodeUnsigned verify.Code = "E_UNSIGNED"
+	// CodeKeylessUnavailable: keyless verification was asked for but this
+	// build cannot do it (UNVERIFIABLE).
+	CodeKeylessUnavailable verify.Code = "E_KEYLESS_UNAVAILABLE"
+	// CodeUnsupportedAttachment: a signature format that cannot be checked
+	// with the configured trust (UNVERIFIABLE).
+	CodeUnsupportedAttachment verify.Code = "E_UNSUPPORTED_ATTACHMENT"
+	// CodeUnsignedClaim: a claim with no signature, such as a BuildKit
+	// attestation (info; never counted as verified).
+	CodeUnsignedClaim verify.Code = "I_UNSIGNED_CLAIM"
+	// CodeNotChecked: a signature was found but no trust was configured.
+	CodeNotChecked verify.Code = "I_SIGNATURE_NOT_CHECKED"
+)
+
+// Attestation kinds, as reported in verify.Attestation.Kind.
+const (
+	KindCosignSignature   = "cosign-signature"
+	KindCosignAttestation = "cosign-attestation"
+	KindReferrer          = "referrer"
+	KindBuildKit          = "buildkit-attestation"
+	KindDSSE              = "dsse"
+	KindBundle            = "sigstore-bundle"
+)
+
+// Attestation statuses.
+const (
+	StatusVerified     = "verified"
+	StatusFailed       = "failed"
+	StatusUnsigned     = "unsigned"
+	StatusUnverifiable = "unverifiable"
+)
+
+// Check statuses.
+const (
+	pass = "pass"
+	fail = "fail"
+	skip = "skip"
+)

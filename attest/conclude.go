@@ -1,0 +1,119 @@
+package attest
+
+import (
+	"strings"
+
+	"github.com/imgproof/imgproof/verify"
+)
+
+// conclude applies the policy's requirements and the rule that trust, once
+// configured, must be met by at least one signed claim bound to the image,
+// then writes the claims into the report.
+func (r *run) conclude() {
+	rep := r.t.Report
+	defer func() {
+		for _, c := range r.claims {
+			if c.att.Status == "" || c.att.Status == StatusUnsigned && c.failed {
+				c.att.Status = r.status(c)
+			}
+			rep.Attestations = append(rep.Attestations, c.att)
+		}
+	}()
+	if r.opts.Keyless && r.opts.Bundles == nil {
+		rep.Add(verify.Finding{Code: CodeKeylessUnavailable, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+			Message: "keyless verification not available in this build"})
+	}
+	if !r.opts.trusted() {
+		if r.opts.Policy != nil {
+			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+				Message: "the policy names no trusted key or identity"})
+		}
+		return
+	}
+	good := false
+	for _, c := range r.claims {
+		if c.signed && c.bound && !c.failed {
+			good = true
+		}
+	}
+	if !good {
+		rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+			Message: "no signature or attestation by a trusted signer binds to a recomputed digest of the image"})
+	}
+	p := r.opts.Policy
+	if p == nil {
+		return
+	}
+	if p.RequireSignature {
+		ok := false
+		for _, c := range r.claims {
+			if c.signed && c.bound && !c.failed && (c.att.Kind == KindCosignSignature || c.att.PayloadType == MediaTypeSimpleSigning) {
+				ok = true
+			}
+		}
+		if !ok {
+			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+				Message: "the policy requires a cosign signature by a trusted signer; none binds to the image"})
+		}
+	}
+	for i := range p.Attestations {
+		req := &p.Attestations[i]
+		var signed, unsigned int
+		satisfied := true
+		var failedChecks []string
+		for _, c := range r.claims {
+			if c.att.PredicateType != req.PredicateType || c.statement == nil || !c.bound {
+				continue
+			}
+			if !c.signed {
+				unsigned++
+				continue
+			}
+			if c.failed {
+				continue
+			}
+			signed++
+			results, ok := req.Check(r.ctx, c.statement, c.predicate, r.lim.JSONDepth)
+			for _, res := range results {
+				if res.OK {
+					r.pass(c, "policy."+res.Name, res.Message)
+				} else {
+					c.att.Checks = append(c.att.Checks, verify.Check{Name: "policy." + res.Name, Status: fail, Message: res.Message})
+					failedChecks = append(failedChecks, res.Name+": "+res.Message)
+				}
+			}
+			if len(results) == 0 {
+				r.pass(c, "policy."+req.Name, "required predicate type present")
+			}
+			if !ok {
+				satisfied = false
+				c.failed = true
+			}
+		}
+		switch {
+		case signed > 0 && satisfied:
+		case signed > 0:
+			rep.Add(verify.Finding{Code: CodePolicyViolation, Path: rep.Source.Path, Expected: req.Name,
+				Message: "attestation " + req.PredicateType + " violates the policy: " + strings.Join(failedChecks, "; ")})
+		case unsigned > 0:
+			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+				Expected: req.PredicateType, Message: "the policy requires a signed " + req.PredicateType + " attestation; only unsigned ones are present"})
+		default:
+			rep.Add(verify.Finding{Code: CodeNoMatchingAttestation, Path: rep.Source.Path, Expected: req.PredicateType,
+				Message: "the policy requires a " + req.PredicateType + " attestation signed by a trusted signer and bound to the image; none was found"})
+		}
+	}
+}
+
+func (r *run) status(c *claim) string {
+	switch {
+	case c.failed:
+		return StatusFailed
+	case c.att.Kind == KindBuildKit && !c.signed:
+		return StatusUnsigned
+	case c.signed && c.bound:
+		return StatusVerified
+	default:
+		return StatusUnverifiable
+	}
+}

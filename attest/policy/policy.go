@@ -1,0 +1,254 @@
+// Package policy reads imgproof policy files: the trust (keys, keyless
+// identities, threshold) and the claims (required predicate types, SLSA
+// provenance constraints, CEL rules) that a CI gate demands of an image.
+//
+// A policy is YAML or JSON with apiVersion "imgproof.dev/policy/v1"; its
+// JSON schema is schema.json beside this file. Unknown fields, duplicate
+// keys and case-folded aliases are errors, so a misspelt constraint can
+// never weaken a policy silently. A policy that requires nothing (no
+// signature and no attestation) is an error, not a pass.
+package policy
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/imgproof/imgproof/attest/slsa"
+	"github.com/imgproof/imgproof/verify/strictjson"
+)
+
+// APIVersion is the only accepted apiVersion.
+const APIVersion = "imgproof.dev/policy/v1"
+
+// MaxBytes bounds a policy file.
+const MaxBytes = 1 << 20
+
+// Schema is the JSON schema of the policy file.
+//
+//go:embed schema.json
+var Schema []byte
+
+// ErrNothingRequired is returned for a policy that demands nothing.
+var ErrNothingRequired = errors.New("policy requires nothing: set requireSignature or list attestations")
+
+// Policy is a parsed, validated policy.
+type Policy struct {
+	APIVersion string `json:"apiVersion"`
+	// Keys are trusted public keys: a path (relative to the policy file)
+	// or inline PEM.
+	Keys []KeyRef `json:"keys,omitempty"`
+	// Identities are trusted keyless signers (Fulcio certificate identity
+	// and OIDC issuer).
+	Identities []Identity `json:"identities,omitempty"`
+	// Threshold is the number of distinct trusted keys that must sign each
+	// envelope; 0 means 1.
+	Threshold int `json:"threshold,omitempty"`
+	// RequireSignature demands a cosign simple-signing signature by a
+	// trusted signer over a recomputed manifest or index digest.
+	RequireSignature bool `json:"requireSignature,omitempty"`
+	// AllowedPredicateTypes, when set, fails every signed attestation of
+	// another predicate type.
+	AllowedPredicateTypes []string `json:"allowedPredicateTypes,omitempty"`
+	// Attestations lists the attestations that must be present, signed by a
+	// trusted signer, bound to the image and satisfying their constraints.
+	Attestations []Requirement `json:"attestations,omitempty"`
+}
+
+// KeyRef names one trusted key.
+type KeyRef struct {
+	Path string `json:"path,omitempty"`
+	PEM  string `json:"pem,omitempty"`
+}
+
+// Identity is one trusted keyless signer. Subject or SubjectRegExp, and
+// Issuer or IssuerRegExp, are both required; regular expressions are
+// anchored at both ends.
+type Identity struct {
+	Subject       string `json:"subject,omitempty"`
+	SubjectRegExp string `json:"subjectRegExp,omitempty"`
+	Issuer        string `json:"issuer,omitempty"`
+	IssuerRegExp  string `json:"issuerRegExp,omitempty"`
+}
+
+// Requirement is one attestation the image must carry.
+type Requirement struct {
+	Name          string       `json:"name,omitempty"`
+	PredicateType string       `json:"predicateType"`
+	SLSA          *slsa.Policy `json:"slsa,omitempty"`
+	Rules         []RuleSpec   `json:"rules,omitempty"`
+
+	rules []*Rule
+}
+
+// RuleSpec is a named CEL expression over the statement. It sees
+// statement, predicate, predicateType and subject, and must yield true.
+type RuleSpec struct {
+	Name string `json:"name"`
+	Expr string `json:"expr"`
+}
+
+// Parse reads a policy from YAML or JSON and validates it.
+func Parse(data []byte) (*Policy, error) {
+	if len(data) > MaxBytes {
+		return nil, fmt.Errorf("policy larger than %d bytes", MaxBytes)
+	}
+	js := data
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+		var err error
+		if js, err = yaml.YAMLToJSONStrict(data); err != nil {
+			return nil, fmt.Errorf("policy YAML: %w", err)
+		}
+	}
+	var p, probe Policy
+	if err := strictjson.Unmarshal(js, &probe, 64); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return &p, nil
+}
+
+func (p *Policy) validate() error {
+	if p.APIVersion != APIVersion {
+		return fmt.Errorf("apiVersion %q: want %q", p.APIVersion, APIVersion)
+	}
+	if p.Threshold < 0 {
+		return fmt.Errorf("threshold %d: must be at least 1", p.Threshold)
+	}
+	if !p.RequireSignature && len(p.Attestations) == 0 {
+		return ErrNothingRequired
+	}
+	for i, k := range p.Keys {
+		if (k.Path == "") == (k.PEM == "") {
+			return fmt.Errorf("keys[%d]: set exactly one of path and pem", i)
+		}
+	}
+	for i, id := range p.Identities {
+		if (id.Subject == "") == (id.SubjectRegExp == "") || (id.Issuer == "") == (id.IssuerRegExp == "") {
+			return fmt.Errorf("identities[%d]: set exactly one of subject/subjectRegExp and one of issuer/issuerRegExp", i)
+		}
+		for _, re := range []string{id.SubjectRegExp, id.IssuerRegExp} {
+			if re != "" {
+				if _, err := regexp.Compile("^(?:" + re + ")$"); err != nil {
+					return fmt.Errorf("identities[%d]: %w", i, err)
+				}
+			}
+		}
+	}
+	for i, pt := range p.AllowedPredicateTypes {
+		if pt == "" {
+			return fmt.Errorf("allowedPredicateTypes[%d] is empty", i)
+		}
+	}
+	for i := range p.Attestations {
+		r := &p.Attestations[i]
+		if r.PredicateType == "" {
+			return fmt.Errorf("attestations[%d]: predicateType is required", i)
+		}
+		if len(p.AllowedPredicateTypes) > 0 && !contains(p.AllowedPredicateTypes, r.PredicateType) {
+			return fmt.Errorf("attestations[%d]: predicateType %q is not in allowedPredicateTypes", i, r.PredicateType)
+		}
+		if r.SLSA != nil {
+			if !slsa.IsProvenance(r.PredicateType) {
+				return fmt.Errorf("attestations[%d]: slsa constraints need a SLSA provenance predicateType", i)
+			}
+			if r.SLSA.Empty() {
+				return fmt.Errorf("attestations[%d]: slsa is empty", i)
+			}
+		}
+		for j, rs := range r.Rules {
+			if rs.Expr == "" {
+				return fmt.Errorf("attestations[%d].rules[%d]: expr is empty", i, j)
+			}
+			name := rs.Name
+			if name == "" {
+				name = fmt.Sprintf("attestations[%d].rules[%d]", i, j)
+			}
+			rule, err := CompileRule(name, rs.Expr)
+			if err != nil {
+				return fmt.Errorf("attestations[%d].rules[%d]: %w", i, j, err)
+			}
+			r.rules = append(r.rules, rule)
+		}
+		if r.Name == "" {
+			r.Name = r.PredicateType
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// EffectiveThreshold is the threshold, defaulting to 1.
+func (p *Policy) EffectiveThreshold() int {
+	if p == nil || p.Threshold < 1 {
+		return 1
+	}
+	return p.Threshold
+}
+
+// PredicateAllowed reports whether a signed attestation of this predicate
+// type may appear.
+func (p *Policy) PredicateAllowed(pt string) bool {
+	return p == nil || len(p.AllowedPredicateTypes) == 0 || contains(p.AllowedPredicateTypes, pt)
+}
+
+// Result is the outcome of one policy check on one statement.
+type Result struct {
+	Name    string
+	OK      bool
+	Message string
+}
+
+// Check runs the requirement's SLSA constraints and CEL rules on a
+// statement, given as its verified bytes and its predicate. ok is true
+// only when every check passed.
+func (r *Requirement) Check(ctx context.Context, statement, predicate []byte, maxDepth int) (results []Result, ok bool) {
+	ok = true
+	if r.SLSA != nil {
+		prov, err := slsa.Parse(r.PredicateType, predicate, maxDepth)
+		if err != nil {
+			return append(results, Result{Name: "slsa.parse", Message: err.Error()}), false
+		}
+		rs, err := r.SLSA.Check(prov)
+		for _, x := range rs {
+			results = append(results, Result{Name: x.Name, OK: x.OK, Message: x.Message})
+		}
+		if err != nil {
+			ok = false
+		}
+	}
+	for _, rule := range r.rules {
+		pass, err := rule.Eval(ctx, statement)
+		res := Result{Name: "rule." + rule.Name, OK: pass && err == nil}
+		switch {
+		case err != nil:
+			res.Message = err.Error()
+		case !pass:
+			res.Message = "expression is false: " + rule.Expr
+		}
+		results = append(results, res)
+		ok = ok && res.OK
+	}
+	return results, ok
+}
