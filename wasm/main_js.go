@@ -87,14 +87,18 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts, name, err := parseOptions(arg(args, 1), withProgress)
+	opts, name, flush, err := parseOptions(arg(args, 1), withProgress)
 	if err != nil {
 		return nil, err
 	}
 	if name == "" {
 		name = in.name
 	}
-	res := verifyInput(context.Background(), in, name, opts)
+	res, err := verifyInput(context.Background(), in, name, opts)
+	flush()
+	if err != nil {
+		return nil, err
+	}
 	if res == nil || res.Report == nil {
 		return nil, errors.New("imgproof: the verifier returned no report")
 	}
@@ -214,22 +218,24 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func parseOptions(v js.Value, withProgress bool) (*verify.Options, string, error) {
-	opts := &verify.Options{}
+// parseOptions reads the options object. flush sends the progress events
+// held back by throttling; call it when the verification ends.
+func parseOptions(v js.Value, withProgress bool) (opts *verify.Options, name string, flush func(), err error) {
+	opts = &verify.Options{}
+	flush = func() {}
 	if v.Type() != js.TypeObject {
 		if !v.IsUndefined() && !v.IsNull() {
-			return nil, "", errors.New("imgproof: options must be an object")
+			return nil, "", nil, errors.New("imgproof: options must be an object")
 		}
-		return opts, "", nil
+		return opts, "", flush, nil
 	}
-	name := ""
 	if n := v.Get("name"); n.Type() == js.TypeString {
 		name = n.String()
 	}
 	if p := v.Get("platform"); p.Type() == js.TypeString && p.String() != "" {
 		plat, err := parsePlatform(p.String())
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		opts.Platform = plat
 	}
@@ -237,11 +243,13 @@ func parseOptions(v js.Value, withProgress bool) (*verify.Options, string, error
 		opts.Parallelism = p.Int()
 	}
 	if cb := v.Get("onProgress"); withProgress && cb.Type() == js.TypeFunction {
-		opts.Progress = throttle(func(p verify.Progress) {
+		th := newThrottler(func(p verify.Progress) {
 			cb.Invoke(p.Name, float64(p.Done), float64(p.Total))
 		})
+		opts.Progress = th.progress
+		flush = th.flush
 	}
-	return opts, name, nil
+	return opts, name, flush, nil
 }
 
 // parsePlatform reads os/arch[/variant], as the CLI's --platform does.
@@ -264,23 +272,54 @@ func parsePlatform(s string) (*verify.Platform, error) {
 	return p, nil
 }
 
-// throttle passes on a blob's first and last event and one per 1% (at
+// throttler passes on a blob's first and last event and one per 1% (at
 // least 1 MiB) in between: crossing into JavaScript for every chunk would
-// cost more than the hashing.
-func throttle(f func(verify.Progress)) func(verify.Progress) {
-	var mu sync.Mutex
-	last := map[string]int64{}
-	return func(p verify.Progress) {
-		step := max(p.Total/100, 1<<20)
-		mu.Lock()
-		prev, seen := last[p.Name]
-		if seen && p.Done < p.Total && p.Done-prev < step {
-			mu.Unlock()
-			return
+// cost more than the hashing. A Total of 0 means the size is unknown, so
+// the last event held back for each blob is sent by flush.
+type throttler struct {
+	f       func(verify.Progress)
+	mu      sync.Mutex
+	sent    map[string]int64
+	pending map[string]verify.Progress
+	order   []string
+}
+
+func newThrottler(f func(verify.Progress)) *throttler {
+	return &throttler{f: f, sent: map[string]int64{}, pending: map[string]verify.Progress{}}
+}
+
+func (t *throttler) progress(p verify.Progress) {
+	step := max(p.Total/100, 1<<20)
+	t.mu.Lock()
+	prev, seen := t.sent[p.Name]
+	if !seen {
+		t.order = append(t.order, p.Name)
+	}
+	if seen && (p.Total <= 0 || p.Done < p.Total) && p.Done-prev < step {
+		t.pending[p.Name] = p
+		t.mu.Unlock()
+		return
+	}
+	t.sent[p.Name] = p.Done
+	delete(t.pending, p.Name)
+	t.mu.Unlock()
+	t.f(p)
+}
+
+// flush sends every event that was held back.
+func (t *throttler) flush() {
+	t.mu.Lock()
+	var out []verify.Progress
+	for _, name := range t.order {
+		if p, ok := t.pending[name]; ok {
+			out = append(out, p)
+			t.sent[name] = p.Done
+			delete(t.pending, name)
 		}
-		last[p.Name] = p.Done
-		mu.Unlock()
-		f(p)
+	}
+	t.mu.Unlock()
+	for _, p := range out {
+		t.f(p)
 	}
 }
 
@@ -288,22 +327,14 @@ func throttle(f func(verify.Progress)) func(verify.Progress) {
 // the CLI so that both give the same report. Archives are read through a
 // bounded block cache over Blob.slice: plain tars are indexed and their
 // entries read at random; gzipped ones are read front to back in one pass.
-func verifyInput(ctx context.Context, in *input, name string, opts *verify.Options) *verify.Result {
+func verifyInput(ctx context.Context, in *input, name string, opts *verify.Options) (*verify.Result, error) {
 	if in.folder != nil {
 		fsys, err := blobio.NewFS(in.folder)
 		if err != nil {
-			return failure(name, verify.FormatOCILayout, err)
+			return nil, fmt.Errorf("imgproof: folder: %w", err)
 		}
-		return verify.Dir(ctx, fsys, name, opts)
+		return verify.Dir(ctx, fsys, name, opts), nil
 	}
 	r := blobio.NewCachedReaderAt(in.archive, 0, 0)
-	return verify.Archive(ctx, r, r.Size(), name, opts)
-}
-
-// failure is the report for an input that never reached the verifier.
-func failure(name string, format verify.Format, err error) *verify.Result {
-	rep := &verify.Report{Source: verify.Source{Path: name, Format: format}}
-	rep.Add(verify.Finding{Code: verify.CodeLayoutInvalid, Path: name, Message: err.Error()})
-	rep.Finalize()
-	return &verify.Result{Report: rep}
+	return verify.Archive(ctx, r, r.Size(), name, opts), nil
 }

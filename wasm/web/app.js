@@ -80,9 +80,15 @@
       b = { p, pct };
       bars.set(name, b);
     }
-    b.p.max = total || 1;
-    b.p.value = done;
-    b.pct.textContent = total ? Math.floor((100 * done) / total) + "%" : fmtBytes(done);
+    b.done = done;
+    if (total) {
+      b.p.max = total;
+      b.p.value = done;
+      b.pct.textContent = Math.floor((100 * done) / total) + "%";
+    } else {
+      b.p.removeAttribute("value"); // size unknown until the end
+      b.pct.textContent = fmtBytes(done);
+    }
   }
 
   function failed(message) {
@@ -92,6 +98,12 @@
   }
 
   function done(json) {
+    for (const b of bars.values()) {
+      if (!b.p.hasAttribute("value")) {
+        b.p.max = b.done || 1;
+        b.p.value = b.done || 1;
+      }
+    }
     reportJSON = json;
     const report = JSON.parse(json);
     window.imgproofReport = report;
