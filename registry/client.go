@@ -169,15 +169,15 @@ func (c *client) get(ctx context.Context, kind, ref string, limit int64, what st
 
 // blob opens a blob's body. The reader stops after max bytes, so a body
 // longer than the descriptor claims is seen as exactly one byte too long.
-func (c *client) blob(ctx context.Context, d digest.Digest, max int64) (io.ReadCloser, int64, error) {
+func (c *client) blob(ctx context.Context, d digest.Digest, max int64) (io.ReadCloser, *http.Response, error) {
 	body, resp, err := c.do(ctx, "blobs", d.String(), nil)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	return struct {
 		io.Reader
 		io.Closer
-	}{io.LimitReader(body, max), body}, resp.ContentLength, nil
+	}{io.LimitReader(body, max), body}, resp, nil
 }
 
 // do sends one GET and returns a body guarded by the idle timeout.

@@ -497,3 +497,19 @@ func TestGuardRefusesPlainHTTPOffLoopback(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestBlobDigestHeaderIsCompared(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	f := newFakeRegistry(t, b)
+	f.lie = func(w http.ResponseWriter, r *http.Request, kind, ref string) bool {
+		if kind != "blobs" || ref != layerDigest(b, 0) {
+			return false
+		}
+		// Right bytes, wrong header: a registry this confused is not trusted.
+		w.Header().Set("Docker-Content-Digest", layerDigest(b, 1))
+		_, _ = w.Write(b.Blobs[ref])
+		return true
+	}
+	rep := verifyFake(t, f.ref("latest"), nil)
+	wantFinding(t, rep, verify.Failed, verify.CodeDigestMismatch)
+}

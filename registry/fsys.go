@@ -153,13 +153,18 @@ func (f *FS) openBlob(d digest.Digest, name string) (fs.File, error) {
 	if !known || n.size < 0 {
 		limit = max(f.lim.ConfigDocument, f.lim.AttestationDocument) + 1
 	}
-	rc, contentLength, err := f.c.blob(f.ctx, d, limit)
+	rc, resp, err := f.c.blob(f.ctx, d, limit)
 	if err != nil {
 		return nil, err
 	}
+	if h := resp.Header.Get("Docker-Content-Digest"); h != "" && h != d.String() {
+		f.addFinding(verify.Finding{Code: verify.CodeDigestMismatch, Path: "registry:/v2/" + f.c.repo.RepositoryStr() + "/blobs/" + d.String(),
+			Expected: d.String(), Actual: h, How: "Docker-Content-Digest response header",
+			Message: "the registry's Docker-Content-Digest header names a different digest than the blob requested"})
+	}
 	size := n.size
 	if !known || size < 0 {
-		size = max(contentLength, 0)
+		size = max(resp.ContentLength, 0)
 	}
 	return &blobFile{info: fileInfo{name: name[strings.LastIndexByte(name, '/')+1:], size: size}, rc: rc}, nil
 }
