@@ -348,6 +348,9 @@ var catalog = []Rule{
 	derived(oci("OCI-LAYER-015", Should, "layer.md", "Distributable Format", "distributable-format",
 		"MUST be packaged in tar archive. (PAX global headers and GNU volume or multi-volume headers are read differently by different tar implementations.)",
 		"no PAX global headers, GNU volume headers or multi-volume entries")),
+	derived(oci("OCI-LAYER-016", Must, "layer.md", "Distributable Format", "distributable-format",
+		"Layer Changesets for the media type application/vnd.oci.image.layer.v1.tar MUST be packaged in tar archive. (A header that tar readers read differently does not describe one archive.)",
+		"no PAX size that disagrees with the ustar size field and no data declared on header-only entries (checked by an independent block scanner)")),
 
 	// Outer archive and document integrity, checked by the verify core.
 	derived(oci("IMGPROOF-JSON-001", Must, "considerations.md", "Canonicalization", "canonicalization",

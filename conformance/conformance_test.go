@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -86,6 +87,8 @@ func TestCheckLayer(t *testing.T) {
 		{"truncated", clean[:700], "OCI-LAYER-001"},
 		{"not tar", bytes.Repeat([]byte{'z'}, 2048), "OCI-LAYER-001"},
 		{"empty", nil, "OCI-LAYER-001"},
+		{"pax size disagrees", paxMismatch(t), "OCI-LAYER-016"},
+		{"pax size agrees", tarOf(t, &tar.Header{Name: "p", Typeflag: tar.TypeReg, Size: 3, Format: tar.FormatPAX, PAXRecords: map[string]string{"comment": "c"}}), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,4 +193,33 @@ func TestValidLayoutDirectory(t *testing.T) {
 	if rep.Format != "oci-layout" || rep.Summary.Passed < 40 {
 		t.Fatalf("format %q, %d rules passed", rep.Format, rep.Summary.Passed)
 	}
+}
+
+// paxMismatch is a PAX header whose size record (5) disagrees with the
+// ustar size field (0) of the entry it applies to.
+func paxMismatch(t *testing.T) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "a", Typeflag: tar.TypeReg, Size: 5, Mode: 0o644,
+		Format: tar.FormatPAX, PAXRecords: map[string]string{"comment": "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write([]byte("hello"))
+	tw.Close()
+	b := buf.Bytes()
+	// Block 0: PAX header; block 1: records; block 2: the ustar header.
+	recs := []byte("10 size=5\n")
+	copy(b[512:1024], append(recs, make([]byte, 512-len(recs))...))
+	paxHdr, fileHdr := b[0:512], b[1024:1536]
+	copy(paxHdr[124:136], fmt.Sprintf("%011o\x00", len(recs)))
+	copy(fileHdr[124:136], fmt.Sprintf("%011o\x00", 0))
+	for _, h := range [][]byte{paxHdr, fileHdr} {
+		copy(h[148:156], "        ")
+		sum := 0
+		for _, c := range h {
+			sum += int(c)
+		}
+		copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	}
+	return b
 }

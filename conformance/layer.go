@@ -21,7 +21,7 @@ type Violation struct {
 // layerRules are the rules CheckLayer evaluates.
 var layerRules = []string{"OCI-LAYER-001", "OCI-LAYER-002", "OCI-LAYER-004", "OCI-LAYER-005", "OCI-LAYER-006",
 	"OCI-LAYER-007", "OCI-LAYER-008", "OCI-LAYER-009", "OCI-LAYER-011", "OCI-LAYER-012", "OCI-LAYER-013",
-	"OCI-LAYER-014", "OCI-LAYER-015"}
+	"OCI-LAYER-014", "OCI-LAYER-015", "OCI-LAYER-016"}
 
 // maxViolations bounds the violations kept for one layer.
 const maxViolations = 100
@@ -54,7 +54,9 @@ func (lc *layerCheck) add(rule, entry, format string, args ...any) {
 }
 
 func (lc *layerCheck) run(r io.Reader) {
-	cr := &countReader{r: r}
+	raw := newRawScan()
+	cr := &countReader{r: io.TeeReader(r, raw)}
+	defer func() { lc.out = append(lc.out, raw.found...) }()
 	tr := tar.NewReader(cr)
 	var lastEnd int64
 	var entries []string

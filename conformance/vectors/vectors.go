@@ -131,6 +131,34 @@ func rawTar(hdrs ...*tar.Header) []byte {
 	return buf.Bytes()
 }
 
+// ustar returns one hand-made ustar header block.
+func ustar(name string, flag byte, size int64) []byte {
+	b := make([]byte, 512)
+	copy(b, name)
+	copy(b[100:], "0000644\x00")
+	copy(b[108:], "0000000\x00")
+	copy(b[116:], "0000000\x00")
+	copy(b[124:], fmt.Sprintf("%011o\x00", size))
+	copy(b[136:], "00000000000\x00")
+	b[156] = flag
+	copy(b[257:], "ustar\x0000")
+	copy(b[148:], "        ")
+	sum := 0
+	for _, c := range b {
+		sum += int(c)
+	}
+	copy(b[148:], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}
+
+// blocks pads data to whole 512-byte blocks.
+func blocks(data string) []byte {
+	b := []byte(data)
+	return append(b, make([]byte, (512-len(b)%512)%512)...)
+}
+
+func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
 func manifest(fn func(m map[string]any)) *fixtures.Built { return base().WithManifest(0, fn) }
 
 func layer0(m map[string]any) map[string]any { return m["layers"].([]any)[0].(map[string]any) }
@@ -300,6 +328,12 @@ func Generate() ([]Vector, error) {
 	g.oci("layer-pax-global", "OCI-LAYER-015", "PAX global header", image(fixtures.Layer{Compression: fixtures.Gzip,
 		Raw: rawTar(&tar.Header{Typeflag: tar.TypeXGlobalHeader, PAXRecords: map[string]string{"path": "elsewhere"}},
 			&tar.Header{Name: "a", Typeflag: tar.TypeReg, Size: 1})}))
+
+	eof := make([]byte, 1024)
+	g.oci("layer-pax-size-mismatch", "OCI-LAYER-016", "PAX size 5 over a ustar size 0: readers that trust either field see different entries",
+		image(fixtures.Layer{Compression: fixtures.Gzip, Raw: concat(ustar("PaxHeaders/a", 'x', 10), blocks("10 size=5\n"), ustar("a", '0', 0), blocks("hello"), eof)}))
+	g.oci("layer-dir-with-data", "OCI-LAYER-016", "directory header that declares 512 bytes of data hiding a second header",
+		image(fixtures.Layer{Compression: fixtures.Gzip, Raw: concat(ustar("d/", '5', 512), ustar("d/hidden", '0', 0), eof)}))
 
 	// Outer archive.
 	g.archive("archive-duplicate-entry", "IMGPROOF-ARCH-001", "index.json twice in the archive", b, func(es []fixtures.Entry) []fixtures.Entry {
