@@ -82,6 +82,12 @@ func layerCompression(mt string) (string, bool) {
 	return "", false
 }
 
+// looksLikeLayerTar reports whether mt is in the family of image layer
+// media types (a tar, possibly compressed), known or not.
+func looksLikeLayerTar(mt string) bool {
+	return strings.HasPrefix(mt, "application/vnd.oci.image.layer.") || strings.HasPrefix(mt, "application/vnd.docker.image.rootfs.")
+}
+
 func isImageConfig(mt string) bool {
 	return mt == MediaTypeOCIConfig || mt == MediaTypeDockerConfig
 }

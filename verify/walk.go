@@ -36,6 +36,7 @@ type node struct {
 	kind     docKind
 	platform *Platform // from the config, for manifests of images
 	image    int       // index into report.Images, or -1
+	config   bool      // the image config was read and parsed
 	ok       bool      // the document's own bytes verified
 	size     int64     // the document's length, or -1 when unread
 }
@@ -253,7 +254,7 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 	if kind == kindIndex {
 		v.walkIndex(b, d, dg, path, depth)
 	} else {
-		n.image, n.platform = v.walkManifest(b, d, dg, path)
+		n.image, n.platform, n.config = v.walkManifest(b, d, dg, path)
 	}
 	return n
 }
@@ -356,7 +357,9 @@ func (v *verifier) walkEntries(entries []v1.Descriptor, path string, depth int) 
 			continue
 		}
 		if img.Platform == nil {
-			if img.Kind == "image" {
+			// A config that could not be read or parsed already has its
+			// own finding; comparing its absent platform says nothing.
+			if img.Kind == "image" && n.config {
 				v.report.Add(Finding{Code: CodePlatformMismatch, Path: p + "/platform", Expected: platformOf(e.Platform).String(),
 					Actual: "(none)", How: "config os/architecture", Message: "the index names a platform but the config has none"})
 			}
@@ -407,11 +410,12 @@ func samePlatform(a, b Platform) bool {
 }
 
 // walkManifest verifies a manifest, its config and schedules its layers.
-// It returns the image's index in the report and its config platform.
-func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, path string) (int, *Platform) {
+// It returns the image's index in the report, its config platform and
+// whether the config was parsed.
+func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, path string) (int, *Platform, bool) {
 	var m v1.Manifest
 	if !v.unmarshal(b, &m, path, "manifest") {
-		return -1, nil
+		return -1, nil, false
 	}
 	md := dg.String()
 	img := Image{Path: path, ManifestDigest: &md, ManifestMediaType: d.MediaType, Kind: "image", Layers: []Layer{}, ChainIDs: []string{}}
@@ -421,7 +425,7 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 	cpath := path + "/config"
 	cdg, ok := v.checkDescriptor(m.Config, cpath)
 	if !ok {
-		return -1, nil
+		return -1, nil, false
 	}
 	img.ImageID = cdg.String()
 	imageConfig := isImageConfig(m.Config.MediaType)
@@ -454,9 +458,12 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 		}
 	}
 	tarLayers := 0
-	for _, l := range m.Layers {
+	for i, l := range m.Layers {
 		if _, isTar := layerCompression(l.MediaType); isTar {
 			tarLayers++
+		} else if imageConfig && looksLikeLayerTar(l.MediaType) {
+			v.report.Add(Finding{Code: CodeUnsupportedCompress, Path: fmt.Sprintf("%s/layers[%d]/mediaType", path, i), Actual: l.MediaType,
+				Message: "the layer's media type names a compression imgproof does not decode, so its diff_id cannot be computed"})
 		}
 	}
 	if tarLayers == 0 && len(m.Layers) > 0 && img.Kind == "image" {
@@ -492,7 +499,7 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 			v.report.Images[idx].ChainIDs = chainIDs(ids)
 		})
 	}
-	return idx, plat
+	return idx, plat, cfgOK
 }
 
 // layer schedules one layer blob and the checks on it.
