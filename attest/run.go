@@ -168,12 +168,12 @@ func (r *run) bindMatches(c *claim, matches []intoto.Match, attachedTo digest.Di
 	switch {
 	case len(binds) == 0:
 		r.fail(c, "subject", verify.Finding{Code: CodeSubjectMismatch, Actual: names, Expected: r.expected(attachedTo),
-			How: "subject digests compared with recomputed digests",
+			How:     "subject digests compared with recomputed digests",
 			Message: "the claim names no digest of this image"})
 	case attachedTo != "" && !hitAttached:
 		c.att.Binds = binds
 		r.fail(c, "subject", verify.Finding{Code: CodeSubjectMismatch, Actual: names, Expected: attachedTo.String(),
-			How: "subject digests compared with the digest the claim is attached to",
+			How:     "subject digests compared with the digest the claim is attached to",
 			Message: "the claim is attached to " + attachedTo.String() + " but names another digest"})
 	default:
 		c.att.Binds = binds
@@ -279,7 +279,7 @@ func (r *run) statement(c *claim, payload []byte, attachedTo digest.Digest) {
 	if c.signed && !r.opts.Policy.PredicateAllowed(st.PredicateType) {
 		r.fail(c, "policy.predicateType", verify.Finding{Code: CodePredicateNotAllowed, Actual: st.PredicateType,
 			Expected: strings.Join(r.opts.Policy.AllowedPredicateTypes, " | "),
-			Message: "the policy does not allow predicate type " + st.PredicateType})
+			Message:  "the policy does not allow predicate type " + st.PredicateType})
 	}
 }
 
