@@ -53,18 +53,6 @@ func suiteDir(t *testing.T, root string) string {
 	return dir
 }
 
-// buildCLI builds imgproof once for the test.
-func buildCLI(t *testing.T, root string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "imgproof")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/imgproof")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building imgproof: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func fileOr(t *testing.T, path, def string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -104,7 +92,7 @@ func caseArgs(t *testing.T, suite, dir, artifact string) []string {
 func TestConformance(t *testing.T) {
 	root := repoRoot(t)
 	suite := suiteDir(t, root)
-	bin := buildCLI(t, root)
+	bin := cli(t)
 	dirs, err := filepath.Glob(filepath.Join(suite, "bundle-verify", "*", "bundle.sigstore.json"))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no cases found: %v", err)

@@ -7,5 +7,10 @@
 //
 // The cases are read from ../shared/testdata/sigstore-conformance relative
 // to the repository root; each folder whose name ends in _fail must fail,
-// every other folder must verify. The package holds only the test.
+// every other folder must verify.
+//
+// The package also tests the commands verify-blob and in-toto verify end to
+// end: detached signatures and DSSE envelopes made with generated keys,
+// identity matching on a real keyless bundle, and generated in-toto supply
+// chains. It holds only tests.
 package sigstore
