@@ -263,8 +263,13 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 	}
 	// The decompressors write straight from their windows into the hash,
 	// through a guard that stops bombs.
-	guard := &bombGuard{w: out, in: cr, lim: lim, name: job.name}
+	// Hashing runs on its own goroutine, so inflating and hashing overlap.
+	aw := newAsyncWriter(out)
+	guard := &bombGuard{w: aw, in: cr, lim: lim, name: job.name}
 	_, err := dr.WriteTo(guard)
+	if werr := aw.Close(); err == nil {
+		err = werr
+	}
 	n := guard.n
 	var cerr error
 	if feed != nil {

@@ -141,7 +141,9 @@ func (v *verifier) loadStream(r io.Reader) error {
 		}
 		defer zr.Close()
 		v.report.Source.Compressed = true
-		tr = zr
+		ra := newReadAhead(zr)
+		defer ra.Close()
+		tr = ra
 	case CompressionNone:
 	default:
 		return &archiveError{CodeUnsupportedCompress, "archive", c + " archives are not supported"}
