@@ -45,7 +45,10 @@
     }
     if (m.id !== current) return;
     if (m.type === "progress") progress(m.name, m.done, m.total);
-    else if (m.type === "result") done(m.json);
+    else if (m.type === "result") {
+      window.imgproofWasmMemory = m.wasmMemory; // bytes of the module's memory, which never shrinks: its peak
+      done(m.json);
+    }
     else if (m.type === "error") failed(m.message);
   };
   worker.onerror = (ev) => {

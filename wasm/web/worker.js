@@ -4,6 +4,8 @@
 "use strict";
 importScripts("wasm_exec.js");
 
+let memory = null; // the module's linear memory, for the bench's report
+
 const api = new Promise((resolve, reject) => {
   globalThis.imgproofReady = resolve;
   const go = new Go();
@@ -17,6 +19,7 @@ const api = new Promise((resolve, reject) => {
       const bytes = await (await fetch("imgproof.wasm")).arrayBuffer();
       result = await WebAssembly.instantiate(bytes, go.importObject);
     }
+    memory = result.instance.exports.mem;
     go.run(result.instance).then(() => reject(new Error("the verifier exited")));
   };
   load().catch(reject);
@@ -35,7 +38,7 @@ onmessage = async (ev) => {
       onProgress: (name, done, total) => postMessage({ id, type: "progress", name, done, total }),
     });
     const json = await (op === "inspect" ? a.inspect(input, opts) : a.verify(input, opts));
-    postMessage({ id, type: "result", json });
+    postMessage({ id, type: "result", json, wasmMemory: memory ? memory.buffer.byteLength : 0 });
   } catch (err) {
     postMessage({ id, type: "error", message: String(err && err.message || err) });
   }

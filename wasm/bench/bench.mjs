@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// bench.mjs measures the browser verifier's budgets (make bench-wasm):
+//
+//   - the .wasm size, raw and gzipped;
+//   - throughput in headless Chromium on a synthetic image (bench/gen) as a
+//     ratio to the native CLI on the same file in the same run, and the same
+//     for the npm package under Node.js;
+//   - memory as the image grows: the module's linear memory (its peak, since
+//     it never shrinks) and the largest resident size of Chromium's processes.
+//
+// Usage: node bench.mjs [--sizes 64MiB,256MiB] [--runs 2] [--dir DIR]
+// Images are generated once into DIR (default: a folder in the temp dir) and
+// reused. It prints a table and writes results.json beside the images.
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, openAsBlob, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { bin, launch, repo, serve } from "../test/lib.mjs";
+
+const execFileP = promisify(execFile);
+const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith("--") ? [...a, [v.slice(2), all[i + 1]]] : a), []));
+const sizes = (args.sizes || "64MiB,256MiB").split(",");
+const runs = Number(args.runs || 2);
+const dir = args.dir || join(tmpdir(), "imgproof-bench-wasm");
+const MB = 1e6;
+
+function image(size) {
+  const out = join(dir, size);
+  const archive = join(out, "gzip.oci.tar");
+  if (!existsSync(archive)) {
+    process.stderr.write(`generating a ${size} image in ${out}\n`);
+    execFileSync("go", ["run", "./bench/gen", "-size", size, "-out", out, "-variants", "gzip", "-oci-archive"], { cwd: repo, stdio: "inherit" });
+  }
+  return archive;
+}
+
+// uncompressedBytes is what the verifier decompresses and hashes: the sum
+// of the layers' uncompressed sizes, read from the native report.
+function uncompressedBytes(report) {
+  return report.images.flatMap((i) => i.layers).reduce((s, l) => s + (l.uncompressedSize || l.size), 0);
+}
+
+async function native(archive, env = {}) {
+  let best = Infinity;
+  let stdout;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    ({ stdout } = await execFileP(bin, ["verify", "--output", "json", archive], { maxBuffer: 1 << 28, env: { ...process.env, ...env } }));
+    best = Math.min(best, performance.now() - t);
+  }
+  return { ms: best, report: JSON.parse(stdout) };
+}
+
+// rssOf sums the resident set of every process whose command line names
+// Chromium, sampled while fn runs; it returns fn's result and the peak.
+async function withPeakRSS(fn) {
+  let peak = 0;
+  const sample = () => {
+    try {
+      const out = execFileSync("ps", ["-eo", "rss,args"], { encoding: "utf8" });
+      const kb = out.split("\n").filter((l) => /chromium/.test(l) && !/ps -eo/.test(l)).reduce((s, l) => s + (parseInt(l) || 0), 0);
+      peak = Math.max(peak, kb * 1024);
+    } catch { /* ps may race with exiting processes */ }
+  };
+  const timer = setInterval(sample, 250);
+  try {
+    const result = await fn();
+    sample();
+    return { result, peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function browser(page, archive) {
+  let best = Infinity;
+  let report;
+  let memory = 0;
+  let peakRSS = 0;
+  for (let i = 0; i < runs; i++) {
+    await page.reload();
+    await page.waitForSelector("body[data-state=ready]");
+    const { result, peak } = await withPeakRSS(async () => {
+      const t = performance.now();
+      await page.setInputFiles("#image", archive);
+      await page.waitForSelector("body[data-verdict]", { timeout: 30 * 60_000 });
+      return performance.now() - t;
+    });
+    best = Math.min(best, result);
+    peakRSS = Math.max(peakRSS, peak);
+    report = await page.evaluate(() => window.imgproofReport);
+    memory = Math.max(memory, await page.evaluate(() => window.imgproofWasmMemory));
+  }
+  return { ms: best, report, memory, peakRSS };
+}
+
+async function node(archive) {
+  const { verifyJSON, load } = await import("../npm/index.mjs");
+  await load();
+  let best = Infinity;
+  let json;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    json = await verifyJSON(await openAsBlob(archive), { name: archive });
+    best = Math.min(best, performance.now() - t);
+  }
+  return { ms: best, report: JSON.parse(json) };
+}
+
+const wasmPath = join(repo, "wasm/web/imgproof.wasm");
+const wasm = readFileSync(wasmPath);
+const results = {
+  wasmBytes: wasm.length,
+  wasmGzipBytes: gzipSync(wasm, { level: 9 }).length,
+  chromium: execFileSync("/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim(),
+  node: process.version,
+  runs,
+  images: [],
+};
+console.log(`imgproof.wasm: ${(results.wasmBytes / MB).toFixed(2)} MB raw, ${(results.wasmGzipBytes / MB).toFixed(2)} MB gzipped`);
+
+const srv = await serve();
+const b = await launch();
+const page = b.context.pages()[0] || (await b.context.newPage());
+await page.goto(srv.url);
+try {
+  for (const size of sizes) {
+    const archive = image(size);
+    const nat = await native(archive);
+    const nat1 = await native(archive, { GOMAXPROCS: "1" });
+    const br = await browser(page, archive);
+    const nd = await node(archive);
+    const same = (r) => JSON.stringify({ ...r, source: null }) === JSON.stringify({ ...nat.report, source: null });
+    if (nat.report.verdict !== "VERIFIED" || !same(br.report) || !same(nd.report)) {
+      throw new Error(`${size}: reports differ or not VERIFIED (native ${nat.report.verdict}, browser ${br.report.verdict}, node ${nd.report.verdict})`);
+    }
+    const bytes = uncompressedBytes(nat.report);
+    const r = {
+      size,
+      archiveBytes: statSync(archive).size,
+      uncompressedBytes: bytes,
+      nativeMBps: bytes / MB / (nat.ms / 1000),
+      native1MBps: bytes / MB / (nat1.ms / 1000),
+      browserMBps: bytes / MB / (br.ms / 1000),
+      nodeMBps: bytes / MB / (nd.ms / 1000),
+      wasmMemoryBytes: br.memory,
+      chromiumPeakRSSBytes: br.peakRSS,
+    };
+    r.browserToNative = r.browserMBps / r.nativeMBps;
+    r.browserToNative1 = r.browserMBps / r.native1MBps;
+    results.images.push(r);
+    console.log(`${size}: archive ${(r.archiveBytes / MB).toFixed(0)} MB, ${(bytes / MB).toFixed(0)} MB uncompressed | ` +
+      `native ${r.nativeMBps.toFixed(0)} MB/s (1 core ${r.native1MBps.toFixed(0)}) | chromium ${r.browserMBps.toFixed(1)} MB/s ` +
+      `= ${(100 * r.browserToNative).toFixed(0)}% of native (${(100 * r.browserToNative1).toFixed(0)}% of 1 core) | ` +
+      `node ${r.nodeMBps.toFixed(1)} MB/s | wasm memory ${(r.wasmMemoryBytes / MB).toFixed(0)} MB, chromium RSS peak ${(r.chromiumPeakRSSBytes / MB).toFixed(0)} MB`);
+  }
+} finally {
+  await b.close();
+  srv.close();
+}
+writeFileSync(join(dir, "results.json"), JSON.stringify(results, null, 2) + "\n");
+console.log(`results: ${join(dir, "results.json")}`);
+process.exit(0);
