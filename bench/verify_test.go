@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -35,6 +36,7 @@ type fixture struct {
 	// Baselines, measured once per run: the median of a few passes.
 	sha256Only time.Duration // sha256 over every layer blob
 	gunzipHash time.Duration // sha256(blob) and sha256(gunzip(blob)) per layer, one layer at a time
+	parallel   time.Duration // the same with GOMAXPROCS layers at a time, biggest first
 }
 
 var (
@@ -97,6 +99,7 @@ func (f *fixture) measureBaselines() {
 	}
 	f.sha256Only = median(5, func() error { return hashLayers(f.image, false) })
 	f.gunzipHash = median(3, func() error { return hashLayers(f.image, true) })
+	f.parallel = median(3, func() error { return hashLayersParallel(f.image) })
 }
 
 // load reads an image written earlier by bench/gen (for example by
@@ -183,18 +186,53 @@ func hashLayers(img imagegen.Image, gunzip bool) error {
 	return nil
 }
 
+// hashLayersParallel is hashLayers with gunzip, spread over GOMAXPROCS
+// goroutines, biggest layer first: a pure-Go floor for a verifier that
+// runs layers in parallel without pipelining inside a layer.
+func hashLayersParallel(img imagegen.Image) error {
+	layers := slices.Clone(img.Layers)
+	slices.SortFunc(layers, func(a, b imagegen.Layer) int { return int(b.Size - a.Size) })
+	work := make(chan imagegen.Layer)
+	errs := make(chan error, len(layers))
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l := range work {
+				one := img
+				one.Layers = []imagegen.Layer{l}
+				errs <- hashLayers(one, true)
+			}
+		}()
+	}
+	for _, l := range layers {
+		work <- l
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type mismatch struct{ what, got, want string }
 
 func (m *mismatch) Error() string { return m.what + ": got " + m.got + ", want " + m.want }
 
 // report adds the ratios of the benchmark's time per op to the baselines.
 func report(b *testing.B, f *fixture) {
-	if f.sha256Only == 0 || f.gunzipHash == 0 {
+	if f.sha256Only == 0 || f.gunzipHash == 0 || f.parallel == 0 {
 		return
 	}
 	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(per/float64(f.sha256Only.Nanoseconds()), "x-sha256")
 	b.ReportMetric(per/float64(f.gunzipHash.Nanoseconds()), "x-gunzip+sha256")
+	b.ReportMetric(per/float64(f.parallel.Nanoseconds()), "x-parallel-gunzip+sha256")
 }
 
 func requireVerified(b *testing.B, res *verify.Result) {
@@ -264,6 +302,19 @@ func BenchmarkBaselineGunzipSHA256(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		if err := hashLayers(f.image, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBaselineParallelGunzipSHA256 is BenchmarkBaselineGunzipSHA256
+// with GOMAXPROCS layers at a time.
+func BenchmarkBaselineParallelGunzipSHA256(b *testing.B) {
+	f := setup(b)
+	b.SetBytes(f.blobs)
+	b.ResetTimer()
+	for b.Loop() {
+		if err := hashLayersParallel(f.image); err != nil {
 			b.Fatal(err)
 		}
 	}
