@@ -163,12 +163,22 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 	if _, err := r.ReadAt(magic[:], 0); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		t.gz = true
 	}
-	src, err := t.stream()
-	if err != nil {
-		return nil, err
+	// A plain tar is read through a seeker, so entry data is skipped, not
+	// read; a gzipped one is read once, keeping small entries in memory.
+	var src io.Reader
+	var pos func() int64
+	if t.gz {
+		zr, err := t.stream()
+		if err != nil {
+			return nil, err
+		}
+		cr := &countReader{r: zr}
+		src, pos = cr, func() int64 { return cr.n }
+	} else {
+		sr := io.NewSectionReader(r, 0, size)
+		src, pos = sr, func() int64 { n, _ := sr.Seek(0, io.SeekCurrent); return n }
 	}
-	cr := &countReader{r: src}
-	tr := tar.NewReader(cr)
+	tr := tar.NewReader(src)
 	var cached int64
 	seen := map[string]bool{}
 	var lastEnd int64
@@ -186,7 +196,7 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 			return t, nil
 		}
 		name, safe := cleanName(h.Name)
-		e := Entry{Name: name, Raw: h.Name, Type: h.Typeflag, Size: h.Size, Linkname: h.Linkname, offset: cr.n}
+		e := Entry{Name: name, Raw: h.Name, Type: h.Typeflag, Size: h.Size, Linkname: h.Linkname, offset: pos()}
 		if e.Type == typeRegA {
 			e.Type = tar.TypeReg
 		}
@@ -198,6 +208,10 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-001", h.Name, "archive holds this name more than once; readers disagree on which copy wins"})
 		}
 		seen[key] = true
+		dataLen := h.Size
+		if e.Type != tar.TypeReg {
+			dataLen = 0
+		}
 		if t.gz && e.Type == tar.TypeReg && h.Size <= maxCached && cached+h.Size <= maxCachedTotal {
 			b, err := io.ReadAll(tr)
 			if err != nil {
@@ -207,15 +221,21 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 			}
 			cached += h.Size
 			t.cache[len(t.entries)] = &b
-		} else if _, err := io.Copy(io.Discard, tr); err != nil {
-			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", h.Name, fmt.Sprintf("archive is truncated: %v", err)})
+		} else if t.gz {
+			if _, err := io.Copy(io.Discard, tr); err != nil {
+				t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", h.Name, fmt.Sprintf("archive is truncated: %v", err)})
+				t.entries = append(t.entries, e)
+				return t, nil
+			}
+		} else if e.offset+dataLen > size {
+			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", h.Name, "archive is truncated inside this entry"})
 			t.entries = append(t.entries, e)
 			return t, nil
 		}
-		lastEnd = cr.n
+		lastEnd = e.offset + dataLen
 		t.entries = append(t.entries, e)
 	}
-	if tail := cr.n - roundBlock(lastEnd); tail < 1024 {
+	if tail := pos() - roundBlock(lastEnd); tail < 1024 {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", "", "archive ends without the two zero blocks of the end-of-archive marker"})
 	}
 	if nz, err := nonZeroTail(src); err != nil {
@@ -241,7 +261,7 @@ func nonZeroTail(r io.Reader) (bool, error) {
 	nz := false
 	for {
 		n, err := r.Read(buf)
-		if !nz && bytes.IndexFunc(buf[:n], func(c rune) bool { return c != 0 }) >= 0 {
+		if !nz && len(bytes.Trim(buf[:n], "\x00")) > 0 {
 			nz = true
 		}
 		if err == io.EOF {
