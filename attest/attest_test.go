@@ -121,7 +121,7 @@ attestations:
 		{name: "no signatures with a key is unverifiable",
 			build: func(l *layout) {}, keys: []*keys.Key{alice.key}, verdict: verify.Unverifiable, code: attest.CodeUnsigned},
 		{name: "signature not checked without trust",
-			build: func(l *layout) { l.cosignSig(mallory, simplePayload(other.String())) },
+			build:   func(l *layout) { l.cosignSig(mallory, simplePayload(other.String())) },
 			verdict: verify.Verified, code: attest.CodeNotChecked},
 		{name: "policy builder mismatch",
 			build: func(l *layout) {

@@ -1,0 +1,175 @@
+//go:build !js
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/imgproof/imgproof/attest"
+	"github.com/imgproof/imgproof/attest/keys"
+	"github.com/imgproof/imgproof/attest/policy"
+	"github.com/imgproof/imgproof/attest/sigstore"
+	"github.com/imgproof/imgproof/verify"
+)
+
+// attestFlags are the flags `verify` gains for signatures and attestations.
+var attestFlags struct {
+	keys           []string
+	attestations   []string
+	policy         string
+	threshold      int
+	identity       string
+	identityRegexp string
+	issuer         string
+	issuerRegexp   string
+	trustedRoot    string
+}
+
+func init() {
+	verifyExtensions = append(verifyExtensions, verifyExtension{flags: addAttestFlags, apply: applyAttest})
+}
+
+func addAttestFlags(f *pflag.FlagSet) {
+	f.StringArrayVar(&attestFlags.keys, "key", nil, "trusted PEM public key `file` (repeatable); the image must carry a signature or attestation by it")
+	f.StringArrayVar(&attestFlags.attestations, "attestation", nil, "attestation `file`: DSSE envelope, JSON lines, or sigstore bundle (repeatable)")
+	f.StringVar(&attestFlags.policy, "policy", "", "policy `file` (YAML or JSON) with required attestations and trusted signers")
+	f.IntVar(&attestFlags.threshold, "threshold", 0, "distinct trusted keys that must sign each DSSE envelope (default: the policy's, or 1)")
+	f.StringVar(&attestFlags.identity, "certificate-identity", "", "keyless: the signer's certificate identity, exact")
+	f.StringVar(&attestFlags.identityRegexp, "certificate-identity-regexp", "", "keyless: the signer's certificate identity, an anchored regular expression")
+	f.StringVar(&attestFlags.issuer, "certificate-oidc-issuer", "", "keyless: the certificate's OIDC issuer, exact")
+	f.StringVar(&attestFlags.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: the certificate's OIDC issuer, an anchored regular expression")
+	f.StringVar(&attestFlags.trustedRoot, "trusted-root", "", "keyless: sigstore trusted_root.json `file` (default $"+trustedRootEnv+")")
+}
+
+// applyAttest verifies the claims of a verified source. Unreadable flags
+// and files are usage errors; everything about the image is a finding.
+func applyAttest(ctx context.Context, res *verify.Result) error {
+	a := &attestFlags
+	opts := &attest.Options{Threshold: a.threshold}
+	if a.threshold < 0 {
+		return errors.New("--threshold must be at least 1")
+	}
+	var keyPEMs [][]byte
+	for _, path := range a.keys {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		ks, err := keys.ParsePEM(data, filepath.Base(path))
+		if err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+		opts.Keys = append(opts.Keys, ks...)
+		keyPEMs = append(keyPEMs, data)
+	}
+	var identities []policy.Identity
+	if a.identity != "" || a.identityRegexp != "" || a.issuer != "" || a.issuerRegexp != "" {
+		id := policy.Identity{Subject: a.identity, SubjectRegExp: a.identityRegexp, Issuer: a.issuer, IssuerRegExp: a.issuerRegexp}
+		if (id.Subject == "") == (id.SubjectRegExp == "") || (id.Issuer == "") == (id.IssuerRegExp == "") {
+			return errors.New("keyless verification needs one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
+		}
+		identities = append(identities, id)
+	}
+	if a.policy != "" {
+		data, err := os.ReadFile(a.policy)
+		if err != nil {
+			return fmt.Errorf("--policy: %w", err)
+		}
+		p, err := policy.Parse(data)
+		if err != nil {
+			return fmt.Errorf("--policy %s: %w", a.policy, err)
+		}
+		opts.Policy = p
+		for i, kr := range p.Keys {
+			data := []byte(kr.PEM)
+			name := fmt.Sprintf("%s keys[%d]", filepath.Base(a.policy), i)
+			if kr.Path != "" {
+				path := kr.Path
+				if !filepath.IsAbs(path) {
+					path = filepath.Join(filepath.Dir(a.policy), path)
+				}
+				if data, err = os.ReadFile(path); err != nil {
+					return fmt.Errorf("--policy: %w", err)
+				}
+				name = filepath.Base(path)
+			}
+			ks, err := keys.ParsePEM(data, name)
+			if err != nil {
+				return fmt.Errorf("--policy: %w", err)
+			}
+			opts.Keys = append(opts.Keys, ks...)
+			keyPEMs = append(keyPEMs, data)
+		}
+		identities = append(identities, p.Identities...)
+	}
+	for _, path := range a.attestations {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("--attestation: %w", err)
+		}
+		opts.Files = append(opts.Files, attest.File{Name: path, Data: data})
+	}
+	var trustedRoot []byte
+	if len(identities) > 0 {
+		opts.Keyless = true
+		rootPath := a.trustedRoot
+		if rootPath == "" {
+			rootPath = os.Getenv(trustedRootEnv)
+		}
+		if rootPath == "" {
+			return errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")
+		}
+		var err error
+		if trustedRoot, err = os.ReadFile(rootPath); err != nil {
+			return fmt.Errorf("--trusted-root: %w", err)
+		}
+	}
+	opts.Bundles = bundleVerifier(keyPEMs, identities, trustedRoot)
+	lim, err := verifyFlags.limits.apply()
+	if err != nil {
+		return err
+	}
+	opts.Limits = lim
+	attest.Verify(ctx, attest.FromResult(res), opts)
+	return nil
+}
+
+// bundleVerifier checks sigstore bundles with attest/sigstore: against each
+// trusted key, then each trusted identity; the first that verifies wins.
+func bundleVerifier(keyPEMs [][]byte, ids []policy.Identity, trustedRoot []byte) attest.BundleVerifier {
+	var policies []sigstore.Policy
+	for _, k := range keyPEMs {
+		policies = append(policies, sigstore.Policy{Key: k, TrustedRoot: trustedRoot})
+	}
+	for _, id := range ids {
+		policies = append(policies, sigstore.Policy{TrustedRoot: trustedRoot, Identity: id.Subject, IdentityRegexp: id.SubjectRegExp,
+			Issuer: id.Issuer, IssuerRegexp: id.IssuerRegExp})
+	}
+	return func(ctx context.Context, bundle []byte, artifactDigest string) attest.BundleResult {
+		var out attest.BundleResult
+		for _, p := range policies {
+			res, err := sigstore.Verify(ctx, bundle, sigstore.Artifact{Digest: artifactDigest}, p)
+			out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType}
+			if err == nil && res.Verified {
+				out.Verified = true
+				out.Statement = res.Payload
+				if res.Signer != "" {
+					out.Signers = []string{res.Signer}
+				}
+				return out
+			}
+			var se *sigstore.Error
+			if errors.As(err, &se) {
+				f := se.Finding("")
+				out.Finding = &f
+			}
+		}
+		return out
+	}
+}
