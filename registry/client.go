@@ -65,7 +65,12 @@ var acceptManifests = []string{
 }
 
 // errNotFound marks a 404 answer; it matches fs.ErrNotExist.
-var errNotFound = fmt.Errorf("not found in registry: %w", fs.ErrNotExist)
+var errNotFound error = notFoundError{}
+
+type notFoundError struct{}
+
+func (notFoundError) Error() string        { return "404 Not Found" }
+func (notFoundError) Is(target error) bool { return target == fs.ErrNotExist }
 
 // client fetches manifests and blobs of one repository.
 type client struct {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -512,4 +513,23 @@ func TestBlobDigestHeaderIsCompared(t *testing.T) {
 	}
 	rep := verifyFake(t, f.ref("latest"), nil)
 	wantFinding(t, rep, verify.Failed, verify.CodeDigestMismatch)
+}
+
+// A root that cannot be fetched gives a Result whose methods all work.
+func TestUnreachableRootGivesUsableResult(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	f := newFakeRegistry(t, b)
+	res, err := Verify(context.Background(), f.ref("missing"), nil, &Options{Keychain: authn.NewMultiKeychain()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Report.Verdict != verify.Unverifiable || !res.Report.Has(CodeFetch) || len(res.Report.Findings) != 1 {
+		t.Fatalf("verdict %s findings %v", res.Report.Verdict, findingCodes(res.Report))
+	}
+	if roots := res.Roots(); len(roots) != 0 {
+		t.Fatalf("roots %v", roots)
+	}
+	if _, err := Verify(context.Background(), "Not A Reference::", nil, nil); !errors.Is(err, ErrReference) {
+		t.Fatalf("invalid reference: %v", err)
+	}
 }

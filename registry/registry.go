@@ -147,10 +147,7 @@ func Verify(ctx context.Context, ref string, vopts *verify.Options, o *Options) 
 	}
 	f, err := Open(ctx, ref, lim, o)
 	if err != nil {
-		rep := &verify.Report{Source: verify.Source{Path: ref, Format: verify.FormatRegistry}}
-		rep.Add(openFinding(ref, err))
-		rep.Finalize()
-		return &verify.Result{Report: rep}, nil
+		return failedResult(ctx, ref, vopts, openFinding(ref, err)), nil
 	}
 	res := verify.Dir(ctx, f, ref, vopts)
 	rep := res.Report
@@ -187,4 +184,18 @@ func openFinding(ref string, err error) verify.Finding {
 	default:
 		return verify.Finding{Code: CodeFetch, Severity: verify.SeverityUnverifiable, Path: path, Message: err.Error()}
 	}
+}
+
+// failedResult is the result for a reference whose root could not be
+// fetched: a real verify.Result over an empty layout, so that every method
+// of Result works, whose report holds only the finding.
+func failedResult(ctx context.Context, ref string, vopts *verify.Options, finding verify.Finding) *verify.Result {
+	empty := &FS{index: []byte(`{"schemaVersion":2,"mediaType":"` + mtOCIIndex + `","manifests":[]}`)}
+	res := verify.Dir(ctx, empty, ref, vopts)
+	rep := res.Report
+	rep.Source = verify.Source{Path: ref, Format: verify.FormatRegistry}
+	rep.Findings, rep.Images, rep.Indexes, rep.IndexDigest, rep.Checks = nil, nil, nil, nil, 0
+	rep.Add(finding)
+	rep.Finalize()
+	return res
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,7 +16,6 @@ func init() {
 	var (
 		output   string
 		platform string
-		reg      registryFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "compare [flags] A B",
@@ -47,11 +44,11 @@ Exit status: 0 when the image IDs and the content (diff_ids) are the same,
 				opts.Platform, copts.Platform = p, p
 			}
 			ctx := cmd.Context()
-			ra, err := openCompareSource(ctx, args[0], opts, reg)
+			ra, err := openSource(ctx, args[0], opts)
 			if err != nil {
 				return err
 			}
-			rb, err := openCompareSource(ctx, args[1], opts, reg)
+			rb, err := openSource(ctx, args[1], opts)
 			if err != nil {
 				return err
 			}
@@ -64,7 +61,6 @@ Exit status: 0 when the image IDs and the content (diff_ids) are the same,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&platform, "platform", "", "compare only the image of this platform (os/arch[/variant])")
-	addRegistryFlags(cmd.Flags(), &reg)
 	rootCmd.AddCommand(cmd)
 }
 
@@ -78,24 +74,6 @@ func compareExit(res *compare.Result) error {
 		return nil
 	default:
 		return exitError{1}
-	}
-}
-
-// openCompareSource verifies a directory, a file or a registry reference.
-func openCompareSource(ctx context.Context, src string, opts *verify.Options, reg registryFlags) (*verify.Result, error) {
-	st, err := os.Stat(src)
-	switch {
-	case err == nil && st.IsDir():
-		return verify.Dir(ctx, os.DirFS(src), src, opts), nil
-	case err == nil:
-		f, err := os.Open(src)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return verify.Archive(ctx, f, st.Size(), src, opts), nil
-	default:
-		return openRegistry(ctx, src, opts, reg)
 	}
 }
 

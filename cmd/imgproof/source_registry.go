@@ -12,6 +12,16 @@ import (
 	"github.com/imgproof/imgproof/verify"
 )
 
+// regFlags holds the global registry flags.
+var regFlags registryFlags
+
+func init() {
+	addRegistryFlags(rootCmd.PersistentFlags(), &regFlags)
+	registrySource = func(ctx context.Context, ref string, opts *verify.Options) (*verify.Result, error) {
+		return openRegistry(ctx, ref, opts, regFlags)
+	}
+}
+
 // registryFlags are the flags of every command that can read a registry.
 type registryFlags struct {
 	// Insecure allows plain HTTP to a registry that is not on loopback.
