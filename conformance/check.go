@@ -185,9 +185,12 @@ func (c *checker) mapFindings() {
 		case verify.CodeNothingVerified, verify.CodeLayerContent, verify.CodeNoMatchingPlatform, verify.CodeAmbiguousPlatform:
 			continue // an empty index is valid; content is checked here
 		case verify.CodeMediaTypeMismatch:
-			if strings.Contains(f.Path, "layers[") || strings.HasSuffix(f.Path, "layer.tar") {
+			switch {
+			case strings.Contains(f.Path, "layers[") || strings.HasSuffix(f.Path, "layer.tar"):
 				ids = []string{"OCI-LAYER-003"}
-			} else {
+			case f.Expected == verify.MediaTypeOCIIndex || f.Expected == "index" || f.Path == "index.json/mediaType":
+				ids = []string{"OCI-IDX-003"}
+			default:
 				ids = []string{"OCI-MAN-003"}
 			}
 		case verify.CodeDigestMismatch:

@@ -53,7 +53,8 @@ func (c *checker) checkDocker() {
 			tags = append(tags, s)
 			c.expect("DOCKER-MAN-005", repoTagRE.MatchString(s) || repoTagHostRE.MatchString(s), fmt.Sprintf("%s/RepoTags[%d]", p, j), "%q is not a name:tag reference", s)
 		}
-		cfgClean, _ := cleanName(cfgName)
+		cfgClean, safe := cleanName(cfgName)
+		c.expect("IMGPROOF-ARCH-002", safe, p+"/Config", "config path %q leaves the archive", cfgName)
 		configIDs["sha256:"+hexFromName(cfgClean)] = true
 		c.expect("DOCKER-MAN-007", !configs[cfgClean], p+"/Config", "two entries name config %s", cfgName)
 		configs[cfgClean] = true
@@ -63,7 +64,8 @@ func (c *checker) checkDocker() {
 		}
 		nLayers := len(layersV)
 		for j, l := range layersV {
-			name, _ := cleanName(l.(string))
+			name, safe := cleanName(l.(string))
+			c.expect("IMGPROOF-ARCH-002", safe, fmt.Sprintf("%s/Layers[%d]", p, j), "layer path %q leaves the archive", l)
 			c.blobs[name] = true
 			c.tarLayers[name] = true
 			c.expect("DOCKER-MAN-003", c.has(name), fmt.Sprintf("%s/Layers[%d]", p, j), "layer file %s is not in the archive", l)

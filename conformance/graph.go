@@ -312,8 +312,8 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 	for i, id := range ids {
 		s, isStr := id.(string)
 		p := fmt.Sprintf("%s/rootfs/diff_ids[%d]", path, i)
-		if c.expect("OCI-CFG-009", isStr, p, "diff_id is not a string") {
-			c.digest(p, s)
+		if c.expect("OCI-CFG-009", isStr, p, "diff_id is not a string") && !c.digest(p, s) {
+			c.fail("OCI-CFG-009", p, fmt.Sprintf("diff_id %q is not a valid digest", s))
 		}
 	}
 	if nLayers >= 0 {

@@ -21,7 +21,7 @@ type Violation struct {
 // layerRules are the rules CheckLayer evaluates.
 var layerRules = []string{"OCI-LAYER-001", "OCI-LAYER-002", "OCI-LAYER-004", "OCI-LAYER-005", "OCI-LAYER-006",
 	"OCI-LAYER-007", "OCI-LAYER-008", "OCI-LAYER-009", "OCI-LAYER-011", "OCI-LAYER-012", "OCI-LAYER-013",
-	"OCI-LAYER-014", "OCI-LAYER-015", "OCI-LAYER-016"}
+	"OCI-LAYER-014", "OCI-LAYER-015", "OCI-LAYER-016", "OCI-LAYER-017"}
 
 // maxViolations bounds the violations kept for one layer.
 const maxViolations = 100
@@ -34,7 +34,7 @@ const opaqueName = ".wh..wh..opq"
 // safety, sparse files, and PAX and GNU extension headers. Memory grows with
 // the number of entries, not their size; nothing is written to disk.
 func CheckLayer(r io.Reader) []Violation {
-	lc := &layerCheck{names: map[string]int{}, whiteouts: map[string]string{}, dirsSeen: map[string]bool{}}
+	lc := &layerCheck{names: map[string]int{}, whiteouts: map[string]string{}, dirsSeen: map[string]bool{}, symlinks: map[string]bool{}}
 	lc.run(r)
 	return lc.out
 }
@@ -44,6 +44,7 @@ type layerCheck struct {
 	names     map[string]int    // cleaned name -> count
 	whiteouts map[string]string // hidden path -> whiteout entry name
 	dirsSeen  map[string]bool   // directories that already hold a sibling directory entry
+	symlinks  map[string]bool   // symlinks of this layer
 }
 
 func (lc *layerCheck) add(rule, entry, format string, args ...any) {
@@ -152,6 +153,18 @@ func (lc *layerCheck) entry(h *tar.Header) {
 		if !strings.HasPrefix(t, "/") && climbs(path.Join(path.Dir(clean), t)) {
 			lc.add("OCI-LAYER-013", name, "symlink target %q climbs above the root", h.Linkname)
 		}
+	}
+
+	// Entries below a symlink of the same layer: a naive extractor writes
+	// them wherever the link points.
+	for q := path.Dir(clean); q != "." && q != "/" && q != ""; q = path.Dir(q) {
+		if lc.symlinks[q] {
+			lc.add("OCI-LAYER-017", name, "entry is below %s, a symlink of the same layer", q)
+			break
+		}
+	}
+	if h.Typeflag == tar.TypeSymlink {
+		lc.symlinks[clean] = true
 	}
 
 	// Duplicates.

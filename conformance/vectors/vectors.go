@@ -281,6 +281,15 @@ func Generate() ([]Vector, error) {
 	g.oci("cfg-no-rootfs", "OCI-CFG-007", "config without rootfs", cfg(func(c map[string]any) { delete(c, "rootfs") }))
 	g.oci("cfg-rootfs-type", "OCI-CFG-008", "rootfs.type is tar", cfg(func(c map[string]any) { c["rootfs"].(map[string]any)["type"] = "tar" }))
 	g.oci("cfg-diffids-missing", "OCI-CFG-009", "rootfs without diff_ids", cfg(func(c map[string]any) { delete(c["rootfs"].(map[string]any), "diff_ids") }))
+	g.oci("cfg-diffid-uppercase", "OCI-CFG-009", "diff_ids[0] in upper-case hex", cfg(func(c map[string]any) {
+		ids := c["rootfs"].(map[string]any)["diff_ids"].([]any)
+		ids[0] = "sha256:" + strings.ToUpper(strings.TrimPrefix(ids[0].(string), "sha256:"))
+	}))
+	g.docker("docker-config-path-escape", "IMGPROOF-ARCH-002", "manifest.json Config path climbs out of the archive", b, fixtures.DockerOptions{Format: fixtures.Classic,
+		EditManifest: func(es []fixtures.DockerManifestEntry) []fixtures.DockerManifestEntry {
+			es[0].Config = "../../etc/passwd"
+			return es
+		}}, nil)
 	g.oci("cfg-diffid-mismatch", "OCI-CFG-010", "diff_ids[1] names other content", b.WithDiffID(0, 1, exp.DiffIDs[0]))
 	g.oci("cfg-bad-created", "OCI-CFG-011", "created is not RFC 3339", cfg(func(c map[string]any) { c["created"] = "2024-01-01 00:00" }))
 	g.oci("cfg-cmd-string", "OCI-CFG-012", "config.Cmd is a string", cfg(func(c map[string]any) { exec(c)["Cmd"] = "ls" }))
@@ -323,6 +332,7 @@ func Generate() ([]Vector, error) {
 	g.oci("layer-dotdot-path", "OCI-LAYER-011", "entry ../../etc/passwd", image(layer(fixtures.File("../../etc/passwd", "x\n"))))
 	g.oci("layer-hardlink-escape", "OCI-LAYER-012", "hard link to ../../etc/shadow", image(layer(fixtures.Hardlink("a", "../../etc/shadow"))))
 	g.oci("layer-symlink-escape", "OCI-LAYER-013", "relative symlink climbing above the root", image(layer(fixtures.Symlink("a/b", "../../../etc"))))
+	g.oci("layer-write-through-symlink", "OCI-LAYER-017", "symlink etc2 -> /etc, then etc2/passwd in the same layer", image(layer(fixtures.Symlink("etc2", "/etc"), fixtures.File("etc2/passwd", "evil\n"))))
 	g.oci("layer-unknown-type", "OCI-LAYER-014", "entry with type flag Z", image(fixtures.Layer{Compression: fixtures.Gzip,
 		Raw: rawTar(&tar.Header{Name: "odd", Typeflag: 'Z', Format: tar.FormatUSTAR})}))
 	g.oci("layer-pax-global", "OCI-LAYER-015", "PAX global header", image(fixtures.Layer{Compression: fixtures.Gzip,
