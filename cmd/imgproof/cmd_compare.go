@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -34,15 +33,11 @@ Exit status: 0 when the image IDs and the content (diff_ids) are the same,
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("--output must be text or json, not %q", output)}
 			}
-			opts := &verify.Options{}
-			var copts compare.Options
-			if platform != "" {
-				p, err := parseComparePlatform(platform)
-				if err != nil {
-					return usageError{err}
-				}
-				opts.Platform, copts.Platform = p, p
+			opts, err := commonOptions(platform)
+			if err != nil {
+				return err
 			}
+			copts := compare.Options{Platform: opts.Platform}
 			ctx := cmd.Context()
 			ra, err := openSource(ctx, args[0], opts)
 			if err != nil {
@@ -75,18 +70,6 @@ func compareExit(res *compare.Result) error {
 	default:
 		return exitError{1}
 	}
-}
-
-func parseComparePlatform(s string) (*verify.Platform, error) {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return nil, fmt.Errorf("--platform must be os/arch[/variant], not %q", s)
-	}
-	p := &verify.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	return p, nil
 }
 
 func writeComparison(w io.Writer, res *compare.Result, a, b *verify.Report, output string) error {

@@ -53,15 +53,12 @@ verification, 2 the source could not be verified, 64 usage errors.`,
 			if err != nil {
 				return usageError{err}
 			}
-			opts := &imagecopy.Options{Format: f, Tags: tags, Verify: &verify.Options{},
-				Gzip: gz || strings.HasSuffix(dst, ".gz") || strings.HasSuffix(dst, ".tgz")}
-			if platform != "" {
-				p, err := parseComparePlatform(platform)
-				if err != nil {
-					return usageError{err}
-				}
-				opts.Verify.Platform = p
+			vopts, err := commonOptions(platform)
+			if err != nil {
+				return err
 			}
+			opts := &imagecopy.Options{Format: f, Tags: tags, Verify: vopts,
+				Gzip: gz || strings.HasSuffix(dst, ".gz") || strings.HasSuffix(dst, ".tgz")}
 			res, err := imagecopy.Copy(cmd.Context(), args[0], dst, opts)
 			if res == nil {
 				return err
