@@ -19,18 +19,19 @@ func openSource(ctx context.Context, src string, opts *verify.Options) (*verify.
 	st, err := os.Stat(src)
 	switch {
 	case err == nil && st.IsDir():
+		// The root and the file below stay open until the process exits:
+		// verify extensions (attestations, policies) read blobs through
+		// the Result after verification has returned.
 		root, err := os.OpenRoot(src)
 		if err != nil {
 			return nil, err
 		}
-		defer root.Close()
 		return verify.Dir(ctx, root.FS(), src, opts), nil
 	case err == nil:
 		f, err := os.Open(src)
 		if err != nil {
 			return nil, err
 		}
-		defer f.Close()
 		return verify.Archive(ctx, f, st.Size(), src, opts), nil
 	case os.IsNotExist(err) && registrySource != nil && looksLikeReference(src):
 		return registrySource(ctx, src, opts)
