@@ -3,12 +3,13 @@
 # next to its peers, on generated images of several sizes, in one run.
 #
 #   bench/run.sh [--sizes "64MiB 256MiB 1GiB"] [--4g] [--runs N] [--seed N]
-#                [--work DIR] [--out FILE] [--no-install]
+#                [--work DIR] [--out FILE] [--imgproof BIN] [--no-install]
 #
 # Prints one markdown table (median seconds over N runs after one warm-up,
 # MB/s, peak RSS, ratios) and writes it to bench/out/results.md. Generated
 # images are kept under --work (default bench/out/images) and reused by later
-# runs with the same size and seed. See docs/bench.md.
+# runs with the same size and seed. imgproof is built from the work tree into
+# bench/out/bin unless --imgproof names a binary. See docs/bench.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ work=bench/out/images
 out=bench/out/results.md
 install=1
 render_only=""
+imgproof=""
+imgproof_from="a given binary"
 while (($#)); do
 	case $1 in
 	--sizes) sizes=$2; shift ;;
@@ -27,9 +30,10 @@ while (($#)); do
 	--seed) seed=$2; shift ;;
 	--work) work=$2; shift ;;
 	--out) out=$2; shift ;;
+	--imgproof) imgproof=$2; shift ;;
 	--no-install) install="" ;;
 	--render-only) render_only=1 ;; # re-print the table from the last run's .tsv
-	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 	shift
@@ -67,11 +71,14 @@ load_start=n/a load_end=n/a
 if [[ -z $render_only ]]; then
 ensure_tools
 
-log "building imgproof and the generator"
-mkdir -p bin "$(dirname "$out")" "$work"
-go build -o bin/imgproof ./cmd/imgproof
-go build -o bin/bench-gen ./bench/gen
-imgproof=$PWD/bin/imgproof
+mkdir -p bench/out/bin "$(dirname "$out")" "$work"
+if [[ -z $imgproof ]]; then
+	log "building imgproof"
+	go build -o bench/out/bin/imgproof ./cmd/imgproof
+	imgproof=$PWD/bench/out/bin/imgproof
+	imgproof_from="the work tree at $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
+fi
+go build -o bench/out/bin/bench-gen ./bench/gen
 kernels=$PWD/bench/kernels.sh
 
 : >"$rows"
@@ -106,7 +113,7 @@ for size in $sizes; do
 	if [[ ! -f $d/info.json ]]; then
 		log "$size: generating image in $d"
 		rm -rf "$d"
-		bin/bench-gen -size "$size" -seed "$seed" -variants gzip,zstd,none -out "$d" >&2
+		bench/out/bin/bench-gen -size "$size" -seed "$seed" -variants gzip,zstd,none -out "$d" >&2
 	fi
 	[[ -f $d/gzip.oci.tar ]] || skopeo copy -q "oci:$d/gzip:latest" "oci-archive:$d/gzip.oci.tar:latest"
 	[[ -f $d/docker.tar ]] || skopeo copy -q "oci:$d/gzip:latest" "docker-archive:$d/docker.tar:bench/image:latest"
@@ -116,6 +123,7 @@ for size in $sizes; do
 	gz=$d/gzip.layers zs=$d/zstd.layers no=$d/none.layers
 	gzbytes=$(sumcol "$gz" 4) zsbytes=$(sumcol "$zs" 4) tarbytes=$(sumcol "$no" 4)
 	printf '%s\t%s\t%s\t%s\t\t\t\n' "$size" "image" "uncompressed layers" "$tarbytes" >>"$rows"
+	log "$size: imgproof is $imgproof ($(sha256sum <"$imgproof" | cut -c1-12))"
 
 	measure "$size" cat "gzip layers" "$gzbytes" "$n" "$kernels cat $d/gzip $gz"
 	measure "$size" sha256sum "gzip layers" "$gzbytes" "$n" "$kernels sha256sum $d/gzip $gz"
@@ -162,7 +170,7 @@ render() {
 
 $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), seed $seed.
 Load average at start $load_start, at end $load_end: other work on the machine slows every row, the wall-clock ones most.
-Tools: $(hyperfine --version), $(skopeo --version), crane $(crane version), $(openssl version | cut -d' ' -f1-2), igzip $(igzip --version 2>&1 | head -1 | awk '{print $NF}'), zstd $(zstd --version | grep -o 'v[0-9.]*' | head -1), $(go version | awk '{print $3}').
+imgproof built from $imgproof_from. Tools: $(hyperfine --version), $(skopeo --version), crane $(crane version), $(openssl version | cut -d' ' -f1-2), igzip $(igzip --version 2>&1 | head -1 | awk '{print $NF}'), zstd $(zstd --version | grep -o 'v[0-9.]*' | head -1), $(go version | awk '{print $3}').
 
 - median s: median wall-clock time of N runs after one warm-up (N=${runs:-5}; 3 from 1 GiB up; crane has no warm-up), page cache warm. CPU s: mean user+system time.
 - MB/s: input bytes (10^6) per wall-clock second. Peak RSS: one extra run under \`/usr/bin/time -f %M\` (for a pipeline: its largest process).
