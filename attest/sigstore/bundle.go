@@ -319,17 +319,14 @@ func trustedMaterial(p *Policy) (root.TrustedMaterial, error) {
 }
 
 // keyVerifier parses a PEM public key into a verifier with the key type's
-// default algorithm (ECDSA P-256/SHA-256, P-384/SHA-384, Ed25519, RSA
-// PKCS#1 v1.5 with SHA-256).
+// default algorithm (ECDSA P-256/SHA-256, P-384/SHA-384, P-521/SHA-512,
+// Ed25519, RSA PKCS#1 v1.5 with SHA-256).
 func keyVerifier(pemBytes []byte) (signature.Verifier, error) {
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
+	key, err := oneKey(pemBytes)
 	if err != nil {
 		return nil, err
 	}
-	if err := cryptoutils.ValidatePubKey(pub); err != nil {
-		return nil, err
-	}
-	return signature.LoadDefaultVerifier(pub)
+	return signature.LoadDefaultVerifier(key.Public)
 }
 
 // verifierOptions is the strict configuration: keyless needs a log entry,
