@@ -302,6 +302,10 @@ var catalog = []Rule{
 		"org.opencontainers.image.base.digest Digest of the image this image is based on (string)",
 		"base.digest annotations are valid digests"),
 
+	oci("OCI-ANN-009", Should, "annotations.md", "Pre-Defined Annotation Keys", "pre-defined-annotation-keys",
+		"org.opencontainers.image.base.name: This SHOULD be image references in the format defined by distribution/distribution. This SHOULD be a fully qualified reference name, without any assumed default registry.",
+		"base.name annotations are fully qualified references (registry host, repository, tag or digest)"),
+
 	// layer.md
 	oci("OCI-LAYER-001", Must, "layer.md", "Distributable Format", "distributable-format",
 		"Layer Changesets for the media type application/vnd.oci.image.layer.v1.tar MUST be packaged in tar archive.",

@@ -244,3 +244,18 @@ func BenchmarkCheckLayer(b *testing.B) {
 		}
 	}
 }
+
+func TestFullyQualified(t *testing.T) {
+	for s, want := range map[string]bool{
+		"registry.example.com/my-org/my-image:tag":           true,
+		"localhost:5000/x@sha256:" + strings.Repeat("a", 64): true,
+		"docker.io/library/alpine:3":                         true,
+		"my-org/my-image:tag":                                false,
+		"alpine:3":                                           false,
+		"Registry.example.com/UPPER:tag":                     false,
+	} {
+		if got := fullyQualified(s); got != want {
+			t.Errorf("fullyQualified(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -316,6 +316,8 @@ func (c *checker) annotations(path string, v any, onIndexJSON bool, rule string)
 		case "org.opencontainers.image.created":
 			_, err := time.Parse(time.RFC3339Nano, s)
 			c.expect("OCI-ANN-007", err == nil, p, "%q is not an RFC 3339 date-time", s)
+		case "org.opencontainers.image.base.name":
+			c.expect("OCI-ANN-009", fullyQualified(s), p, "%q is not a fully qualified reference", s)
 		case "org.opencontainers.image.base.digest":
 			alg, enc, ok := strings.Cut(s, ":")
 			c.expect("OCI-ANN-008", ok && algRE.MatchString(alg) && encRE.MatchString(enc), p, "%q is not a digest", s)
@@ -340,4 +342,17 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sortStrings(out)
 	return out
+}
+
+var refRE = regexp.MustCompile(`^([A-Za-z0-9.-]+(?::[0-9]+)?)/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)?$`)
+
+// fullyQualified reports whether s is a reference whose first component is
+// a registry host (it holds a dot or a port, or is localhost).
+func fullyQualified(s string) bool {
+	m := refRE.FindStringSubmatch(s)
+	if m == nil {
+		return false
+	}
+	host := m[1]
+	return strings.ContainsAny(host, ".:") || host == "localhost"
 }

@@ -246,6 +246,9 @@ func Generate() ([]Vector, error) {
 	g.oci("ann-bad-created", "OCI-ANN-007", "created annotation is not RFC 3339", manifest(func(m map[string]any) {
 		m["annotations"] = map[string]any{"org.opencontainers.image.created": "yesterday"}
 	}))
+	g.oci("ann-base-name-short", "OCI-ANN-009", "base.name without a registry host", manifest(func(m map[string]any) {
+		m["annotations"] = map[string]any{"org.opencontainers.image.base.name": "alpine:3"}
+	}))
 	g.oci("ann-ref-name-in-manifest", "OCI-LAYOUT-010", "ref.name annotation on a manifest", manifest(func(m map[string]any) {
 		m["annotations"] = map[string]any{"org.opencontainers.image.ref.name": "v1"}
 	}))
