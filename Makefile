@@ -2,6 +2,9 @@
 GO        ?= go
 BIN       ?= bin/imgproof
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+# TAGS selects optional fast paths: isal (cgo, Intel ISA-L inflate) when
+# libisal-dev is installed. go install without tags stays pure Go.
+TAGS      ?= $(shell test -f /usr/include/isa-l/igzip_lib.h && echo isal)
 # Packages that must build for GOOS=js GOARCH=wasm (the core and the wasm-safe attest code).
 WASM_SAFE ?= ./verify/... ./internal/... ./fixtures/...
 
@@ -10,10 +13,13 @@ WASM_SAFE ?= ./verify/... ./internal/... ./fixtures/...
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/imgproof
+	$(GO) build -tags "$(TAGS)" -o $(BIN) ./cmd/imgproof
 
 test: build
 	$(GO) test ./...
+ifneq ($(TAGS),)
+	$(GO) test -tags "$(TAGS)" ./verify/...
+endif
 
 # wasm proves the core builds and vets for the browser.
 wasm:

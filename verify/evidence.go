@@ -11,7 +11,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 
@@ -236,13 +235,11 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 	var dr io.WriterTo
 	switch compression {
 	case CompressionGzip:
-		// A large buffer lets the reading side hand over whole chunks, so
-		// reading overlaps with inflating instead of alternating with it.
-		zr, err := gzip.NewReader(bufio.NewReaderSize(cr, chunkSize))
+		zr, closeFn, err := newGunzip(cr)
 		if err != nil {
 			return 0, fmt.Errorf("gzip: %w", err)
 		}
-		defer zr.Close()
+		defer closeFn()
 		dr = zr
 	case CompressionZstd:
 		zr, err := zstd.NewReader(cr,
