@@ -252,6 +252,20 @@ func TestFakeRegistryLies(t *testing.T) {
 			verdict: verify.Failed, code: verify.CodeDigestMismatch,
 		},
 		{
+			name: "Content-Type that disagrees with the manifest",
+			lie: func(f *fakeRegistry) func(http.ResponseWriter, *http.Request, string, string) bool {
+				return func(w http.ResponseWriter, r *http.Request, kind, ref string) bool {
+					if kind != "manifests" || ref != "latest" {
+						return false
+					}
+					w.Header().Set("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
+					_, _ = w.Write(b.Blobs[man])
+					return true
+				}
+			},
+			verdict: verify.Failed, code: verify.CodeMediaTypeMismatch,
+		},
+		{
 			name: "layer body longer than its descriptor",
 			lie: func(f *fakeRegistry) func(http.ResponseWriter, *http.Request, string, string) bool {
 				return func(w http.ResponseWriter, r *http.Request, kind, ref string) bool {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -39,10 +38,15 @@ type FS struct {
 	root  Descriptor
 
 	mu       sync.Mutex
-	docs     map[digest.Digest][]byte
+	docs     map[digest.Digest][]byte // fetched documents not yet read
+	docBytes int64                    // total size of docs
 	nodes    map[digest.Digest]node
 	findings []verify.Finding
 }
+
+// maxDocCache bounds the documents held between their fetch and their
+// first read; past it they are fetched again by digest when read.
+const maxDocCache = 64 << 20
 
 var _ fs.ReadDirFS = (*FS)(nil)
 
@@ -135,6 +139,11 @@ const layoutFile = `{"imageLayoutVersion":"1.0.0"}`
 func (f *FS) openBlob(d digest.Digest, name string) (fs.File, error) {
 	f.mu.Lock()
 	doc, cached := f.docs[d]
+	if cached {
+		// Served once: a second read fetches again, so memory stays bounded.
+		delete(f.docs, d)
+		f.docBytes -= int64(len(doc))
+	}
 	n, known := f.nodes[d]
 	f.mu.Unlock()
 	if cached {
@@ -177,7 +186,7 @@ func (f *FS) fetchManifest(d digest.Digest) ([]byte, error) {
 		return nil, err
 	}
 	f.checkHeaders(r, d, "registry:/v2/"+f.c.repo.RepositoryStr()+"/manifests/"+d.String())
-	f.remember(d, r.body)
+	f.learn(r.body)
 	return r.body, nil
 }
 
@@ -202,15 +211,26 @@ func (f *FS) checkHeaders(r *response, want digest.Digest, path string) {
 	}
 }
 
-// remember caches a document and records the descriptors it names.
+// remember keeps a document until it is read, within maxDocCache, and
+// records the descriptors it names.
 func (f *FS) remember(d digest.Digest, body []byte) {
-	doc := parseLoose(body)
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.docs[d] = body
+	if _, ok := f.docs[d]; !ok && f.docBytes+int64(len(body)) <= maxDocCache {
+		f.docs[d] = body
+		f.docBytes += int64(len(body))
+	}
+	f.mu.Unlock()
+	f.learn(body)
+}
+
+// learn records the descriptors a document names.
+func (f *FS) learn(body []byte) {
+	doc := parseLoose(body)
 	if doc == nil {
 		return
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	add := func(x *looseDesc, manifest bool) {
 		if x == nil || len(f.nodes) >= f.lim.Descriptors {
 			return
@@ -401,5 +421,3 @@ const CodeCredentialPolicy verify.Code = "E_CREDENTIAL_POLICY"
 
 // CodeFetch marks a registry request that failed, so a check could not run.
 const CodeFetch verify.Code = "E_FETCH"
-
-var _ = fmt.Sprintf
