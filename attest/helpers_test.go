@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -192,8 +191,6 @@ func (l *layout) run(opts *attest.Options) *verify.Report {
 	attest.VerifyResult(ctx, res, opts)
 	return res.Report
 }
-
-func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func codes(r *verify.Report) []string {
 	var out []string

@@ -75,6 +75,7 @@ func Parse(predicateType string, predicate []byte, maxDepth int) (*Provenance, e
 		out.ExternalParameters = asMap(p.Invocation.Parameters)
 		return out, nil
 	case PredicateV1:
+		//lint:ignore SA1019 the Go struct decodes under the strict JSON profile; the protobuf replacement decodes with protojson.
 		var p v1.ProvenancePredicate
 		if err := strictjson.Unmarshal(predicate, &p, maxDepth); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrPredicate, err)
