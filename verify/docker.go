@@ -103,33 +103,11 @@ func (v *verifier) dockerImage(e dockerManifest, p string, dual bool) int {
 	if cfg.OS != "" || cfg.Architecture != "" {
 		img.Platform = &Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
 	}
-	diffIDs := cfg.RootFS.DiffIDs
-	checkDiffs := len(diffIDs) == len(e.Layers)
-	if !checkDiffs {
-		v.report.Add(Finding{Code: CodeLayerCountMismatch, Path: cpath + "/rootfs/diff_ids", Expected: fmt.Sprint(len(e.Layers)),
-			Actual: fmt.Sprint(len(diffIDs)), How: "len(rootfs.diff_ids) vs len(Layers)", Message: "the config lists a different number of diff_ids than manifest.json lists layers"})
-	} else {
-		v.report.Pass()
-	}
 	idx := len(v.report.Images)
 	v.report.Images = append(v.report.Images, img)
-	for i, l := range e.Layers {
-		lp := fmt.Sprintf("%s/Layers[%d]", p, i)
-		want := ""
-		if checkDiffs {
-			want = string(diffIDs[i])
-		}
-		v.dockerLayer(idx, i, l, lp, want, fmt.Sprintf("%s/rootfs/diff_ids[%d]", cpath, i))
-	}
-	if checkDiffs {
-		v.after(func() {
-			ids := make([]string, len(diffIDs))
-			for i, d := range diffIDs {
-				ids[i] = string(d)
-			}
-			v.report.Images[idx].ChainIDs = chainIDs(ids)
-		})
-	}
+	v.scheduleLayers(idx, cfg.RootFS.DiffIDs, len(e.Layers), true, cpath, "Layers", "manifest.json", func(i int, want, diffPath string) {
+		v.dockerLayer(idx, i, e.Layers[i], fmt.Sprintf("%s/Layers[%d]", p, i), want, diffPath)
+	})
 	return idx
 }
 

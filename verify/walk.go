@@ -472,25 +472,36 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 	// Diff IDs are checked only when they line up one to one with layers.
 	diffIDs := cfg.RootFS.DiffIDs
 	checkDiffs := cfgOK && img.Kind == "image"
-	if checkDiffs && len(diffIDs) != len(m.Layers) {
-		v.report.Add(Finding{Code: CodeLayerCountMismatch, Path: cpath + "/rootfs/diff_ids", Expected: fmt.Sprint(len(m.Layers)),
-			Actual: fmt.Sprint(len(diffIDs)), How: "len(rootfs.diff_ids) vs len(layers)", Message: "the config lists a different number of diff_ids than the manifest lists layers"})
-		checkDiffs = false
-	} else if checkDiffs {
-		v.report.Pass()
-	}
 	idx := len(v.report.Images)
 	img.Layers = make([]Layer, len(m.Layers))
 	v.report.Images = append(v.report.Images, img)
-	for i, l := range m.Layers {
-		lp := fmt.Sprintf("%s/layers[%d]", path, i)
+	v.scheduleLayers(idx, diffIDs, len(m.Layers), checkDiffs, cpath, "layers", "the manifest", func(i int, want, diffPath string) {
+		v.layer(idx, i, m.Layers[i], fmt.Sprintf("%s/layers[%d]", path, i), want, diffPath)
+	})
+	return idx, plat, cfgOK
+}
+
+// scheduleLayers checks that the config lists one diff_id per layer
+// before indexing either, schedules each layer with the diff_id it must
+// have, and fills in the chain IDs once the layers are hashed. list names
+// the layer list ("layers" or "Layers") in the document named by doc.
+func (v *verifier) scheduleLayers(idx int, diffIDs []digest.Digest, n int, check bool, cpath, list, doc string, each func(i int, wantDiff, diffPath string)) {
+	if check && len(diffIDs) != n {
+		v.report.Add(Finding{Code: CodeLayerCountMismatch, Path: cpath + "/rootfs/diff_ids", Expected: fmt.Sprint(n),
+			Actual: fmt.Sprint(len(diffIDs)), How: "len(rootfs.diff_ids) vs len(" + list + ")",
+			Message: "the config lists a different number of diff_ids than " + doc + " lists layers"})
+		check = false
+	} else if check {
+		v.report.Pass()
+	}
+	for i := 0; i < n; i++ {
 		want := ""
-		if checkDiffs {
+		if check {
 			want = string(diffIDs[i])
 		}
-		v.layer(idx, i, l, lp, want, fmt.Sprintf("%s/rootfs/diff_ids[%d]", cpath, i))
+		each(i, want, fmt.Sprintf("%s/rootfs/diff_ids[%d]", cpath, i))
 	}
-	if checkDiffs {
+	if check {
 		v.after(func() {
 			ids := make([]string, len(diffIDs))
 			for i, d := range diffIDs {
@@ -499,7 +510,6 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 			v.report.Images[idx].ChainIDs = chainIDs(ids)
 		})
 	}
-	return idx, plat, cfgOK
 }
 
 // layer schedules one layer blob and the checks on it.
