@@ -120,11 +120,7 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 	if len(ix.entries) == 0 {
 		return nil, &archiveError{CodeArchiveInvalid, "archive", "not a tar archive, or an empty one"}
 	}
-	// Everything after the end-of-archive marker must be zero padding.
-	if trailingNonZero(io.NewSectionReader(r, pr.pos, size-pr.pos)) {
-		v.report.Add(Finding{Code: CodeArchiveTrailingData, Path: "archive",
-			Message: "non-zero bytes follow the tar end-of-archive marker; some extractors read them"})
-	}
+	v.checkTrailing(io.NewSectionReader(r, pr.pos, size-pr.pos))
 	return &tarStore{r: r, ix: ix, v: v}, nil
 }
 
@@ -133,6 +129,15 @@ func tarReadError(err error) error {
 		return &archiveError{CodeArchiveTruncated, "archive", "the tar archive is truncated"}
 	}
 	return &archiveError{CodeArchiveInvalid, "archive", "unreadable tar: " + err.Error()}
+}
+
+// checkTrailing reads what follows the tar end-of-archive marker, which
+// must be zero padding: some extractors read past the marker.
+func (v *verifier) checkTrailing(r io.Reader) {
+	if trailingNonZero(r) {
+		v.report.Add(Finding{Code: CodeArchiveTrailingData, Path: "archive",
+			Message: "non-zero bytes follow the tar end-of-archive marker; some extractors read them"})
+	}
 }
 
 func trailingNonZero(r io.Reader) bool {
@@ -239,10 +244,7 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 	if len(s.ix.entries) == 0 {
 		return nil, &archiveError{CodeArchiveInvalid, "archive", "not a tar archive, or an empty one"}
 	}
-	if trailingNonZero(r) {
-		v.report.Add(Finding{Code: CodeArchiveTrailingData, Path: "archive",
-			Message: "non-zero bytes follow the tar end-of-archive marker; some extractors read them"})
-	}
+	v.checkTrailing(r)
 	return s, nil
 }
 
