@@ -62,9 +62,9 @@ func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy)
 	}
 	res.pass(CheckBundle, "media type "+res.MediaType)
 
-	tm, err := trustedMaterial(&p)
+	tm, check, err := trustedMaterial(&p)
 	if err != nil {
-		return res, res.fail(CheckTrustedRoot, ErrTrustedRoot, err)
+		return res, res.fail(check, ErrTrustedRoot, err)
 	}
 	if len(p.TrustedRoot) > 0 {
 		res.pass(CheckTrustedRoot, "")
@@ -149,7 +149,7 @@ func (res *Result) stages(b *bundle.Bundle, v *sgverify.Verifier, tm root.Truste
 	if err != nil {
 		return res.fail(CheckTimestamps, ErrMalformed, err)
 	}
-	if len(stamps) > 0 {
+	if len(stamps) > 0 && len(p.TrustedRoot) > 0 {
 		// Every RFC 3161 timestamp present must verify, not just enough of them.
 		_, errs, err := sgverify.VerifySignedTimestamp(b, tm)
 		if err == nil && len(errs) > 0 {
@@ -295,27 +295,28 @@ func artifactOption(a Artifact) (*digester, sgverify.ArtifactPolicyOption, error
 	return nil, nil, errors.New("no artifact given")
 }
 
-// trustedMaterial builds what signatures are checked against.
-func trustedMaterial(p *Policy) (root.TrustedMaterial, error) {
+// trustedMaterial builds what signatures are checked against. On error it
+// names the anchor that failed: the trusted root or the key.
+func trustedMaterial(p *Policy) (root.TrustedMaterial, string, error) {
 	var coll root.TrustedMaterialCollection
 	if len(p.TrustedRoot) > 0 {
 		tr, err := root.NewTrustedRootFromJSON(p.TrustedRoot)
 		if err != nil {
-			return nil, err
+			return nil, CheckTrustedRoot, err
 		}
 		coll = append(coll, tr)
 	}
 	if !p.keyless() {
 		v, err := keyVerifier(p.Key)
 		if err != nil {
-			return nil, fmt.Errorf("key: %w", err)
+			return nil, CheckKey, err
 		}
 		key := root.NewExpiringKey(v, time.Time{}, time.Time{})
 		coll = append(coll, root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
 			return key, nil
 		}))
 	}
-	return coll, nil
+	return coll, "", nil
 }
 
 // keyVerifier parses a PEM public key into a verifier with the key type's

@@ -13,7 +13,8 @@ var (
 	// ErrPolicy: the policy itself is unusable (no identity, a bad regular
 	// expression, an unparsable key). Nothing was verified.
 	ErrPolicy = errors.New("invalid verification policy")
-	// ErrTrustedRoot: the trusted root could not be parsed.
+	// ErrTrustedRoot: a trust anchor (the trusted root or the key) could not
+	// be parsed, so nothing could be checked against it.
 	ErrTrustedRoot = errors.New("invalid trusted root")
 	// ErrMalformed: the bundle, signature or envelope could not be parsed.
 	ErrMalformed = errors.New("malformed signature material")

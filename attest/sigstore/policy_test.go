@@ -172,3 +172,34 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestKeyWithoutTrustedRoot: with a key and no trusted root, the key is the
+// only anchor; the log check is reported as skipped, the signature still
+// decides.
+func TestKeyWithoutTrustedRoot(t *testing.T) {
+	dir := conformanceDir(t)
+	art, err := os.ReadFile(filepath.Join(dir, "a.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dir string
+		ok  bool
+	}{{"managed-key-happy-path", true}, {"managed-key-wrong-key_fail", false}} {
+		b, err := os.ReadFile(filepath.Join(dir, "bundle-verify", tc.dir, "bundle.sigstore.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := os.ReadFile(filepath.Join(dir, "bundle-verify", tc.dir, "key.pub"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Verify(context.Background(), b, Artifact{Reader: bytes.NewReader(art)}, Policy{Key: key})
+		if (err == nil) != tc.ok || res.Verified != tc.ok {
+			t.Fatalf("%s: err=%v verified=%v", tc.dir, err, res.Verified)
+		}
+		if tc.ok && (res.Checks[1].Name != CheckTransparencyLog || res.Checks[1].Status != "skip") {
+			t.Fatalf("%s: checks %+v", tc.dir, res.Checks)
+		}
+	}
+}
