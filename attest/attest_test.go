@@ -1,6 +1,7 @@
 package attest_test
 
 import (
+	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -312,5 +313,35 @@ func TestAttestationFiles(t *testing.T) {
 				t.Fatalf("verdict %s (want %s, %s); findings:\n%s", rep.Verdict, tc.verdict, tc.code, strings.Join(codes(rep), "\n"))
 			}
 		})
+	}
+}
+
+func TestBuildKitWithPlatformSelection(t *testing.T) {
+	spec := fixtures.Spec{Index: true, BuildKitAttestations: true, Images: []fixtures.ImageSpec{
+		{Platform: fixtures.Platform{OS: "linux", Architecture: "amd64"}, Layers: fixtures.DefaultLayers("amd64", fixtures.Gzip)},
+		{Platform: fixtures.Platform{OS: "linux", Architecture: "arm64"}, Layers: fixtures.DefaultLayers("arm64", fixtures.Gzip)},
+	}}
+	l := newLayout(t, spec)
+	ctx := context.Background()
+	res := verify.Dir(ctx, l.fs(), "layout", &verify.Options{Platform: &verify.Platform{OS: "linux", Architecture: "arm64"}})
+	attest.VerifyResult(ctx, res, nil)
+	rep := res.Report
+	if rep.Verdict != verify.Verified {
+		t.Fatalf("verdict %s; findings:\n%s", rep.Verdict, strings.Join(codes(rep), "\n"))
+	}
+	var bound []string
+	for _, a := range rep.Attestations {
+		for _, b := range a.Binds {
+			bound = append(bound, b.Digest)
+		}
+	}
+	arm := l.built.Expected.Images[1].ManifestDigest
+	if len(bound) == 0 {
+		t.Fatal("no BuildKit attestation bound")
+	}
+	for _, b := range bound {
+		if b != arm {
+			t.Fatalf("bound %s, want only the arm64 manifest %s", b, arm)
+		}
 	}
 }

@@ -314,7 +314,23 @@ func (r *run) buildkit(path string, d ocispec.Descriptor) {
 			Message: "BuildKit attestation manifest without a valid " + annotationRefDg + " annotation"})
 		return
 	}
+	if !r.isNode(ref) {
+		// The sibling is not among the images reported (another platform
+		// was selected): the unsigned claim is about nothing checked here.
+		r.t.Report.Add(verify.Finding{Code: CodeUnsignedClaim, Severity: verify.SeverityInfo, Path: path,
+			Message: "BuildKit attestation for " + ref.String() + ", which is not among the selected images; not checked"})
+		return
+	}
 	r.layers(path, &m, ref, KindBuildKit, "BuildKit attestation "+d.Digest.String()+" for "+ref.String())
+}
+
+func (r *run) isNode(d digest.Digest) bool {
+	for _, n := range r.nodes {
+		if n.Digest == d {
+			return true
+		}
+	}
+	return false
 }
 
 // unsignedStatement checks a raw in-toto statement layer.

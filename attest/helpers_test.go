@@ -134,14 +134,23 @@ type layer struct {
 // addManifest adds an artifact manifest holding layers, listed in
 // index.json with entryAnn; subject, if set, becomes its subject field.
 func (l *layout) addManifest(layers []layer, entryAnn map[string]string, subject *ocispec.Descriptor) ocispec.Descriptor {
-	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Subject: subject,
-		Config: l.blob("application/vnd.oci.empty.v1+json", []byte("{}"), nil)}
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Subject: subject}
 	m.SchemaVersion = 2
+	var diffIDs []string
+	for _, ly := range layers {
+		d := l.blob(ly.mediaType, ly.data, ly.ann)
+		m.Layers = append(m.Layers, d)
+		diffIDs = append(diffIDs, d.Digest.String())
+	}
 	if subject != nil {
 		m.ArtifactType = "application/vnd.dev.cosign.artifact.sig.v1+json"
-	}
-	for _, ly := range layers {
-		m.Layers = append(m.Layers, l.blob(ly.mediaType, ly.data, ly.ann))
+		m.Config = l.blob("application/vnd.oci.empty.v1+json", []byte("{}"), nil)
+	} else {
+		// The config cosign writes for .sig and .att images.
+		cfg := mustMarshal(l.t, map[string]any{"architecture": "", "created": "0001-01-01T00:00:00Z",
+			"history": []any{map[string]any{"created": "0001-01-01T00:00:00Z"}}, "os": "",
+			"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs}, "config": map[string]any{}})
+		m.Config = l.blob(ocispec.MediaTypeImageConfig, cfg, nil)
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
