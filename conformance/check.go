@@ -60,8 +60,10 @@ type checker struct {
 	results []Result
 	applied map[string]bool
 	seen    map[string]bool // fail results already recorded, by rule|path|message
-	docs    map[string]bool // documents already checked, by digest
-	blobs   map[string]bool // blob paths referenced by the graph
+	docs    map[string]bool // indexes already checked, by digest
+	// manifests already checked, by digest: whether each is a runnable image.
+	manifests map[string]bool
+	blobs     map[string]bool // blob paths referenced by the graph
 	// tarLayers are the blob paths the graph uses as tar layers; the
 	// verifier may hand other blobs to the content hook (one-pass reads
 	// cannot know which blobs are layers).
@@ -72,7 +74,7 @@ type checker struct {
 }
 
 func newChecker(name string) *checker {
-	return &checker{name: name, applied: map[string]bool{}, seen: map[string]bool{}, docs: map[string]bool{},
+	return &checker{name: name, applied: map[string]bool{}, seen: map[string]bool{}, docs: map[string]bool{}, manifests: map[string]bool{},
 		blobs: map[string]bool{}, tarLayers: map[string]bool{}, layers: map[string][]Violation{}}
 }
 

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -258,4 +261,61 @@ func TestFullyQualified(t *testing.T) {
 			t.Errorf("fullyQualified(%q) = %v, want %v", s, got, want)
 		}
 	}
+}
+
+// TestRuleIDsInCode checks that every rule ID the code and the corpus name
+// exists, and that every rule is named by some check or verify code.
+func TestRuleIDsInCode(t *testing.T) {
+	idRE := regexp.MustCompile(`"((?:OCI|DOCKER|IMGPROOF)-[A-Z]+-\d{3})"`)
+	used := map[string]bool{}
+	files, _ := filepath.Glob("*.go")
+	more, _ := filepath.Glob("vectors/*.go")
+	for _, f := range append(files, more...) {
+		if f == "catalog.go" || strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range idRE.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = true
+			if _, ok := Lookup(m[1]); !ok {
+				t.Errorf("%s names unknown rule %s", f, m[1])
+			}
+		}
+	}
+	for _, id := range layerRules {
+		used[id] = true
+	}
+	for _, r := range Rules() {
+		if !used[r.ID] && len(r.Codes) == 0 {
+			t.Errorf("rule %s has no check and no verify code", r.ID)
+		}
+	}
+}
+
+// FuzzCheckLayer: any byte stream gives violations or none, never a panic,
+// and every violation names a known rule.
+func FuzzCheckLayer(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(paxMismatchBytes())
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "a/.wh.b", Typeflag: tar.TypeReg, Mode: 0o644})
+	tw.WriteHeader(&tar.Header{Name: "l", Typeflag: tar.TypeSymlink, Linkname: "../x", Mode: 0o777})
+	tw.Close()
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, v := range CheckLayer(bytes.NewReader(data)) {
+			if _, ok := Lookup(v.Rule); !ok {
+				t.Fatalf("unknown rule %s", v.Rule)
+			}
+		}
+	})
+}
+
+func paxMismatchBytes() []byte {
+	t := &testing.T{}
+	return paxMismatch(t)
 }

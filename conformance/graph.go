@@ -149,11 +149,15 @@ func (c *checker) index(path string, data []byte, descMT string, depth int, isIn
 				c.index(p, b, d.MediaType, depth+1, false)
 			}
 		case imageManifestTypes[d.MediaType]:
-			b, ok := c.readDoc(d.Digest)
-			if !ok {
-				continue
+			isImage, seen := c.manifests[d.Digest]
+			if !seen {
+				b, ok := c.readDoc(d.Digest)
+				if !ok {
+					continue
+				}
+				isImage = c.manifest(p, b, d.MediaType, attestation)
+				c.manifests[d.Digest] = isImage
 			}
-			isImage := c.manifest(p, b, d.MediaType, attestation)
 			if isImage && !attestation {
 				c.expect("OCI-IDX-007", d.Platform != nil, p, "index entry of a runnable image has no platform")
 				if d.MediaType == verify.MediaTypeOCIManifest {

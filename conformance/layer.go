@@ -23,8 +23,12 @@ var layerRules = []string{"OCI-LAYER-001", "OCI-LAYER-002", "OCI-LAYER-004", "OC
 	"OCI-LAYER-007", "OCI-LAYER-008", "OCI-LAYER-009", "OCI-LAYER-011", "OCI-LAYER-012", "OCI-LAYER-013",
 	"OCI-LAYER-014", "OCI-LAYER-015", "OCI-LAYER-016", "OCI-LAYER-017"}
 
-// maxViolations bounds the violations kept for one layer.
-const maxViolations = 100
+// maxViolations bounds the violations kept for one layer, maxLayerEntries
+// the entries whose names are kept.
+const (
+	maxViolations   = 100
+	maxLayerEntries = 1 << 20
+)
 
 const opaqueName = ".wh..wh..opq"
 
@@ -60,7 +64,7 @@ func (lc *layerCheck) run(r io.Reader) {
 	defer func() { lc.out = append(lc.out, raw.found...) }()
 	tr := tar.NewReader(cr)
 	var lastEnd int64
-	var entries []string
+	var entries []struct{}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -76,8 +80,13 @@ func (lc *layerCheck) run(r io.Reader) {
 			_, _ = io.Copy(io.Discard, cr)
 			return
 		}
+		if len(entries) >= maxLayerEntries {
+			lc.add("IMGPROOF-LIMIT-001", "", "layer has more than %d entries; the rest was not checked", maxLayerEntries)
+			_, _ = io.Copy(io.Discard, cr)
+			return
+		}
 		lc.entry(h)
-		entries = append(entries, h.Name)
+		entries = append(entries, struct{}{})
 		if _, err := io.Copy(io.Discard, tr); err != nil {
 			lc.add("OCI-LAYER-001", h.Name, "entry data is truncated: %v", err)
 			_, _ = io.Copy(io.Discard, cr)
