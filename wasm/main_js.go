@@ -16,7 +16,9 @@
 // final newline.
 //
 // options: {name?: string, platform?: "os/arch[/variant]",
-// onProgress?: (name, done, total) => void, parallelism?: number}.
+// onProgress?: (name, done, total) => void, parallelism?: number}, plus the
+// signature and attestation options that claimOptions lists. As in the CLI,
+// the claims found in the image are always checked and reported.
 package main
 
 import (
@@ -91,10 +93,15 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	claims, err := parseClaimOptions(arg(args, 1))
+	if err != nil {
+		return nil, err
+	}
 	if name == "" {
 		name = in.name
 	}
-	res, err := verifyInput(context.Background(), in, name, opts)
+	ctx := context.Background()
+	res, err := verifyInput(ctx, in, name, opts)
 	flush()
 	if err != nil {
 		return nil, err
@@ -102,6 +109,7 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	if res == nil || res.Report == nil {
 		return nil, errors.New("imgproof: the verifier returned no report")
 	}
+	verifyClaims(ctx, res, claims)
 	res.Report.Finalize()
 	out, err := json.MarshalIndent(res.Report, "", "  ")
 	if err != nil {

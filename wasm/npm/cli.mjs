@@ -1,17 +1,31 @@
 #!/usr/bin/env node
 // A Node.js front end to imgproof's WebAssembly verifier:
 //
-//   node cli.mjs verify [--platform os/arch[/variant]] [--output json] SOURCE
+//   node cli.mjs verify [--platform os/arch[/variant]] [--output json]
+//       [--attestation FILE]... [--key FILE]... [--policy FILE] [--threshold N]
+//       [--certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y]
+//       SOURCE
 //
 // SOURCE is a tar or tar.gz file, or an OCI layout directory. It prints the
 // same JSON report as the native `imgproof verify --output json` and exits
 // 0 (VERIFIED), 1 (FAILED), 2 (UNVERIFIABLE) or 64 (usage).
 import { openAsBlob } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { exitCode, verifyJSON } from "./index.mjs";
 
-const usage = "usage: cli.mjs verify [--platform os/arch[/variant]] [--output json] SOURCE";
+const usage = "usage: cli.mjs verify [--platform os/arch[/variant]] [--output json] [--attestation FILE]... [--key FILE]...\n" +
+  "         [--policy FILE] [--threshold N] [--certificate-identity[-regexp] X --certificate-oidc-issuer[-regexp] Y] SOURCE";
+
+// small reads a claim file (attestation, key, policy) whole, named as given.
+async function small(path) {
+  try {
+    return new File([await readFile(path)], path);
+  } catch (err) {
+    process.stderr.write(`imgproof: ${err.message}\n`);
+    process.exit(64);
+  }
+}
 
 function die(msg) {
   process.stderr.write(msg + "\n" + usage + "\n");
@@ -41,6 +55,17 @@ async function main(argv) {
     const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
     const value = () => inline ?? (++i < rest.length ? rest[i] : die(`${flag} needs a value`));
     if (flag === "--platform") opts.platform = value();
+    else if (flag === "--attestation") (opts.attestations ??= []).push(await small(value()));
+    else if (flag === "--key") (opts.keys ??= []).push(await small(value()));
+    else if (flag === "--policy") opts.policy = await small(value());
+    else if (flag === "--threshold") {
+      const v = value();
+      if (!/^\d+$/.test(v)) die(`--threshold ${v}: not a number`);
+      opts.threshold = Number(v);
+    } else if (flag === "--certificate-identity") opts.certificateIdentity = value();
+    else if (flag === "--certificate-identity-regexp") opts.certificateIdentityRegexp = value();
+    else if (flag === "--certificate-oidc-issuer") opts.certificateOidcIssuer = value();
+    else if (flag === "--certificate-oidc-issuer-regexp") opts.certificateOidcIssuerRegexp = value();
     else if (flag === "--output" || flag === "-o") {
       const v = value();
       if (v !== "json") die(`--output ${v}: this front end prints json only`);
@@ -57,7 +82,14 @@ async function main(argv) {
     process.exit(2);
   }
   const input = st.isDirectory() ? await folder(source) : await openAsBlob(source);
-  const json = await verifyJSON(input, { ...opts, name: source });
+  let json;
+  try {
+    json = await verifyJSON(input, { ...opts, name: source });
+  } catch (err) {
+    // Unusable options are usage errors, as in the native CLI.
+    process.stderr.write(`imgproof: ${err.message}\n`);
+    process.exit(64);
+  }
   process.stdout.write(json + "\n");
   process.exitCode = exitCode(JSON.parse(json));
 }

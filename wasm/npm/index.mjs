@@ -60,6 +60,10 @@ function goOptions(options) {
   if (options.name != null) o.name = String(options.name);
   if (options.platform != null) o.platform = String(options.platform);
   if (options.parallelism != null) o.parallelism = Number(options.parallelism);
+  for (const k of ["attestations", "keys", "policy", "threshold", "certificateIdentity", "certificateIdentityRegexp",
+    "certificateOidcIssuer", "certificateOidcIssuerRegexp"]) {
+    if (options[k] != null) o[k] = options[k];
+  }
   if (typeof options.onProgress === "function") {
     const cb = options.onProgress;
     o.onProgress = (name, done, total) => cb({ name, done, total });

@@ -17,11 +17,13 @@ export function tempDir(prefix) {
 }
 
 // buildCorpus makes images with umoci, skopeo, crane, tar and gzip
-// (fixtures/thirdparty/build.sh), adds the committed examples, and returns
-// every input as {name, path, dir}.
+// (fixtures/thirdparty/build.sh), adds images with attestations and
+// referrers from package fixtures (wasm/internal/gencorpus) and the
+// committed examples, and returns every input as {name, path, dir}.
 export async function buildCorpus(root) {
   const out = join(root, "corpus");
   await execFileP("bash", [join(repo, "fixtures/thirdparty/build.sh"), out], { maxBuffer: 1 << 26 });
+  await execFileP("go", ["run", "./wasm/internal/gencorpus", out], { cwd: repo, maxBuffer: 1 << 26 });
   for (const f of readdirSync(join(repo, "examples"))) {
     if (f.endsWith(".tar")) cpSync(join(repo, "examples", f), join(out, f));
   }

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall/js"
+
+	"github.com/imgproof/imgproof/attest"
+	"github.com/imgproof/imgproof/attest/keys"
+	"github.com/imgproof/imgproof/attest/policy"
+	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify"
+)
+
+// maxClaimFile bounds one attestation, key, policy or trusted-root file,
+// which are read whole (images never are).
+const maxClaimFile = 64 << 20
+
+// claimOptions are the JavaScript options that mirror the CLI's
+// --attestation, --key, --policy, --threshold, --certificate-* and
+// --trusted-root flags:
+//
+//	attestations: Blob[]        DSSE envelopes, JSON lines or sigstore bundles
+//	keys:         (Blob|string)[]  trusted PEM public keys
+//	policy:       Blob|string   policy (YAML or JSON); its keys must be inline PEM
+//	threshold:    number
+//	certificateIdentity, certificateIdentityRegexp,
+//	certificateOidcIssuer, certificateOidcIssuerRegexp: string
+type claimOptions struct {
+	opts       attest.Options
+	identities []policy.Identity
+}
+
+// parseClaimOptions reads the attestation options, as the CLI reads its
+// flags. Unreadable options are errors, as usage errors are in the CLI.
+func parseClaimOptions(v js.Value) (*claimOptions, error) {
+	c := &claimOptions{}
+	if v.Type() != js.TypeObject {
+		return c, nil
+	}
+	if t := v.Get("threshold"); t.Type() == js.TypeNumber {
+		c.opts.Threshold = t.Int()
+		if c.opts.Threshold < 0 {
+			return nil, errors.New("imgproof: threshold must be at least 1")
+		}
+	}
+	for i, k := range list(v.Get("keys")) {
+		data, name, err := readClaimFile(k, fmt.Sprintf("keys[%d]", i))
+		if err != nil {
+			return nil, fmt.Errorf("imgproof: key: %w", err)
+		}
+		ks, err := keys.ParsePEM(data, name)
+		if err != nil {
+			return nil, fmt.Errorf("imgproof: key: %w", err)
+		}
+		c.opts.Keys = append(c.opts.Keys, ks...)
+	}
+	id := policy.Identity{
+		Subject:       str(v.Get("certificateIdentity")),
+		SubjectRegExp: str(v.Get("certificateIdentityRegexp")),
+		Issuer:        str(v.Get("certificateOidcIssuer")),
+		IssuerRegExp:  str(v.Get("certificateOidcIssuerRegexp")),
+	}
+	if id != (policy.Identity{}) {
+		if (id.Subject == "") == (id.SubjectRegExp == "") || (id.Issuer == "") == (id.IssuerRegExp == "") {
+			return nil, errors.New("imgproof: keyless verification needs one of certificateIdentity[Regexp] and one of certificateOidcIssuer[Regexp]")
+		}
+		c.identities = append(c.identities, id)
+	}
+	if p := v.Get("policy"); !p.IsUndefined() && !p.IsNull() {
+		data, name, err := readClaimFile(p, "policy")
+		if err != nil {
+			return nil, fmt.Errorf("imgproof: policy: %w", err)
+		}
+		pol, err := policy.Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("imgproof: policy %s: %w", name, err)
+		}
+		c.opts.Policy = pol
+		for i, kr := range pol.Keys {
+			if kr.Path != "" {
+				return nil, fmt.Errorf("imgproof: policy %s: keys[%d] names a file (%s); in the browser, give keys inline or with the keys option", name, i, kr.Path)
+			}
+			data := []byte(kr.PEM)
+			ks, err := keys.ParsePEM(data, fmt.Sprintf("%s keys[%d]", name, i))
+			if err != nil {
+				return nil, fmt.Errorf("imgproof: policy: %w", err)
+			}
+			c.opts.Keys = append(c.opts.Keys, ks...)
+		}
+		c.identities = append(c.identities, pol.Identities...)
+	}
+	for i, f := range list(v.Get("attestations")) {
+		data, name, err := readClaimFile(f, fmt.Sprintf("attestations[%d]", i))
+		if err != nil {
+			return nil, fmt.Errorf("imgproof: attestation: %w", err)
+		}
+		c.opts.Files = append(c.opts.Files, attest.File{Name: name, Data: data})
+	}
+	if len(c.identities) > 0 {
+		c.opts.Keyless = true
+	}
+	return c, nil
+}
+
+// verifyClaims runs package attest on a verified source as the CLI does:
+// always, so that claims found in the image (BuildKit attestations, cosign
+// tags, referrers) are reported even when no trust is configured.
+//
+// Sigstore bundles and keyless trust need sigstore-go, which does not build
+// for the browser: with keyless trust the report gets the attest package's
+// UNVERIFIABLE "not available in this build" finding, and a bundle checked
+// against a trusted key is UNVERIFIABLE too. Without trust, bundles are
+// skipped exactly as in the CLI.
+func verifyClaims(ctx context.Context, res *verify.Result, c *claimOptions) {
+	opts := c.opts
+	if !opts.Keyless {
+		opts.Bundles = unavailableBundles
+	}
+	lim := limits.Default()
+	opts.Limits = &lim
+	attest.Verify(ctx, attest.FromResult(res), &opts)
+}
+
+func unavailableBundles(context.Context, []byte, string) attest.BundleResult {
+	return attest.BundleResult{Finding: &verify.Finding{Code: attest.CodeUnsupportedAttachment, Severity: verify.SeverityUnverifiable,
+		Message: "sigstore bundle verification is not available in the WebAssembly build; use the imgproof CLI"}}
+}
+
+// readClaimFile reads a small Blob whole, or takes a string as it is. name
+// is the Blob's file name when it has one.
+func readClaimFile(v js.Value, def string) ([]byte, string, error) {
+	if v.Type() == js.TypeString {
+		return []byte(v.String()), def, nil
+	}
+	if v.Type() != js.TypeObject || !v.InstanceOf(js.Global().Get("Blob")) {
+		return nil, def, fmt.Errorf("%s is neither a Blob nor a string", def)
+	}
+	b := newJSBlob(v)
+	name := blobName(v, def)
+	if b.Size() > maxClaimFile {
+		return nil, name, fmt.Errorf("%s: %d bytes, more than %d", name, b.Size(), maxClaimFile)
+	}
+	data := make([]byte, b.Size())
+	if n, err := b.ReadAt(data, 0); n != len(data) {
+		return nil, name, fmt.Errorf("%s: %w", name, err)
+	}
+	return data, name, nil
+}
+
+// list returns the items of an array or FileList; a single item is a list
+// of one; undefined and null are empty.
+func list(v js.Value) []js.Value {
+	if v.IsUndefined() || v.IsNull() {
+		return nil
+	}
+	if v.Type() == js.TypeObject && v.Get("length").Type() == js.TypeNumber && !v.InstanceOf(js.Global().Get("Blob")) {
+		out := make([]js.Value, v.Get("length").Int())
+		for i := range out {
+			out[i] = v.Index(i)
+		}
+		return out
+	}
+	return []js.Value{v}
+}
+
+func str(v js.Value) string {
+	if v.Type() == js.TypeString {
+		return v.String()
+	}
+	return ""
+}
