@@ -216,6 +216,10 @@ func (c *checker) mapFindings() {
 			if n, safe := cleanName(f.Path); safe && n == "" {
 				continue
 			}
+		case verify.CodeLayoutInvalid:
+			if strings.HasSuffix(f.Path, "imageLayoutVersion") {
+				ids = []string{"OCI-LAYOUT-004"}
+			}
 		case verify.CodeInternal:
 			ids = []string{"IMGPROOF-LIMIT-001"}
 		}

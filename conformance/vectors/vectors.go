@@ -303,6 +303,7 @@ func Generate() ([]Vector, error) {
 	g.oci("layout-no-oci-layout", "OCI-LAYOUT-002", "no oci-layout file", b.Mutate(func(f map[string][]byte) { delete(f, "oci-layout") }))
 	g.oci("layout-oci-layout-array", "OCI-LAYOUT-003", "oci-layout is a JSON array", b.Mutate(func(f map[string][]byte) { f["oci-layout"] = []byte(`[]`) }))
 	g.oci("layout-no-version", "OCI-LAYOUT-004", "oci-layout without imageLayoutVersion", b.Mutate(func(f map[string][]byte) { f["oci-layout"] = []byte(`{}`) }))
+	g.oci("layout-version-number", "OCI-LAYOUT-004", "imageLayoutVersion is a number", b.Mutate(func(f map[string][]byte) { f["oci-layout"] = []byte(`{"imageLayoutVersion":1}`) }))
 	g.oci("layout-no-index", "OCI-LAYOUT-005", "no index.json", b.Mutate(func(f map[string][]byte) { delete(f, "index.json") }))
 	g.oci("layout-bad-unreferenced-blob", "OCI-LAYOUT-007", "unreferenced blob whose bytes do not match its name", b.Mutate(func(f map[string][]byte) {
 		f["blobs/sha256/"+strings.Repeat("ab", 32)] = []byte("not what the name says")
