@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io/fs"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 
@@ -16,6 +17,9 @@ import (
 // maxDiscoverySubjects bounds how many manifests of an index are searched
 // for signatures and attestations, besides the root itself.
 const maxDiscoverySubjects = 64
+
+// discoveryParallelism bounds the subjects searched at once.
+const discoveryParallelism = 8
 
 // discover looks for signatures and attestations of the root and of the
 // image manifests a root index lists: cosign's .sig and .att tags, the
@@ -45,18 +49,33 @@ func (f *FS) discover(ctx context.Context, root digest.Digest, doc *looseDoc) []
 		seen[d.Digest] = true
 		out = append(out, d)
 	}
-	for _, s := range subjects {
+	// Ask for every subject at once, a few requests at a time, and keep
+	// the results in subject order.
+	found := make([][]Descriptor, len(subjects))
+	sem := make(chan struct{}, discoveryParallelism)
+	var wg sync.WaitGroup
+	for i, s := range subjects {
 		if s.Algorithm() != digest.SHA256 {
 			continue
 		}
-		tag := string(s.Algorithm()) + "-" + s.Encoded()
-		for _, t := range []struct{ suffix, kind string }{{".sig", KindSignatures}, {".att", KindAttestations}} {
-			if d, ok := f.discoverTag(ctx, tag+t.suffix, s); ok {
-				d.Annotations[AnnotationKind] = t.kind
-				add(d)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			tag := string(s.Algorithm()) + "-" + s.Encoded()
+			for _, t := range []struct{ suffix, kind string }{{".sig", KindSignatures}, {".att", KindAttestations}} {
+				if d, ok := f.discoverTag(ctx, tag+t.suffix, s); ok {
+					d.Annotations[AnnotationKind] = t.kind
+					found[i] = append(found[i], d)
+				}
 			}
-		}
-		for _, d := range f.discoverReferrers(ctx, s, tag) {
+			found[i] = append(found[i], f.discoverReferrers(ctx, s, tag)...)
+		}()
+	}
+	wg.Wait()
+	for _, ds := range found {
+		for _, d := range ds {
 			add(d)
 		}
 	}
