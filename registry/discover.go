@@ -5,12 +5,14 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -127,7 +129,12 @@ func (f *FS) discoverReferrers(ctx context.Context, subject digest.Digest, tag s
 		return nil
 	}
 	var out []Descriptor
-	for _, m := range doc.Manifests {
+	for i, m := range doc.Manifests {
+		if i >= f.lim.Attestations {
+			f.addFinding(verify.Finding{Code: CodeDiscovery, Severity: verify.SeverityWarning, Path: "registry:" + how + ":" + subject.String(),
+				Message: fmt.Sprintf("%d referrers listed; only the first %d were considered (limit %s)", len(doc.Manifests), f.lim.Attestations, limits.Attestations)})
+			break
+		}
 		d, err := digest.Parse(m.Digest)
 		if err != nil || m.Size < 0 {
 			continue

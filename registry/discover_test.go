@@ -202,3 +202,42 @@ func TestLyingReferrerFails(t *testing.T) {
 	rep := verifyFake(t, f.ref("latest"), nil)
 	wantFinding(t, rep, verify.Failed, verify.CodeDigestMismatch)
 }
+
+// A registry that lists thousands of referrers costs a bounded amount of
+// work: only the first limits.Attestations are considered.
+func TestManyReferrersAreBounded(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	man := b.Expected.Images[0].ManifestDigest
+	f := newFakeRegistry(t, b)
+	var many []artifact
+	for i := range 3000 {
+		a := referrer(man, len(b.Blobs[man]))
+		a.manifest = append(a.manifest, []byte(strings.Repeat(" ", i))...)
+		a.digest = sha(a.manifest)
+		many = append(many, a)
+	}
+	list := referrersList(many...)
+	f.lie = func(w http.ResponseWriter, r *http.Request, kind, ref string) bool {
+		if kind != "referrers" {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
+		_, _ = w.Write(list)
+		return true
+	}
+	lim := limits.Default()
+	fsys, err := Open(context.Background(), f.ref("latest"), lim, &Options{Keychain: authn.NewMultiKeychain()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(entries(t, fsys)); n != 1+lim.Attestations {
+		t.Fatalf("index.json has %d entries, want the root and %d referrers", n, lim.Attestations)
+	}
+	warned := false
+	for _, x := range fsys.Findings() {
+		warned = warned || (x.Code == CodeDiscovery && strings.Contains(x.Message, "only the first"))
+	}
+	if !warned {
+		t.Fatalf("no finding says referrers were dropped: %v", fsys.Findings())
+	}
+}
