@@ -31,6 +31,7 @@ type fakeRegistry struct {
 	tags   map[string]string // tag -> digest
 	extra  map[string][]byte // digest -> extra manifests (signatures, referrers)
 	auth   string            // required Authorization value, if any
+	bearer string            // if set, a token service hands this token for auth
 	lie    func(w http.ResponseWriter, r *http.Request, kind, ref string) bool
 	mu     sync.Mutex
 	gotReq []string
@@ -77,7 +78,21 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 	f.gotReq = append(f.gotReq, r.URL.Path)
 	f.auths = append(f.auths, r.Header.Get("Authorization"))
 	f.mu.Unlock()
-	if f.auth != "" && r.Header.Get("Authorization") != f.auth {
+	if f.bearer != "" {
+		if r.URL.Path == "/token" {
+			if r.Header.Get("Authorization") != f.auth {
+				http.Error(w, "bad credentials", http.StatusUnauthorized)
+				return
+			}
+			_, _ = w.Write([]byte(`{"token":"` + f.bearer + `"}`))
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+f.bearer {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+f.srv.URL+`/token",service="fake"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+	} else if f.auth != "" && r.Header.Get("Authorization") != f.auth {
 		w.Header().Set("WWW-Authenticate", `Basic realm="fake"`)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
@@ -396,9 +411,20 @@ func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
 }
 
 func TestRedirectDoesNotForwardCredentials(t *testing.T) {
+	for _, scheme := range []string{"basic", "bearer"} {
+		t.Run(scheme, func(t *testing.T) { testRedirect(t, scheme) })
+	}
+}
+
+func testRedirect(t *testing.T, scheme string) {
 	b := fixtures.MustBuild(fixtures.Default())
 	f := newFakeRegistry(t, b)
 	f.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))
+	want := f.auth
+	if scheme == "bearer" {
+		f.bearer = "tok-for-registry"
+		want = "Bearer " + f.bearer
+	}
 
 	// The blob store lives on another loopback host.
 	ln, err := net.Listen("tcp", "127.0.0.2:0")
@@ -442,7 +468,7 @@ func TestRedirectDoesNotForwardCredentials(t *testing.T) {
 	}
 	sawAuth := false
 	for _, a := range f.auths {
-		sawAuth = sawAuth || a == f.auth
+		sawAuth = sawAuth || a == want
 	}
 	if !sawAuth {
 		t.Fatal("the registry never received the credentials; the test proves nothing")
