@@ -78,6 +78,7 @@ func (v *verifier) dockerImage(e dockerManifest, p string, dual bool) int {
 		v.report.Add(Finding{Code: CodeArchiveUnsafePath, Path: cpath, Actual: e.Config, Message: "unsafe config path"})
 		return -1
 	}
+	v.used[cname] = true
 	cb, err := v.st.readFile(cname, v.lim.ConfigDocument)
 	if err != nil {
 		v.readError(err, cname, cpath)

@@ -218,3 +218,16 @@ func TestRepeatedDescriptorsMustAgree(t *testing.T) {
 		t.Fatalf("two identical descriptors: %s: %v", r.Verdict, r.Err())
 	}
 }
+
+// Names written by tar -C dir . ("./", "./index.json") are the same files.
+func TestDotSlashArchiveVerifies(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	entries := []fixtures.Entry{{Name: "./", Typeflag: '5'}}
+	for _, e := range b.OCIArchiveEntries() {
+		e.Name = "./" + e.Name
+		entries = append(entries, e)
+	}
+	if r := archive(entries, fixtures.TarOptions{})(t); r.Verdict != verify.Verified {
+		t.Fatalf("verdict %s: %v", r.Verdict, r.Err())
+	}
+}

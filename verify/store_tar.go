@@ -24,6 +24,9 @@ type tarIndex struct {
 
 func (ix *tarIndex) add(v *verifier, hdr *tar.Header, offset int64) error {
 	name, ok := cleanName(hdr.Name)
+	if hdr.Typeflag == tar.TypeDir && name == "." {
+		return nil // "./", as tar -C dir . writes it
+	}
 	if !ok {
 		return &archiveError{CodeArchiveUnsafePath, hdr.Name, "entry name is absolute, contains .. or is otherwise unsafe"}
 	}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/imgproof/imgproof/verify"
 )
 
 var digestCmd = &cobra.Command{
@@ -34,7 +37,7 @@ index digest if the image's root is an index, otherwise the manifest digest
 			}
 		}
 		if printed == 0 {
-			return exitError{2}
+			return fmt.Errorf("%s has no manifest digest to print: a classic docker save archive keeps no registry manifest (its image ID is %s)", args[0], imageIDs(r))
 		}
 		return nil
 	},
@@ -68,4 +71,15 @@ unless SOURCE verifies.`,
 
 func init() {
 	rootCmd.AddCommand(digestCmd, idCmd)
+}
+
+// imageIDs lists the image IDs of a report's images, for messages.
+func imageIDs(r *verify.Report) string {
+	var ids []string
+	for _, img := range r.Images {
+		if img.Kind == "image" {
+			ids = append(ids, img.ImageID)
+		}
+	}
+	return strings.Join(ids, ", ")
 }
