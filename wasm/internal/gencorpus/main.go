@@ -1,3 +1,5 @@
+//go:build !js
+
 // Command gencorpus writes images with signatures and attestations, made by
 // package fixtures, for the browser and Node.js tests: the third-party
 // corpus has none, and their claims must be reported as the CLI reports
