@@ -36,7 +36,7 @@ var (
 )
 
 func corpusSeeds() hostile.Seeds {
-	seedsOnce.Do(func() { seeds = hostile.FuzzSeeds(1 << 20) })
+	seedsOnce.Do(func() { seeds = hostile.FuzzSeeds(64 << 10) })
 	return seeds
 }
 
