@@ -118,6 +118,17 @@ func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy)
 	if err := res.statement(p.PredicateType); err != nil {
 		return res, err
 	}
+	if res.Statement != nil {
+		// sigstore-go matched the subject on its own parse of the statement;
+		// match it again on the strict parse, so both readings agree.
+		digests := []string{res.ArtifactDigest}
+		if hasher != nil {
+			digests = append(digests, hasher.digest("sha512"))
+		}
+		if err := res.bindArtifact(res.Statement, digests...); err != nil {
+			return res, err
+		}
+	}
 	msg := "over " + res.ArtifactDigest
 	if res.Payload != nil {
 		msg = "DSSE envelope; statement subject matches " + res.ArtifactDigest

@@ -41,20 +41,25 @@ func (res *Result) statement(predicateType string) error {
 	return nil
 }
 
-// bindArtifact requires a subject of the statement to name the artifact.
-func (res *Result) bindArtifact(st *intoto.Statement, artifactDigest string) error {
-	d, err := parseDigest(artifactDigest)
-	if err != nil {
-		return res.fail(CheckSubject, ErrVerify, err)
+// bindArtifact requires a subject of the statement to name the artifact,
+// given by one or more digests of it (the first is reported).
+func (res *Result) bindArtifact(st *intoto.Statement, artifactDigests ...string) error {
+	var nodes []intoto.Node
+	for _, s := range artifactDigests {
+		d, err := parseDigest(s)
+		if err != nil {
+			return res.fail(CheckSubject, ErrVerify, err)
+		}
+		nodes = append(nodes, intoto.Node{Digest: d, Kind: "artifact", Path: "artifact"})
 	}
-	m, err := st.Bind([]intoto.Node{{Digest: d, Kind: "artifact", Path: "artifact"}})
+	m, err := st.Bind(nodes)
 	if err != nil {
 		return res.fail(CheckSubject, ErrVerify, err)
 	}
 	if len(m) == 0 {
-		return res.fail(CheckSubject, ErrVerify, fmt.Errorf("no statement subject names the artifact %s (subjects: %s)", artifactDigest, st.Names()))
+		return res.fail(CheckSubject, ErrVerify, fmt.Errorf("no statement subject names the artifact %s (subjects: %s)", artifactDigests[0], st.Names()))
 	}
-	res.pass(CheckSubject, "subject "+fmt.Sprint(m[0].Subject)+" names "+artifactDigest)
+	res.pass(CheckSubject, fmt.Sprintf("subject[%d] names %s", m[0].Subject, m[0].Node.Digest))
 	return nil
 }
 
