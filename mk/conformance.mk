@@ -1,5 +1,5 @@
 # Conformance rules, the vector corpus and the comparison with other tools.
-.PHONY: conformance-test conformance-corpus conformance-coverage conformance-vectors conformance-thirdparty
+.PHONY: conformance-test conformance-corpus conformance-coverage conformance-vectors conformance-thirdparty conformance-wasm-test
 
 # conformance-test: unit tests, the corpus runner, and the wasm build.
 # conformance/sigstore has its own owner and target.
@@ -34,3 +34,9 @@ conformance-thirdparty:
 	else echo "conformance-thirdparty: umoci, skopeo or crane missing; skipped"; fi
 
 ci: conformance-thirdparty
+
+# conformance-wasm-test runs the package's tests under Node with GOOS=js.
+conformance-wasm-test:
+	PATH="$$PATH:$$($(GO) env GOROOT)/lib/wasm" GOOS=js GOARCH=wasm $(GO) test ./conformance/
+
+ci: conformance-wasm-test
