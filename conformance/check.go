@@ -196,6 +196,9 @@ func (c *checker) mapFindings() {
 				ids = []string{"OCI-MAN-003"}
 			}
 		case verify.CodeDigestMismatch:
+			if strings.HasSuffix(f.Path, "/config") || strings.HasSuffix(f.Path, "/Config") {
+				ids = append(ids, "OCI-CFG-014")
+			}
 			if strings.HasPrefix(c.format, "oci") {
 				ids = append(ids, "OCI-LAYOUT-007")
 			}

@@ -151,6 +151,21 @@ func ustar(name string, flag byte, size int64) []byte {
 	return b
 }
 
+// gnuSparse returns an old-GNU sparse header (type S) for an empty file:
+// an empty sparse map and a real size of 0.
+func gnuSparse(name string) []byte {
+	b := ustar(name, 'S', 0)
+	copy(b[257:], "ustar  \x00")
+	copy(b[483:], "00000000000\x00")
+	copy(b[148:], "        ")
+	sum := 0
+	for _, c := range b {
+		sum += int(c)
+	}
+	copy(b[148:], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}
+
 // blocks pads data to whole 512-byte blocks.
 func blocks(data string) []byte {
 	b := []byte(data)
@@ -158,6 +173,27 @@ func blocks(data string) []byte {
 }
 
 func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+// editJSON rewrites a JSON member of a generated archive.
+func editJSON(name string, fn func(v any) any) func([]fixtures.Entry) []fixtures.Entry {
+	return func(es []fixtures.Entry) []fixtures.Entry {
+		for i := range es {
+			if es[i].Name != name {
+				continue
+			}
+			var v any
+			if err := json.Unmarshal(es[i].Body, &v); err != nil {
+				panic(err)
+			}
+			b, err := json.Marshal(fn(v))
+			if err != nil {
+				panic(err)
+			}
+			es[i].Body = b
+		}
+		return es
+	}
+}
 
 func manifest(fn func(m map[string]any)) *fixtures.Built { return base().WithManifest(0, fn) }
 
@@ -336,6 +372,7 @@ func Generate() ([]Vector, error) {
 	g.oci("layer-dotdot-path", "OCI-LAYER-011", "entry ../../etc/passwd", image(layer(fixtures.File("../../etc/passwd", "x\n"))))
 	g.oci("layer-hardlink-escape", "OCI-LAYER-012", "hard link to ../../etc/shadow", image(layer(fixtures.Hardlink("a", "../../etc/shadow"))))
 	g.oci("layer-symlink-escape", "OCI-LAYER-013", "relative symlink climbing above the root", image(layer(fixtures.Symlink("a/b", "../../../etc"))))
+	g.oci("layer-gnu-sparse", "OCI-LAYER-004", "old-GNU sparse entry", image(fixtures.Layer{Compression: fixtures.Gzip, Raw: concat(gnuSparse("holes"), make([]byte, 1024))}))
 	g.oci("layer-write-through-symlink", "OCI-LAYER-017", "symlink etc2 -> /etc, then etc2/passwd in the same layer", image(layer(fixtures.Symlink("etc2", "/etc"), fixtures.File("etc2/passwd", "evil\n"))))
 	g.oci("layer-unknown-type", "OCI-LAYER-014", "entry with type flag Z", image(fixtures.Layer{Compression: fixtures.Gzip,
 		Raw: rawTar(&tar.Header{Name: "odd", Typeflag: 'Z', Format: tar.FormatUSTAR})}))
@@ -406,6 +443,123 @@ func Generate() ([]Vector, error) {
 			}
 		}
 		return es
+	})
+
+	// More rules, one vector each.
+	g.oci("desc-annotation-number", "OCI-DESC-010", "layer descriptor annotation value is a number", manifest(func(m map[string]any) {
+		layer0(m)["annotations"] = map[string]any{"com.example.n": 1}
+	}))
+	g.oci("desc-no-platform", "OCI-DESC-014", "index.json entry of an image manifest without platform", idx(func(i map[string]any) { delete(entry0(i), "platform") }))
+	g.oci("idx-no-platform", "OCI-IDX-007", "index.json entry of a runnable image without platform", idx(func(i map[string]any) { delete(entry0(i), "platform") }))
+	g.oci("desc-short-sha512", "OCI-DESC-016", "sha512 digest with 3 hex digits", manifest(func(m map[string]any) { layer0(m)["digest"] = "sha512:abc" }))
+	s512 := fixtures.Default()
+	s512.Images[0].DigestAlgorithm = "sha512"
+	g.oci("desc-sha512-image", "OCI-DESC-017", "valid image addressed with sha512", fixtures.MustBuild(s512))
+	om := fixtures.Default()
+	om.Images[0].OmitManifestMediaType = true
+	g.oci("man-no-mediatype", "OCI-MAN-002", "manifest without mediaType", fixtures.MustBuild(om))
+	emptyCfg := func(m map[string]any) {
+		m["config"] = map[string]any{"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2}
+	}
+	addEmpty := func(f map[string][]byte) {
+		f["blobs/sha256/44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"] = []byte("{}")
+	}
+	g.oci("man-empty-config-artifacttype", "OCI-MAN-004", "config is the empty descriptor, artifactType unset", manifest(emptyCfg).Mutate(addEmpty))
+	g.oci("man-artifact-no-layers", "OCI-MAN-016", "artifact manifest without layers", manifest(func(m map[string]any) {
+		emptyCfg(m)
+		m["artifactType"] = "application/vnd.example.sbom.v1"
+		m["layers"] = []any{}
+	}).Mutate(addEmpty))
+	g.oci("man-config-unknown-type", "OCI-MAN-007", "config.mediaType of no known kind and no artifactType", manifest(func(m map[string]any) {
+		cfgDesc(m)["mediaType"] = "application/vnd.example.config.v1+json"
+	}))
+	g.oci("man-config-octet-stream", "OCI-MAN-020", "artifact config.mediaType application/octet-stream", manifest(func(m map[string]any) {
+		cfgDesc(m)["mediaType"] = "application/octet-stream"
+		m["artifactType"] = "application/vnd.example.thing"
+	}))
+	g.oci("man-config-bad-mediatype", "OCI-MAN-012", "config.mediaType is not type/subtype", manifest(func(m map[string]any) { cfgDesc(m)["mediaType"] = "config" }))
+	g.oci("man-empty-layers", "OCI-MAN-009", "image manifest with no layers", manifest(func(m map[string]any) { m["layers"] = []any{} }))
+	g.oci("man-layers-swapped", "OCI-MAN-010", "layers 0 and 1 swapped: not in stack order", manifest(func(m map[string]any) {
+		ls := m["layers"].([]any)
+		ls[0], ls[1] = ls[1], ls[0]
+	}))
+	g.oci("man-unknown-layer-type", "OCI-MAN-011", "image layer with a media type no spec defines", base().WithLayerMediaType(0, 0, "application/vnd.example.layer.v1"))
+	g.oci("man-annotation-number", "OCI-MAN-014", "manifest annotation value is a number", manifest(func(m map[string]any) { m["annotations"] = map[string]any{"com.example.n": 2} }))
+	g.oci("man-layer-cannot-apply", "OCI-MAN-018", "a layer with an entry that climbs out of the root", image(layer(fixtures.File("../x", "x\n"))))
+	g.oci("idx-no-mediatype", "OCI-IDX-002", "index.json without mediaType", idx(func(i map[string]any) { delete(i, "mediaType") }))
+	g.oci("idx-bad-artifacttype", "OCI-IDX-004", "index.json artifactType is not a media type", idx(func(i map[string]any) { i["artifactType"] = "x" }))
+	g.oci("idx-unknown-entry-type", "OCI-IDX-006", "index.json entry with a media type no spec defines", idx(func(i map[string]any) {
+		entry0(i)["mediaType"] = "application/vnd.example.thing.v1+json"
+	}))
+	g.oci("idx-platform-unknown-os", "OCI-IDX-011", "platform os Linux (not a GOOS value)", idx(func(i map[string]any) {
+		entry0(i)["platform"] = map[string]any{"os": "Linux", "architecture": "amd64"}
+	}))
+	g.oci("idx-platform-bad-variant", "OCI-IDX-012", "platform variant v99 for amd64", idx(func(i map[string]any) {
+		entry0(i)["platform"] = map[string]any{"os": "linux", "architecture": "amd64", "variant": "v99"}
+	}))
+	g.oci("idx-bad-subject", "OCI-IDX-013", "index.json subject is a string", idx(func(i map[string]any) { i["subject"] = "sha256:00" }))
+	g.oci("idx-annotations-null", "OCI-IDX-014", "index.json annotations is null", idx(func(i map[string]any) { i["annotations"] = nil }))
+	g.oci("idx-windows-feature", "OCI-IDX-015", "windows os.features value not in the spec", idx(func(i map[string]any) {
+		entry0(i)["platform"] = map[string]any{"os": "windows", "architecture": "amd64", "os.features": []any{"hyperv"}}
+	}))
+	g.oci("idx-variant-number", "OCI-IDX-016", "platform variant is a number", idx(func(i map[string]any) {
+		entry0(i)["platform"] = map[string]any{"os": "linux", "architecture": "amd64", "variant": 3}
+	}))
+	g.oci("cfg-unknown-arch", "OCI-CFG-003", "config architecture x86_64 (not a GOARCH value)", cfg(func(c map[string]any) { c["architecture"] = "x86_64" }))
+	g.oci("cfg-unknown-os", "OCI-CFG-004", "config os GNU/Linux (not a GOOS value)", cfg(func(c map[string]any) { c["os"] = "GNU/Linux" }))
+	g.oci("cfg-bad-variant", "OCI-CFG-005", "config variant v99 for amd64", cfg(func(c map[string]any) { c["variant"] = "v99" }))
+	g.oci("cfg-image-id-mismatch", "OCI-CFG-014", "config bytes changed under the same name", b.FlipByte(exp.ConfigDigest, -2))
+	g.oci("cfg-history-count", "OCI-CFG-015", "one history entry for three layers", cfg(func(c map[string]any) {
+		c["history"] = []any{map[string]any{"created_by": "one"}}
+	}))
+	g.oci("layout-no-blobs", "OCI-LAYOUT-001", "layout without a blobs directory", b.Mutate(func(f map[string][]byte) {
+		for k := range f {
+			if strings.HasPrefix(k, "blobs/") {
+				delete(f, k)
+			}
+		}
+	}))
+	g.oci("layout-index-not-index", "OCI-LAYOUT-006", "index.json schemaVersion 1", idx(func(i map[string]any) { i["schemaVersion"] = 1 }))
+	g.oci("idx-json-array", "IMGPROOF-DOC-001", "index.json is a JSON array", b.Mutate(func(f map[string][]byte) { f["index.json"] = []byte(`[]`) }))
+	g.oci("ann-key-no-namespace", "OCI-ANN-003", "annotation key without a reverse-domain namespace", manifest(func(m map[string]any) {
+		m["annotations"] = map[string]any{"nodots": "x"}
+	}))
+	g.oci("ann-bad-ref-name", "OCI-ANN-006", "ref.name with a space", idx(func(i map[string]any) {
+		entry0(i)["annotations"] = map[string]any{"org.opencontainers.image.ref.name": "my tag"}
+	}))
+	g.oci("ann-bad-base-digest", "OCI-ANN-008", "base.digest is not a digest", manifest(func(m map[string]any) {
+		m["annotations"] = map[string]any{"org.opencontainers.image.base.digest": "latest"}
+	}))
+	g.docker("docker-parent-missing", "DOCKER-MAN-006", "Parent names an image that is not in manifest.json", b, classic, editJSON("manifest.json", func(v any) any {
+		v.([]any)[0].(map[string]any)["Parent"] = "sha256:" + strings.Repeat("0", 64)
+		return v
+	}))
+	g.docker("docker-duplicate-entry", "DOCKER-MAN-007", "manifest.json lists the same config twice", b, classic, editJSON("manifest.json", func(v any) any {
+		l := v.([]any)
+		return append(l, l[0])
+	}))
+	g.docker("docker-layersources-string", "DOCKER-MAN-008", "LayerSources is a string", b, classic, editJSON("manifest.json", func(v any) any {
+		v.([]any)[0].(map[string]any)["LayerSources"] = "x"
+		return v
+	}))
+	g.docker("docker-repositories-extra-tag", "DOCKER-REPO-002", "repositories names a tag manifest.json does not list", b, classic, editJSON("repositories", func(v any) any {
+		v.(map[string]any)["other"] = map[string]any{"v9": strings.Repeat("ab", 32)}
+		return v
+	}))
+	g.docker("docker-legacy-bad-dirname", "DOCKER-LEGACY-001", "legacy layer directory named layer-one", b, classic, func(es []fixtures.Entry) []fixtures.Entry {
+		return append(es, fixtures.File("layer-one/VERSION", "1.0"), fixtures.File("layer-one/json", `{}`), fixtures.File("layer-one/layer.tar", ""))
+	})
+	g.docker("docker-legacy-no-version", "DOCKER-LEGACY-004", "legacy layer directory without VERSION", b, classic, func(es []fixtures.Entry) []fixtures.Entry {
+		out := es[:0]
+		dropped := false
+		for _, e := range es {
+			if !dropped && strings.HasSuffix(e.Name, "/VERSION") {
+				dropped = true
+				continue
+			}
+			out = append(out, e)
+		}
+		return out
 	})
 
 	if g.err != nil {
