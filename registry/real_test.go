@@ -4,6 +4,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -262,7 +263,7 @@ func TestRealRegistryCosign(t *testing.T) {
 	}
 	ref := addr + "/test/signed@" + b.Expected.Images[0].ManifestDigest
 	pred := filepath.Join(dir, "pred.json")
-	if err := os.WriteFile(pred, []byte(`{"builder":{"id":"https://example.test/builder"}}`), 0o600); err != nil {
+	if err := os.WriteFile(pred, []byte(`{"builder":{"id":"https://example.test/builder"},"buildType":"https://example.test/build/v1"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
@@ -290,6 +291,39 @@ func TestRealRegistryCosign(t *testing.T) {
 	mustVerify(t, res.Report)
 	if len(res.Report.Images) < 3 {
 		t.Fatalf("want the image, its signature and its attestation verified, got %d images", len(res.Report.Images))
+	}
+
+	// Through the command: the signature and the attestation verify with
+	// cosign's key, as they would from a cosign save layout; another key
+	// does not vouch for the image.
+	bin := filepath.Join(t.TempDir(), "imgproof")
+	run(t, "go", "build", "-o", bin, "../cmd/imgproof")
+	out, err := exec.Command(bin, "verify", "--output", "json", "--key", filepath.Join(dir, "cosign.pub"), ref).Output()
+	if err != nil {
+		t.Fatalf("imgproof verify --key: %v\n%s", err, out)
+	}
+	var rep verify.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, a := range rep.Attestations {
+		kinds[a.Kind] = a.Status
+	}
+	if rep.Verdict != verify.Verified || kinds["cosign-signature"] != "verified" || kinds["cosign-attestation"] != "verified" {
+		t.Fatalf("verdict %s, attestations %v", rep.Verdict, kinds)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(cosign, "generate-key-pair")
+	cmd.Dir, cmd.Env = other, env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cosign generate-key-pair: %v\n%s", err, out)
+	}
+	if err := exec.Command(bin, "verify", "--key", filepath.Join(other, "cosign.pub"), ref).Run(); err == nil {
+		t.Fatal("an image signed by one key verified with another key")
 	}
 }
 
