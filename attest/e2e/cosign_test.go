@@ -125,13 +125,18 @@ func (e *env) run(want int, name string, args ...string) string {
 	return out.String()
 }
 
-// push builds a fixture image, pushes it and returns its reference by digest.
-func (e *env) push(name, arch string) string {
+// push builds a fixture image (an index when several architectures are
+// given), pushes it and returns its reference by digest.
+func (e *env) push(name string, archs ...string) string {
 	e.t.Helper()
-	spec := fixtures.Spec{Images: []fixtures.ImageSpec{{
-		Platform: fixtures.Platform{OS: "linux", Architecture: arch},
-		Layers:   fixtures.DefaultLayers(arch+"-"+name, fixtures.Gzip),
-	}}}
+	var spec fixtures.Spec
+	for _, arch := range archs {
+		spec.Images = append(spec.Images, fixtures.ImageSpec{
+			Platform: fixtures.Platform{OS: "linux", Architecture: arch},
+			Layers:   fixtures.DefaultLayers(arch+"-"+name, fixtures.Gzip),
+		})
+	}
+	spec.Index = len(archs) > 1
 	b, err := fixtures.Build(spec)
 	if err != nil {
 		e.t.Fatal(err)
@@ -142,6 +147,9 @@ func (e *env) push(name, arch string) string {
 	}
 	ref := e.registry + "/" + name + ":v1"
 	e.run(0, e.crane, "push", dir, ref)
+	if spec.Index {
+		return e.registry + "/" + name + "@" + b.Expected.IndexDigest
+	}
 	return e.registry + "/" + name + "@" + b.Expected.Images[0].ManifestDigest
 }
 
@@ -233,6 +241,31 @@ func TestCosign(t *testing.T) {
 		}
 	})
 
+	t.Run("oci archive of the layout", func(t *testing.T) {
+		e.run(0, "tar", "-C", "app", "-czf", "app.tar.gz", ".")
+		e.verify(0, "--key", "cosign.pub", "app.tar.gz")
+	})
+
+	t.Run("multi-platform index", func(t *testing.T) {
+		multi := e.push("multi", "amd64", "arm64")
+		e.run(0, e.cosign, "sign", "--key", "cosign.key", "--tlog-upload=false", "--yes", multi)
+		e.run(0, e.cosign, "attest", "--key", "cosign.key", "--type", "slsaprovenance1", "--predicate", pred, "--tlog-upload=false", "--yes", multi)
+		e.run(0, e.cosign, "save", multi, "--dir", "multi")
+		e.run(0, e.cosign, "verify", "--key", "cosign.pub", "--insecure-ignore-tlog", "--local-image", "multi")
+		for _, args := range [][]string{{"multi"}, {"--platform", "linux/arm64", "multi"}} {
+			r := e.verify(0, append([]string{"--key", "cosign.pub"}, args...)...)
+			want := multi[strings.Index(multi, "@")+1:]
+			if len(r.Attestations) != 2 {
+				t.Fatalf("%v: %d attestations: %+v", args, len(r.Attestations), r.Attestations)
+			}
+			for _, a := range r.Attestations {
+				if a.Status != "verified" || len(a.Binds) != 1 || a.Binds[0].Digest != want || a.Binds[0].Node != "index" {
+					t.Fatalf("%v: %+v, want a verified claim on index %s", args, a, want)
+				}
+			}
+		}
+	})
+
 	t.Run("policy allows", func(t *testing.T) {
 		pol := e.write("allow.yaml", `apiVersion: imgproof.dev/policy/v1
 keys: [{path: cosign.pub}]
@@ -268,6 +301,8 @@ attestations:
 	})
 
 	t.Run("wrong key", func(t *testing.T) {
+		// cosign agrees.
+		e.run(1, e.cosign, "verify", "--key", "other.pub", "--insecure-ignore-tlog", "--local-image", "app")
 		requireCode(t, e.verify(1, "--key", "other.pub", "app"), verify.Failed, "E_SIGNATURE_INVALID")
 	})
 
