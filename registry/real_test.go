@@ -227,6 +227,15 @@ func TestRealRegistryCompareAcrossFormats(t *testing.T) {
 		t.Fatalf("gzip vs zstd: %+v", c)
 	}
 
+	// skopeo converts the manifest to Docker schema 2 media types.
+	skopeoCopy(t, []string{"--format", "v2s2"}, src, "docker://"+addr+"/test/cmp:v2s2")
+	v2 := verifyRef(t, addr+"/test/cmp:v2s2", nil).Report
+	mustVerify(t, v2)
+	c = compare.Reports(gz, v2, nil)
+	if !c.SameImage || c.SameManifestDigest || !hasReason(c, "the manifest media type was converted: A is application/vnd.oci.image.manifest.v1+json, B is application/vnd.docker.distribution.manifest.v2+json") {
+		t.Fatalf("OCI vs v2s2: %+v", c)
+	}
+
 	f, err := os.Open(tarPath)
 	if err != nil {
 		t.Fatal(err)
