@@ -131,8 +131,19 @@ func (v *verifier) readDocument(d v1.Descriptor, dg digest.Digest, path string, 
 	}
 	name := blobPath(dg)
 	v.used[name] = true
-	b, err := v.st.readFile(name, limit)
+	// Read one byte past the declared size at most: that byte is enough to
+	// show that the blob is longer than its descriptor says.
+	readLimit := limit
+	if d.Size >= 0 && d.Size < limit {
+		readLimit = d.Size + 1
+	}
+	b, err := v.st.readFile(name, readLimit)
 	if err != nil {
+		if readLimit < limit && errors.Is(err, limits.ErrLimit) {
+			v.report.Add(Finding{Code: CodeSizeMismatch, Path: path, Expected: fmt.Sprint(d.Size), Actual: fmt.Sprintf("more than %d", readLimit),
+				How: "len(" + name + ")", Message: "the blob is longer than its descriptor says"})
+			return nil, false
+		}
 		v.readError(err, name, path)
 		return nil, false
 	}
