@@ -29,7 +29,7 @@ type signer struct {
 	key  *keys.Key
 }
 
-func newSigner(t *testing.T, name string) *signer {
+func newSigner(t testing.TB, name string) *signer {
 	t.Helper()
 	p, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -42,7 +42,7 @@ func newSigner(t *testing.T, name string) *signer {
 	return &signer{priv: p, key: k}
 }
 
-func (s *signer) sign(t *testing.T, msg []byte) []byte {
+func (s *signer) sign(t testing.TB, msg []byte) []byte {
 	t.Helper()
 	h := sha256.Sum256(msg)
 	sig, err := s.priv.Sign(rand.Reader, h[:], crypto.SHA256)
@@ -53,7 +53,7 @@ func (s *signer) sign(t *testing.T, msg []byte) []byte {
 }
 
 // envelope signs payload as a DSSE envelope.
-func (s *signer) envelope(t *testing.T, payloadType string, payload []byte) []byte {
+func (s *signer) envelope(t testing.TB, payloadType string, payload []byte) []byte {
 	t.Helper()
 	sig := s.sign(t, dsse.PAE(payloadType, payload))
 	b, err := json.Marshal(dsse.Envelope{PayloadType: payloadType, Payload: base64.StdEncoding.EncodeToString(payload),
@@ -96,7 +96,7 @@ func join(s []string) string {
 // layout is an OCI layout under construction: a fixture image plus
 // signature manifests added the way cosign save adds them.
 type layout struct {
-	t        *testing.T
+	t        testing.TB
 	files    map[string][]byte
 	index    ocispec.Index
 	built    *fixtures.Built
@@ -104,7 +104,7 @@ type layout struct {
 	config   digest.Digest
 }
 
-func newLayout(t *testing.T, spec fixtures.Spec) *layout {
+func newLayout(t testing.TB, spec fixtures.Spec) *layout {
 	t.Helper()
 	b, err := fixtures.Build(spec)
 	if err != nil {
@@ -209,14 +209,14 @@ func codes(r *verify.Report) []string {
 	return out
 }
 
-func mustJSON(t *testing.T, b []byte, v any) {
+func mustJSON(t testing.TB, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func mustMarshal(t *testing.T, v any) []byte {
+func mustMarshal(t testing.TB, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
