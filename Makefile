@@ -6,7 +6,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # libisal-dev is installed. go install without tags stays pure Go.
 TAGS      ?= $(shell test -f /usr/include/isa-l/igzip_lib.h && echo isal)
 # Packages that must build for GOOS=js GOARCH=wasm (the core and the wasm-safe attest code).
-WASM_SAFE ?= ./verify/... ./internal/... ./fixtures/...
+WASM_SAFE ?= ./verify/... ./internal/... ./fixtures/... ./compare/... ./conformance/... ./attest/...
 
 .PHONY: all build test wasm wasm-test lint bench check ci example setup
 

@@ -169,6 +169,5 @@ func (f *FS) discoveryError(what string, err error) {
 		Message: "searching for signatures and attestations failed: " + err.Error()})
 }
 
-// CodeDiscovery marks a failed search for signatures or attestations. It
-// is a warning: discovery only nominates candidates.
-const CodeDiscovery verify.Code = "W_DISCOVERY"
+// CodeDiscovery marks a failed search for signatures or attestations.
+const CodeDiscovery = verify.CodeDiscovery

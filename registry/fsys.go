@@ -415,9 +415,8 @@ func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	return rest[:n], nil
 }
 
-// CodeCredentialPolicy marks a request that the credential or transport
-// policy changed or refused.
-const CodeCredentialPolicy verify.Code = "E_CREDENTIAL_POLICY"
-
-// CodeFetch marks a registry request that failed, so a check could not run.
-const CodeFetch verify.Code = "E_FETCH"
+// The registry finding codes live with the others in package verify.
+const (
+	CodeCredentialPolicy = verify.CodeCredentialPolicy
+	CodeFetch            = verify.CodeFetch
+)

@@ -54,6 +54,18 @@ const (
 	CodeInternal              Code = "E_INTERNAL"
 )
 
+// Registries.
+const (
+	// CodeFetch: a registry request failed, so a check could not run.
+	CodeFetch Code = "E_FETCH"
+	// CodeCredentialPolicy: the credential or transport policy changed or
+	// refused a request (plain HTTP, credentials on a redirect).
+	CodeCredentialPolicy Code = "E_CREDENTIAL_POLICY"
+	// CodeDiscovery: searching for signatures and attestations failed; a
+	// warning, since discovery only nominates candidates.
+	CodeDiscovery Code = "W_DISCOVERY"
+)
+
 // Notes: they never change the verdict on their own.
 const (
 	// CodeManifestDigestUnrecoverable: a classic docker-save archive keeps no
@@ -64,6 +76,9 @@ const (
 	CodeUnverifiedMetadata Code = "I_UNVERIFIED_METADATA"
 	// CodeUnusedBlob: a blob in a layout or archive that nothing references.
 	CodeUnusedBlob Code = "I_UNUSED_BLOB"
+	// CodeUnselectedPlatform: with a platform selected, the manifests of
+	// the other platforms were verified by digest only.
+	CodeUnselectedPlatform Code = "I_UNSELECTED_PLATFORM"
 	// CodeNothingVerified: zero checks ran, which is never VERIFIED.
 	CodeNothingVerified Code = "E_NOTHING_VERIFIED"
 )
@@ -72,11 +87,11 @@ const (
 func (c Code) DefaultSeverity() Severity {
 	switch c {
 	case CodeUnsupportedAlgorithm, CodeBlobMissing, CodeLimitExceeded, CodeForeignLayer,
-		CodeNothingVerified, CodeUnsupportedCompress, CodeRead, CodeNoMatchingPlatform:
+		CodeNothingVerified, CodeUnsupportedCompress, CodeRead, CodeNoMatchingPlatform, CodeFetch:
 		return SeverityUnverifiable
-	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob:
+	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform:
 		return SeverityInfo
-	case CodeArchiveTrailingData:
+	case CodeArchiveTrailingData, CodeDiscovery:
 		return SeverityWarning
 	default:
 		return SeverityError

@@ -36,7 +36,10 @@ type verifier struct {
 	descLimitHit bool
 	rootDepth    int
 	archive      bool // the source is a tar archive
-	roots        []Root
+	// unselectedCount counts manifests of other platforms checked by
+	// digest only.
+	unselectedCount int
+	roots           []Root
 
 	contentErrors []contentFailure
 }
@@ -223,6 +226,9 @@ func (v *verifier) verifyLayout() {
 // reportUnusedBlobs notes blobs in a layout that nothing references: they
 // are not verified, and nothing in the image depends on them.
 func (v *verifier) reportUnusedBlobs() {
+	if v.unselectedCount > 0 {
+		return // the other platforms' blobs are unread on purpose
+	}
 	var unused []string
 	for _, f := range v.st.files() {
 		if strings.HasPrefix(f, "blobs/") && !v.used[f] {
@@ -320,6 +326,10 @@ func (v *verifier) selectPlatform() {
 		return
 	}
 	want := *v.opts.Platform
+	if v.unselectedCount > 0 {
+		v.report.Add(Finding{Code: CodeUnselectedPlatform, Path: v.report.Source.Path,
+			Message: fmt.Sprintf("%d manifest(s) of other platforms were checked by digest and size only; their configs and layers were not read", v.unselectedCount)})
+	}
 	var kept []Image
 	for _, img := range v.report.Images {
 		if img.Kind == "image" && img.Platform != nil && samePlatform(want, *img.Platform) {
@@ -340,7 +350,12 @@ func (v *verifier) selectPlatform() {
 
 // Roots returns the top-level descriptors of an OCI layout (index.json),
 // including entries that are not images, such as signatures.
-func (r *Result) Roots() []Root { return r.v.roots }
+func (r *Result) Roots() []Root {
+	if r == nil || r.v == nil {
+		return nil
+	}
+	return r.v.roots
+}
 
 // ReadBlob returns the bytes of the blob with digest d from the source,
 // at most limit bytes, after checking that they hash to d.
@@ -349,7 +364,7 @@ func (r *Result) ReadBlob(d digest.Digest, limit int64) ([]byte, error) {
 	if derr != nil {
 		return nil, derr
 	}
-	if r.v.st == nil {
+	if r == nil || r.v == nil || r.v.st == nil {
 		return nil, errors.New("the source could not be read")
 	}
 	b, err := r.v.st.readFile(blobPath(dg), limit)

@@ -24,7 +24,9 @@ type Options struct {
 	Progress func(Progress)
 	// LayerContent, if set, is called with the decompressed stream of each
 	// tar layer, in the same pass that hashes it; blob is the layer's file
-	// name in the source. An error it returns becomes an E_LAYER_CONTENT
+	// name in the source. When a gzipped archive is read in one pass, the
+	// graph is not known yet, so it is called for every file of the
+	// archive; callers keep what the graph names as tar layers. An error it returns becomes an E_LAYER_CONTENT
 	// finding on the layer. It runs on its own goroutine and must read r
 	// to its end or return.
 	LayerContent func(blob string, r io.Reader) error

@@ -330,6 +330,9 @@ func TestPlatformSelection(t *testing.T) {
 			if tt.id != "" && (len(r.Images) != 1 || r.Images[0].ImageID != tt.id) {
 				t.Fatalf("images %+v, want only %s", r.Images, tt.id)
 			}
+			if tt.id != "" && !r.Has(verify.CodeUnselectedPlatform) {
+				t.Fatal("the other platform's manifest should be reported as checked by digest only")
+			}
 		})
 	}
 }

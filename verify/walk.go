@@ -352,6 +352,10 @@ func (v *verifier) walkIndex(b []byte, d v1.Descriptor, dg digest.Digest, path s
 func (v *verifier) walkEntries(entries []v1.Descriptor, path string, depth int) {
 	for i, e := range entries {
 		p := fmt.Sprintf("%s/manifests[%d]", path, i)
+		if v.unselected(e) {
+			v.documentOnly(e, p)
+			continue
+		}
 		n := v.walk(e, p, depth)
 		if n == nil || n.image < 0 {
 			continue
@@ -382,6 +386,28 @@ func (v *verifier) walkEntries(entries []v1.Descriptor, path string, depth int) 
 		} else {
 			v.report.Pass()
 		}
+	}
+}
+
+// unselected reports whether an index entry is the manifest of a platform
+// other than the one the caller asked for.
+func (v *verifier) unselected(e v1.Descriptor) bool {
+	return v.opts != nil && v.opts.Platform != nil && e.Platform != nil &&
+		kindOfMediaType(e.MediaType) == kindManifest &&
+		e.Annotations["vnd.docker.reference.type"] != "attestation-manifest" &&
+		!samePlatform(*v.opts.Platform, platformOf(e.Platform))
+}
+
+// documentOnly checks the digest and size of a manifest that was not
+// selected, without reading its config or layers: over a registry, the
+// other platforms' layers are never downloaded.
+func (v *verifier) documentOnly(e v1.Descriptor, path string) {
+	dg, ok := v.checkDescriptor(e, path)
+	if !ok {
+		return
+	}
+	if _, ok := v.readDocument(e, dg, path, v.lim.ManifestDocument, limits.ManifestDocument); ok {
+		v.unselectedCount++
 	}
 }
 

@@ -41,6 +41,9 @@ const (
 	InvalidUTF8  Kind = "E_JSON_INVALID_UTF8"
 	Number       Kind = "E_JSON_NUMBER"
 	Depth        Kind = "E_JSON_DEPTH"
+	// Type is a well-formed value of the wrong JSON type for its field,
+	// such as a number where a string belongs.
+	Type Kind = "E_INVALID_DOCUMENT"
 )
 
 // Error is a strict-profile violation.
@@ -81,6 +84,10 @@ func Unmarshal(data []byte, v any, maxDepth int) error {
 		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &Error{Kind: Type, Path: "/" + strings.ReplaceAll(te.Field, ".", "/"), Msg: err.Error()}
+		}
 		return &Error{Kind: Syntax, Msg: err.Error()}
 	}
 	return nil

@@ -48,7 +48,9 @@ func TestUnmarshal(t *testing.T) {
 		{"fraction schemaVersion", `{"schemaVersion":2.0}`, Number},
 		{"float in unknown member is fine", `{"x":1.5}`, ""},
 		{"too deep", `{"x":` + deep + `}`, Depth},
-		{"array at top", `[]`, Syntax},
+		{"array at top", `[]`, Type},
+		{"string size", `{"layers":[{"size":"12"}]}`, Type},
+		{"number mediaType", `{"layers":[{"mediaType":1}]}`, Type},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
