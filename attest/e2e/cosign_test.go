@@ -266,6 +266,23 @@ func TestCosign(t *testing.T) {
 		}
 	})
 
+	t.Run("sigstore bundle referrer behind the fallback tag", func(t *testing.T) {
+		// cosign pushes the bundle as a referrer; crane's registry has no
+		// referrers API, so it lands under the sha256-<hex> fallback tag,
+		// whose entry carries the empty artifactType (cosign#4641).
+		img := e.push("bundled", "amd64")
+		e.run(0, e.cosign, "attest", "--new-bundle-format", "--key", "cosign.key", "--type", "slsaprovenance1", "--predicate", pred, "--tlog-upload=false", "--yes", img)
+		dg := img[strings.Index(img, "@")+1:]
+		e.run(0, e.crane, "pull", "--format", "oci", img, "bundled")
+		e.run(0, e.crane, "pull", "--format", "oci", e.registry+"/bundled:"+strings.Replace(dg, ":", "-", 1), "bundled")
+		r := e.verify(0, "--key", "cosign.pub", "bundled")
+		if len(r.Attestations) != 1 || r.Attestations[0].Kind != "sigstore-bundle" || r.Attestations[0].Status != "verified" ||
+			len(r.Attestations[0].Binds) != 1 || r.Attestations[0].Binds[0].Digest != dg {
+			t.Fatalf("bundle not verified on %s: %+v", dg, r.Attestations)
+		}
+		requireCode(t, e.verify(1, "--key", "other.pub", "bundled"), verify.Failed, "E_SIGNATURE_INVALID")
+	})
+
 	t.Run("policy allows", func(t *testing.T) {
 		pol := e.write("allow.yaml", `apiVersion: imgproof.dev/policy/v1
 keys: [{path: cosign.pub}]
