@@ -324,3 +324,58 @@ func TestThrottler(t *testing.T) {
 		t.Fatalf("last events %v; want a at 10 MiB and b at 5000 after flush", lastOf)
 	}
 }
+
+func TestClaimsAreReportedAsTheCLIDoes(t *testing.T) {
+	spec := fixtures.Default()
+	spec.Index = true
+	spec.BuildKitAttestations = true
+	built := fixtures.MustBuild(spec)
+	var buf bytes.Buffer
+	if err := built.WriteOCIArchive(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := callRun(t, jsBytes(buf.Bytes()), map[string]any{"name": "bk.tar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep verify.Report
+	if err := json.Unmarshal([]byte(got), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Attestations) == 0 {
+		t.Fatal("the BuildKit attestation in the image was not reported")
+	}
+	for _, a := range rep.Attestations {
+		if a.Kind != "buildkit-attestation" || a.Status != "unsigned" {
+			t.Errorf("attestation %s: status %s; want an unsigned buildkit-attestation", a.Kind, a.Status)
+		}
+	}
+	if rep.Verdict != verify.Verified {
+		t.Fatalf("verdict %s without any trust configured; findings %v", rep.Verdict, rep.Findings)
+	}
+
+	// Keyless trust needs sigstore-go, which the browser build lacks: never VERIFIED.
+	got, err = callRun(t, jsBytes(buf.Bytes()), map[string]any{"certificateIdentity": "a@example.com", "certificateOidcIssuer": "https://issuer.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep = verify.Report{}
+	if err := json.Unmarshal([]byte(got), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict == verify.Verified {
+		t.Fatal("keyless trust requested in the browser build gave VERIFIED")
+	}
+
+	for name, opts := range map[string]map[string]any{
+		"bad key":            {"keys": []any{"not a pem"}},
+		"negative threshold": {"threshold": -1},
+		"identity alone":     {"certificateIdentity": "a@example.com"},
+		"bad policy":         {"policy": "{{{"},
+		"attestation number": {"attestations": []any{7}},
+	} {
+		if _, err := callRun(t, jsBytes(buf.Bytes()), opts); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -70,6 +70,11 @@
     const options = {};
     const platform = $("platform").value.trim();
     if (platform) options.platform = platform;
+    // DSSE envelopes, JSON lines or bundles, and PEM keys, as --attestation and --key.
+    const atts = [...$("attestations").files];
+    if (atts.length) options.attestations = atts;
+    const keys = [...$("keys").files];
+    if (keys.length) options.keys = keys;
     worker.postMessage({ id: current, op: "verify", input, options });
   }
 
