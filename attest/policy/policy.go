@@ -48,8 +48,8 @@ type Policy struct {
 	// and OIDC issuer).
 	Identities []Identity `json:"identities,omitempty"`
 	// Threshold is the number of distinct trusted keys that must sign each
-	// envelope; 0 means 1.
-	Threshold int `json:"threshold,omitempty"`
+	// envelope; absent means 1, and an explicit value below 1 is an error.
+	Threshold *int `json:"threshold,omitempty"`
 	// RequireSignature demands a cosign simple-signing signature by a
 	// trusted signer over a recomputed manifest or index digest.
 	RequireSignature bool `json:"requireSignature,omitempty"`
@@ -125,8 +125,8 @@ func (p *Policy) validate() error {
 	if p.APIVersion != APIVersion {
 		return fmt.Errorf("apiVersion %q: want %q", p.APIVersion, APIVersion)
 	}
-	if p.Threshold < 0 {
-		return fmt.Errorf("threshold %d: must be at least 1", p.Threshold)
+	if p.Threshold != nil && *p.Threshold < 1 {
+		return fmt.Errorf("threshold %d: must be at least 1", *p.Threshold)
 	}
 	if !p.RequireSignature && len(p.Attestations) == 0 {
 		return ErrNothingRequired
@@ -201,10 +201,10 @@ func contains(list []string, s string) bool {
 
 // EffectiveThreshold is the threshold, defaulting to 1.
 func (p *Policy) EffectiveThreshold() int {
-	if p == nil || p.Threshold < 1 {
+	if p == nil || p.Threshold == nil || *p.Threshold < 1 {
 		return 1
 	}
-	return p.Threshold
+	return *p.Threshold
 }
 
 // PredicateAllowed reports whether a signed attestation of this predicate
