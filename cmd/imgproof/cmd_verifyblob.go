@@ -3,6 +3,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,6 +142,16 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 	}
 	if bf.key == "" && len(p.TrustedRoot) == 0 {
 		return usageError{errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")}
+	}
+
+	if mode == "bundle" && sigstore.IsCosignSignature(material) {
+		if material, err = convertCosign(material, artifactArg); err != nil {
+			rep := blobReport(artifactArg, mode, &sigstore.Result{}, &sigstore.Error{Check: sigstore.CheckBundle, Kind: sigstore.ErrMalformed, Err: err})
+			if werr := writeBlobReport(cmd.OutOrStdout(), bf.output, rep, &sigstore.Result{}); werr != nil {
+				return werr
+			}
+			return exitError{rep.Verdict.ExitCode()}
+		}
 	}
 
 	art, closeArt, err := openArtifact(artifactArg)
@@ -328,4 +340,38 @@ func writeBlobReport(w io.Writer, output string, rep *verify.Report, res *sigsto
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// convertCosign turns cosign's older bundle file into a sigstore bundle
+// over the artifact's sha256.
+func convertCosign(data []byte, artifactArg string) ([]byte, error) {
+	cs, err := sigstore.ParseCosignSignature(data)
+	if err != nil {
+		return nil, fmt.Errorf("cosign bundle: %w", err)
+	}
+	var sum []byte
+	if digestArg.MatchString(artifactArg) {
+		if _, statErr := os.Stat(artifactArg); statErr != nil {
+			hexDigest, ok := strings.CutPrefix(artifactArg, "sha256:")
+			if !ok {
+				return nil, errors.New("cosign bundle: the artifact digest must be sha256")
+			}
+			if sum, err = hex.DecodeString(hexDigest); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if sum == nil {
+		f, err := os.Open(artifactArg)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return nil, err
+		}
+		sum = h.Sum(nil)
+	}
+	return sigstore.FromCosign(cs, sum)
 }

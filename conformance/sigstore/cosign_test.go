@@ -116,6 +116,18 @@ func TestCosignBlobs(t *testing.T) {
 		jsonReport(t, 1, "verify-blob", "--bundle", b, "--key", pub, "--trusted-root", filepath.Join(suite, "trusted_root.production.json"), blob)
 	})
 
+	t.Run("sign-blob-cosign-bundle", func(t *testing.T) {
+		// cosign's older bundle format, without --new-bundle-format.
+		mustCosign("sign-blob", "--yes", "--key", "cosign.key", "--tlog-upload=false", "--bundle", "blob.cosign-bundle", "blob")
+		b := filepath.Join(dir, "blob.cosign-bundle")
+		if code, out := cosign(t, bin, dir, "verify-blob", "--key", pub, "--bundle", b, "--insecure-ignore-tlog", "blob"); code != 0 {
+			t.Fatalf("cosign verify-blob: exit %d\n%s", code, out)
+		}
+		jsonReport(t, 0, "verify-blob", "--bundle", b, "--key", pub, blob)
+		jsonReport(t, 1, "verify-blob", "--bundle", b, "--key", pub, tampered)
+		jsonReport(t, 1, "verify-blob", "--bundle", b, "--key", otherPub, blob)
+	})
+
 	t.Run("attest-blob", func(t *testing.T) {
 		write(t, dir, "predicate.json", []byte(`{"buildDefinition":{"buildType":"https://example.com/build","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}`))
 		mustCosign("attest-blob", "--yes", "--key", "cosign.key", "--tlog-upload=false", "--predicate", "predicate.json",
