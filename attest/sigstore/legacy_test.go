@@ -106,7 +106,9 @@ func TestFromCosign(t *testing.T) {
 		"log index":       func(c *CosignSignature) { c.RekorBundle.Payload.LogIndex++ },
 		"no rekor bundle": func(c *CosignSignature) { c.RekorBundle = nil },
 		"no certificate":  func(c *CosignSignature) { c.Cert = "" },
-		"signature":       func(c *CosignSignature) { c.Base64Signature = base64.StdEncoding.EncodeToString([]byte("not a signature")) },
+		"signature": func(c *CosignSignature) {
+			c.Base64Signature = base64.StdEncoding.EncodeToString([]byte("not a signature"))
+		},
 	} {
 		cs := legacyFromBundle(t, data)
 		edit(cs)
