@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -120,7 +121,8 @@ func (s *Statement) Bind(nodes []Node) ([]Match, error) {
 	var out []Match
 	comparable := false
 	for i, sub := range s.Subject {
-		for alg, val := range sub.Digest {
+		for _, alg := range sortedKeys(sub.Digest) {
+			val := sub.Digest[alg]
 			a := digest.Algorithm(alg)
 			if a != digest.SHA256 && a != digest.SHA512 {
 				continue
@@ -146,13 +148,22 @@ func (s *Statement) Bind(nodes []Node) ([]Match, error) {
 	return out, nil
 }
 
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // Names returns "alg:hex" for every subject digest, sorted per subject, for
 // messages.
 func (s *Statement) Names() string {
 	var parts []string
 	for _, sub := range s.Subject {
-		for alg, val := range sub.Digest {
-			parts = append(parts, alg+":"+val)
+		for _, alg := range sortedKeys(sub.Digest) {
+			parts = append(parts, alg+":"+sub.Digest[alg])
 		}
 	}
 	if len(parts) > 4 {
