@@ -283,6 +283,30 @@ func TestCosign(t *testing.T) {
 		requireCode(t, e.verify(1, "--key", "other.pub", "bundled"), verify.Failed, "E_SIGNATURE_INVALID")
 	})
 
+	t.Run("SLSA v0.2 provenance under a policy", func(t *testing.T) {
+		img := e.push("v02", "amd64")
+		p02 := e.write("predicate02.json", `{
+  "builder": {"id": "https://github.com/imgproof/builder@v0"},
+  "buildType": "https://imgproof.dev/e2e/build/v0",
+  "invocation": {"configSource": {"uri": "git+https://github.com/imgproof/app@refs/tags/v0.2.0", "digest": {"sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"}, "entryPoint": "build.yml"}},
+  "materials": [{"uri": "git+https://github.com/imgproof/app@refs/tags/v0.2.0", "digest": {"sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904"}}]
+}`)
+		e.run(0, e.cosign, "attest", "--key", "cosign.key", "--type", "slsaprovenance02", "--predicate", p02, "--tlog-upload=false", "--yes", img)
+		e.run(0, e.cosign, "save", img, "--dir", "v02")
+		pol := e.write("v02.yaml", `apiVersion: imgproof.dev/policy/v1
+attestations:
+  - predicateType: https://slsa.dev/provenance/v0.2
+    slsa:
+      builderIDs: [https://github.com/imgproof/builder@v0]
+      sourceRepos: [https://github.com/imgproof/app]
+      sourceRefs: [refs/tags/v0.2.0]
+      sourceDigests: ["sha1:4b825dc642cb6eb9a060e54bf8d69288fbee4904"]
+`)
+		e.verify(0, "--key", "cosign.pub", "--policy", pol, "v02")
+		wrongRef := e.write("v02-ref.yaml", strings.Replace(string(mustRead(t, pol)), "refs/tags/v0.2.0", "refs/heads/main", 1))
+		requireCode(t, e.verify(1, "--key", "cosign.pub", "--policy", wrongRef, "v02"), verify.Failed, "E_POLICY_VIOLATION")
+	})
+
 	t.Run("policy allows", func(t *testing.T) {
 		pol := e.write("allow.yaml", `apiVersion: imgproof.dev/policy/v1
 keys: [{path: cosign.pub}]
@@ -411,6 +435,15 @@ func copyDir(t *testing.T, src, dst string) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func readJSON(t *testing.T, p string, v any) {
