@@ -345,3 +345,36 @@ func TestBuildKitWithPlatformSelection(t *testing.T) {
 		}
 	}
 }
+
+func TestTopLevelReferrer(t *testing.T) {
+	alice := newSigner(t, "alice.pub")
+	base := newLayout(t, fixtures.Default())
+	env := alice.envelope(t, "application/vnd.in-toto+json", statement(slsaV1, provenance, base.manifest.String()))
+	for _, tc := range []struct {
+		name         string
+		artifactType string
+		payload      []byte
+		verdict      verify.Verdict
+	}{
+		{"DSSE referrer", "application/vnd.dsse.envelope.v1+json", env, verify.Verified},
+		{"empty artifactType (cosign#4641)", "", env, verify.Verified},
+		{"referrer for the image naming another", "application/vnd.dsse.envelope.v1+json",
+			alice.envelope(t, "application/vnd.in-toto+json", statement(slsaV1, provenance, digest.FromString("x").String())), verify.Failed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := fixtures.Default()
+			spec.Referrers = []fixtures.Referrer{{Subject: 0, ArtifactType: tc.artifactType, MediaType: attest.MediaTypeDSSE, Payload: tc.payload}}
+			l := newLayout(t, spec)
+			if l.manifest != base.manifest {
+				t.Fatalf("fixture image changed: %s", l.manifest)
+			}
+			rep := l.run(&attest.Options{Keys: []*keys.Key{alice.key}})
+			if rep.Verdict != tc.verdict || len(rep.Attestations) != 1 {
+				t.Fatalf("verdict %s, %d attestations; findings:\n%s", rep.Verdict, len(rep.Attestations), strings.Join(codes(rep), "\n"))
+			}
+			if tc.verdict == verify.Failed && !rep.Has(attest.CodeSubjectMismatch) {
+				t.Fatalf("no subject mismatch; findings:\n%s", strings.Join(codes(rep), "\n"))
+			}
+		})
+	}
+}
