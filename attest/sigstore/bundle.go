@@ -12,12 +12,15 @@ import (
 	"strings"
 	"time"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/imgproof/imgproof/internal/limits"
 )
@@ -149,6 +152,9 @@ func (res *Result) stages(b *bundle.Bundle, v *sgverify.Verifier, tm root.Truste
 		var err error
 		logTimes, err = v.VerifyTransparencyLogInclusion(b)
 		if err != nil {
+			return res.fail(CheckTransparencyLog, ErrVerify, err)
+		}
+		if err := everyKnownEntry(b, tm); err != nil {
 			return res.fail(CheckTransparencyLog, ErrVerify, err)
 		}
 		res.pass(CheckTransparencyLog, fmt.Sprintf("%d entr%s", len(res.TlogEntries), plural(len(res.TlogEntries), "y", "ies")))
@@ -384,4 +390,39 @@ func policyBuilder(p *Policy, artifact sgverify.ArtifactPolicyOption) (sgverify.
 		return sgverify.PolicyBuilder{}, err
 	}
 	return sgverify.NewPolicy(artifact, sgverify.WithCertificateIdentity(id)), nil
+}
+
+// everyKnownEntry requires each log entry from a log of the trusted root to
+// verify on its own. sigstore-go counts the entries that verify against a
+// threshold and skips the others; a forged entry next to a good one is
+// rejected here instead. Entries of logs the root does not know are left
+// to the threshold, as they cannot be checked.
+func everyKnownEntry(b *bundle.Bundle, tm root.TrustedMaterial) error {
+	entries := b.GetVerificationMaterial().GetTlogEntries()
+	if len(entries) < 2 {
+		return nil
+	}
+	logs := tm.RekorLogs()
+	for i := range entries {
+		one, ok := proto.Clone(b.Bundle).(*protobundle.Bundle)
+		if !ok {
+			return errors.New("cloning the bundle failed")
+		}
+		one.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{one.VerificationMaterial.TlogEntries[i]}
+		nb, err := bundle.NewBundle(one)
+		if err != nil {
+			return fmt.Errorf("log entry %d: %w", i, err)
+		}
+		parsed, err := nb.TlogEntries()
+		if err != nil || len(parsed) != 1 {
+			return fmt.Errorf("log entry %d: %v", i, err)
+		}
+		if _, known := logs[hex.EncodeToString([]byte(parsed[0].LogKeyID()))]; !known {
+			continue
+		}
+		if _, err := sgverify.VerifyTlogEntry(nb, tm, 1, true); err != nil {
+			return fmt.Errorf("log entry %d (index %d): %w", i, parsed[0].LogIndex(), err)
+		}
+	}
+	return nil
 }

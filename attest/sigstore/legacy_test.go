@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -118,5 +119,50 @@ func TestFromCosign(t *testing.T) {
 	}
 	if IsCosignSignature(data) {
 		t.Error("a sigstore bundle was taken for cosign's format")
+	}
+}
+
+// TestForgedSecondLogEntry: a bundle with one good log entry and a second
+// whose signed entry timestamp does not verify is rejected, although one
+// verified entry meets sigstore-go's threshold.
+func TestForgedSecondLogEntry(t *testing.T) {
+	dir := conformanceDir(t)
+	data, err := os.ReadFile(filepath.Join(dir, "bundle-verify", "happy-path-v0.1", "bundle.sigstore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.ReadFile(filepath.Join(dir, "trusted_root.production.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	art, err := os.ReadFile(filepath.Join(dir, "a.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b map[string]any
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	vm := b["verificationMaterial"].(map[string]any)
+	entries := vm["tlogEntries"].([]any)
+	forged := map[string]any{}
+	for k, v := range entries[0].(map[string]any) {
+		forged[k] = v
+	}
+	forged["logIndex"] = "1"
+	vm["tlogEntries"] = append(entries, forged)
+	edited, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Policy{TrustedRoot: root, Identity: defaultIdentity, Issuer: defaultIssuer}
+	res, err := Verify(context.Background(), edited, Artifact{Reader: bytes.NewReader(art)}, p)
+	var e *Error
+	if !errors.As(err, &e) || e.Check != CheckTransparencyLog || res.Verified {
+		t.Fatalf("want a transparency-log failure, got %v", err)
+	}
+	// The untouched bundle verifies.
+	if _, err := Verify(context.Background(), data, Artifact{Reader: bytes.NewReader(art)}, p); err != nil {
+		t.Fatal(err)
 	}
 }
