@@ -47,6 +47,7 @@ ensure_tools() {
 	local pkgs=() sudo=""
 	command -v hyperfine >/dev/null || pkgs+=(hyperfine)
 	command -v igzip >/dev/null || pkgs+=(isal)
+	[[ -f /usr/include/isa-l/igzip_lib.h ]] || pkgs+=(libisal-dev)
 	[[ -x /usr/bin/time ]] || pkgs+=(time)
 	command -v skopeo >/dev/null || pkgs+=(skopeo)
 	command -v zstd >/dev/null || pkgs+=(zstd)
@@ -74,11 +75,18 @@ ensure_tools
 mkdir -p bench/out/bin "$(dirname "$out")" "$work"
 if [[ -z $imgproof ]]; then
 	log "building imgproof"
-	go build -o bench/out/bin/imgproof ./cmd/imgproof
+	# The ISA-L inflate fast path when libisal-dev is there, as make build does.
+	tags=""
+	[[ -f /usr/include/isa-l/igzip_lib.h ]] && tags=isal
+	go build -tags "$tags" -o bench/out/bin/imgproof ./cmd/imgproof
 	imgproof=$PWD/bench/out/bin/imgproof
-	imgproof_from="the work tree at $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
+	imgproof_from="tags: ${tags:-none}; "
+	imgproof_from+="the work tree at $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)')"
 fi
 go build -o bench/out/bin/bench-gen ./bench/gen
+# The pure-Go build, as go install makes it, for comparison.
+go build -o bench/out/bin/imgproof-purego ./cmd/imgproof
+purego=$PWD/bench/out/bin/imgproof-purego
 kernels=$PWD/bench/kernels.sh
 
 : >"$rows"
@@ -137,21 +145,22 @@ for size in $sizes; do
 	measure "$size" openssl-zstd "zstd layers" "$zsbytes" "$n" "$kernels openssl $d/zstd $zs"
 	measure "$size" openssl-none "uncompressed layers" "$tarbytes" "$n" "$kernels openssl $d/none $no"
 
-	for v in "imgproof-layout|OCI layout (gzip)|$d/gzip" \
-		"imgproof-oci-archive|OCI archive (gzip)|$d/gzip.oci.tar" \
-		"imgproof-docker|docker-save tar|$d/docker.tar" \
-		"imgproof-zstd|OCI layout (zstd)|$d/zstd"; do
-		IFS='|' read -r key input src <<<"$v"
+	for v in "imgproof-layout|OCI layout (gzip)|$d/gzip|$imgproof" \
+		"imgproof-purego-layout|OCI layout (gzip)|$d/gzip|$purego" \
+		"imgproof-oci-archive|OCI archive (gzip)|$d/gzip.oci.tar|$imgproof" \
+		"imgproof-docker|docker-save tar|$d/docker.tar|$imgproof" \
+		"imgproof-zstd|OCI layout (zstd)|$d/zstd|$imgproof"; do
+		IFS='|' read -r key input src bin <<<"$v"
 		bytes=$(du -sb "$src" | cut -f1)
 		rc=0
-		"$imgproof" verify "$src" >"$res/verdict" 2>&1 || rc=$?
+		"$bin" verify "$src" >"$res/verdict" 2>&1 || rc=$?
 		if ((rc != 0)); then
 			log "$size: $key: imgproof verify exited $rc"
 			sed 's/^/   /' "$res/verdict" | head -20 >&2
 			printf '%s\t%s\t%s\t%s\t\t\t%s\n' "$size" "$key" "$input" "$bytes" "not VERIFIED (exit $rc)" >>"$rows"
 			continue
 		fi
-		measure "$size" "$key" "$input" "$bytes" "$n" "$imgproof verify $src"
+		measure "$size" "$key" "$input" "$bytes" "$n" "$bin verify $src"
 	done
 
 	# Peers last: the imgproof rows have just read the docker-save tar into
@@ -197,6 +206,7 @@ EOF
 		if (k ~ /^bound-/) return "two-core bound, estimated (see below)"
 		if (k == "crane") return "`crane validate --tarball`"
 		if (k == "skopeo") return "`skopeo copy oci: dir:`"
+		if (k ~ /^imgproof-purego/) return "`imgproof verify`, pure-Go build"
 		if (k ~ /^imgproof/) return "**`imgproof verify`**"
 		return k
 	}

@@ -245,6 +245,7 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 		zr, err := zstd.NewReader(cr,
 			zstd.WithDecoderMaxWindow(lim.ZstdWindow),
 			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxMemory(uint64(lim.LayerDecompressed)))
 		if err != nil {
 			return 0, fmt.Errorf("zstd: %w", err)

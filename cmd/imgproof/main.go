@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,7 +34,14 @@ var rootCmd = &cobra.Command{
 	SilenceErrors: true,
 }
 
+// memoryLimit is the soft heap limit: verification streams, so its live
+// heap is small, and a low limit keeps peak RSS flat (GOMEMLIMIT overrides).
+const memoryLimit = 32 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	addExtensionFlags()
 	rootCmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
