@@ -5,7 +5,6 @@ set -euo pipefail
 need=()
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
-command -v prlimit >/dev/null 2>&1 || need+=(util-linux)
 if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}"
 fi
