@@ -140,7 +140,7 @@ func (v *verifier) loadStream(r io.Reader) error {
 	case CompressionGzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return &archiveError{CodeDecompress, "archive", "gzip: " + err.Error()}
+			return &archiveError{CodeDecompress, "archive", "gzip: " + decompressReason(err)}
 		}
 		defer zr.Close()
 		v.report.Source.Compressed = true
@@ -194,9 +194,13 @@ func (v *verifier) verifySource() {
 // verifyLayout checks oci-layout and walks index.json.
 func (v *verifier) verifyLayout() {
 	b, err := v.st.readFile(v1.ImageLayoutFile, v.lim.ArchiveMetadata)
-	if err != nil {
+	switch {
+	case errors.Is(err, limits.ErrLimit):
+		// A limit hit is a check that could not run, not a broken layout.
+		v.readError(err, v1.ImageLayoutFile, v1.ImageLayoutFile)
+	case err != nil:
 		v.report.Add(Finding{Code: CodeLayoutInvalid, Path: v1.ImageLayoutFile, Message: "the oci-layout file is missing or unreadable: " + err.Error()})
-	} else {
+	default:
 		var l v1.ImageLayout
 		if v.unmarshal(b, &l, v1.ImageLayoutFile, "oci-layout") {
 			if l.Version != v1.ImageLayoutVersion {
