@@ -140,7 +140,7 @@ func (v *verifier) loadStream(r io.Reader) error {
 	case CompressionGzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return &archiveError{CodeDecompress, "archive", "gzip: " + decompressReason(err)}
+			return &archiveError{CodeDecompress, "archive", "gzip: " + err.Error()}
 		}
 		defer zr.Close()
 		v.report.Source.Compressed = true
