@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 
@@ -284,6 +286,27 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 		return n, fmt.Errorf("%s: %w", compression, err)
 	}
 	return n, cerr
+}
+
+// errCorruptDeflate is corrupt deflate data, whichever engine found it.
+var errCorruptDeflate = errors.New("corrupt deflate data")
+
+// decompressReason describes a decompression error in words that do not
+// depend on the decompressor built in (pure Go or ISA-L), so reports are
+// the same natively and in the browser.
+func decompressReason(err error) string {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, gzip.ErrChecksum):
+		return "the gzip trailer's CRC-32 or length does not match the data"
+	case errors.Is(err, gzip.ErrHeader):
+		return "invalid gzip header, or bytes after the last gzip member that are not another member"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the compressed stream ends early"
+	case errors.Is(err, errCorruptDeflate), errors.As(err, &corrupt):
+		return "corrupt deflate data"
+	}
+	return err.Error()
 }
 
 // contentFeed runs a layer-content visitor on its own goroutine, fed

@@ -29,9 +29,10 @@ import "C"
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"unsafe"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // gunzipEngine names the gzip decompressor built in.
@@ -123,14 +124,14 @@ func (z *isalGunzip) WriteTo(w io.Writer) (int64, error) {
 
 func (z *isalGunzip) finished() bool { return C.imgproof_inflate_finished(z.state) != 0 }
 
+// isalError maps ISA-L's return codes to the errors the pure-Go engine
+// gives, so that reports do not depend on the build.
 func isalError(ret C.int) error {
 	switch ret {
-	case C.ISAL_INVALID_WRAPPER:
-		return errors.New("invalid header")
+	case C.ISAL_INVALID_WRAPPER, C.ISAL_UNSUPPORTED_METHOD:
+		return gzip.ErrHeader
 	case C.ISAL_INCORRECT_CHECKSUM:
-		return errors.New("invalid checksum")
-	case C.ISAL_UNSUPPORTED_METHOD:
-		return errors.New("unsupported compression method")
+		return gzip.ErrChecksum
 	}
-	return fmt.Errorf("invalid deflate data (isa-l %d)", int(ret))
+	return errCorruptDeflate
 }

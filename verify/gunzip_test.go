@@ -90,3 +90,39 @@ func BenchmarkGunzip(b *testing.B) {
 	}
 	b.Log(gunzipEngine)
 }
+
+// The reason given for a broken stream does not depend on the engine.
+func TestDecompressReasonIsEngineIndependent(t *testing.T) {
+	text := bytes.Repeat([]byte("layer content compresses well. "), 4000)
+	one := gz(t, text)
+	badCRC := append([]byte(nil), one...)
+	badCRC[len(badCRC)-5] ^= 0xff
+	corrupt := append([]byte(nil), one...)
+	corrupt[20] ^= 0xff
+	for name, tc := range map[string]struct {
+		in   []byte
+		want string
+	}{
+		"checksum":  {badCRC, "the gzip trailer's CRC-32 or length does not match the data"},
+		"trailing":  {append(append([]byte(nil), one...), "garbage after the last gzip member"...), "invalid gzip header, or bytes after the last gzip member that are not another member"},
+		"truncated": {one[:len(one)-6], "the compressed stream ends early"},
+	} {
+		zr, closeFn, err := newGunzip(bytes.NewReader(tc.in))
+		if err == nil {
+			_, err = zr.WriteTo(io.Discard)
+			closeFn()
+		}
+		if err == nil || decompressReason(err) != tc.want {
+			t.Errorf("%s (%s): %v gives %q, want %q", name, gunzipEngine, err, decompressReason(err), tc.want)
+		}
+	}
+	zr, closeFn, err := newGunzip(bytes.NewReader(corrupt))
+	if err == nil {
+		_, err = zr.WriteTo(io.Discard)
+		closeFn()
+	}
+	if err == nil {
+		t.Fatal("corrupt stream accepted")
+	}
+	t.Logf("%s: corrupt stream: %s", gunzipEngine, decompressReason(err))
+}

@@ -140,7 +140,7 @@ func (v *verifier) loadStream(r io.Reader) error {
 	case CompressionGzip:
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return &archiveError{CodeDecompress, "archive", "gzip: " + err.Error()}
+			return &archiveError{CodeDecompress, "archive", "gzip: " + decompressReason(err)}
 		}
 		defer zr.Close()
 		v.report.Source.Compressed = true

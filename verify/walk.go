@@ -634,7 +634,7 @@ func (v *verifier) checkDiffID(ev *evidence, rec *Layer, path, want, diffPath st
 			v.contentErrors = append(v.contentErrors, contentFailure{path: path, err: ce.err})
 		default:
 			v.report.Add(Finding{Code: CodeDecompress, Path: path, How: howDiffID(ev.compression),
-				Message: fmt.Sprintf("decompressing the layer failed after %d bytes: %v", ev.uncompressed, ev.decompressErr)})
+				Message: "decompressing the layer failed: " + decompressReason(ev.decompressErr)})
 			return
 		}
 	}
