@@ -55,7 +55,7 @@ func detectCompression(head []byte) string {
 	switch {
 	case bytes.HasPrefix(head, magicGzip):
 		return CompressionGzip
-	case bytes.HasPrefix(head, magicZstd):
+	case bytes.HasPrefix(head, magicZstd), isZstdSkippable(head):
 		return CompressionZstd
 	case bytes.HasPrefix(head, magicXz):
 		return "xz"
@@ -63,6 +63,12 @@ func detectCompression(head []byte) string {
 		return "bzip2"
 	}
 	return CompressionNone
+}
+
+// isZstdSkippable matches a zstd skippable frame (magic 0x184D2A50 to
+// 0x184D2A5F, little-endian), which may open a zstd stream.
+func isZstdSkippable(head []byte) bool {
+	return len(head) >= 4 && head[0]&0xf0 == 0x50 && head[1] == 0x2a && head[2] == 0x4d && head[3] == 0x18
 }
 
 // chunkSize is the unit handed from the reading stage to the decompressing

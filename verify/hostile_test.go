@@ -231,3 +231,24 @@ func TestDotSlashArchiveVerifies(t *testing.T) {
 		t.Fatalf("verdict %s: %v", r.Verdict, r.Err())
 	}
 }
+
+// A zstd stream may open with a skippable frame; the layer still verifies
+// as zstd, with the frame covered by the layer digest but not the diff_id.
+func TestZstdLeadingSkippableFrame(t *testing.T) {
+	spec := fixtures.Default()
+	for i := range spec.Images[0].Layers {
+		spec.Images[0].Layers[i].Compression = fixtures.Zstd
+	}
+	spec.Images[0].Layers[0].EditBlob = func(blob []byte) []byte {
+		frame := []byte{0x5e, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 'm', 'e', 't', 'a'}
+		return append(frame, blob...)
+	}
+	b := fixtures.MustBuild(spec)
+	r := verify.Dir(context.Background(), b.LayoutFS(), "layout", nil).Report
+	if r.Verdict != verify.Verified {
+		t.Fatalf("verdict %s: %v", r.Verdict, r.Err())
+	}
+	if got := r.Images[0].Layers[0].Compression; got != "zstd" {
+		t.Fatalf("compression %s, want zstd", got)
+	}
+}

@@ -22,6 +22,8 @@ type store interface {
 	files() []string
 	// concurrent reports whether blobs may be streamed in parallel.
 	concurrent() bool
+	// isLink reports whether name is a symbolic or hard link.
+	isLink(name string) bool
 }
 
 // readAllLimit reads r whole, failing past limit bytes.
@@ -105,6 +107,9 @@ func (s *fsStore) files() []string {
 
 func (s *fsStore) concurrent() bool { return true }
 
+// isLink is false: fsStore.open refuses symbolic links outright.
+func (s *fsStore) isLink(string) bool { return false }
+
 // entry is one file of a tar archive.
 type entry struct {
 	name     string
@@ -128,6 +133,12 @@ func cleanName(name string) (string, bool) {
 		return c, false
 	}
 	return c, true
+}
+
+// isLinkEntry reports whether an archive entry is a symbolic or hard link.
+func isLinkEntry(entries map[string]*entry, name string) bool {
+	e, ok := entries[name]
+	return ok && (e.typeflag == '1' || e.typeflag == '2')
 }
 
 // resolveLinks follows symlinks and hardlinks inside the archive, bounded

@@ -189,8 +189,9 @@ func (s *tarStore) blob(ctx context.Context, job blobJob) (*evidence, error) {
 	return streamBlob(ctx, sr, job, &s.v.lim, s.v.progress), nil
 }
 
-func (s *tarStore) files() []string  { return s.ix.regularFiles() }
-func (s *tarStore) concurrent() bool { return true }
+func (s *tarStore) files() []string         { return s.ix.regularFiles() }
+func (s *tarStore) isLink(name string) bool { return isLinkEntry(s.ix.entries, name) }
+func (s *tarStore) concurrent() bool        { return true }
 
 // streamStore reads a tar that can only be read once (a gzipped archive):
 // every entry is hashed as it passes, and small JSON-looking entries are
@@ -294,5 +295,6 @@ func (s *streamStore) blob(_ context.Context, job blobJob) (*evidence, error) {
 	return ev, nil
 }
 
-func (s *streamStore) files() []string  { return s.ix.regularFiles() }
-func (s *streamStore) concurrent() bool { return false }
+func (s *streamStore) files() []string         { return s.ix.regularFiles() }
+func (s *streamStore) isLink(name string) bool { return isLinkEntry(s.ix.entries, name) }
+func (s *streamStore) concurrent() bool        { return false }

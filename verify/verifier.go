@@ -174,6 +174,14 @@ func (v *verifier) verifySource() {
 	for _, f := range v.st.files() {
 		names[f] = true
 	}
+	// Metadata files decide what the image is: they must be the files
+	// they claim to be, not links that readers may resolve differently.
+	for _, meta := range []string{"manifest.json", "index.json", "oci-layout", "repositories"} {
+		if names[meta] && v.st.isLink(meta) {
+			v.report.Add(Finding{Code: CodeArchiveLink, Path: meta, Message: meta + " is a link; metadata files must be regular files"})
+			return
+		}
+	}
 	switch {
 	case names["manifest.json"]:
 		v.report.Source.Format = FormatDockerArchive
