@@ -252,3 +252,29 @@ func TestZstdLeadingSkippableFrame(t *testing.T) {
 		t.Fatalf("compression %s, want zstd", got)
 	}
 }
+
+// The tar-header-bytes limit bounds PAX records, in plain and gzipped
+// archives alike.
+func TestTarHeaderLimit(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	long := fixtures.Entry{Name: strings.Repeat("d/", 3000) + "x", Body: []byte("x")} // a PAX path record
+	var plain, gzipped bytes.Buffer
+	entries := append(b.OCIArchiveEntries(), long)
+	if err := fixtures.WriteArchive(&plain, entries, false, fixtures.TarOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixtures.WriteArchive(&gzipped, entries, true, fixtures.TarOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lim := limits.Default()
+	lim.TarHeader = 4096
+	for name, data := range map[string][]byte{"tar": plain.Bytes(), "tar.gz": gzipped.Bytes()} {
+		r := verify.Archive(context.Background(), bytes.NewReader(data), int64(len(data)), name, &verify.Options{Limits: &lim}).Report
+		if r.Verdict != verify.Unverifiable || !r.Has(verify.CodeLimitExceeded) {
+			t.Errorf("%s: verdict %s, want UNVERIFIABLE with a limit: %+v", name, r.Verdict, r.Findings)
+		}
+		if r := verify.Archive(context.Background(), bytes.NewReader(data), int64(len(data)), name, nil).Report; r.Verdict != verify.Verified {
+			t.Errorf("%s with default limits: %s: %v", name, r.Verdict, r.Err())
+		}
+	}
+}

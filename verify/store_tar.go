@@ -105,6 +105,7 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 	pr := &positionReader{r: r, end: size}
 	tr := tar.NewReader(pr)
 	ix := &tarIndex{entries: map[string]*entry{}}
+	var prevEnd int64
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -113,6 +114,10 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 		if err != nil {
 			return nil, tarReadError(err)
 		}
+		if err := v.checkHeaderSize(hdr, pr.pos-prevEnd); err != nil {
+			return nil, err
+		}
+		prevEnd = pr.pos + blockAlign(hdr.Size)
 		if hdr.Size < 0 || pr.pos+hdr.Size > size {
 			return nil, &archiveError{CodeArchiveTruncated, hdr.Name, "entry data runs past the end of the archive"}
 		}
@@ -126,6 +131,18 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 	v.checkTrailing(io.NewSectionReader(r, pr.pos, size-pr.pos))
 	return &tarStore{r: r, ix: ix, v: v}, nil
 }
+
+// checkHeaderSize bounds the bytes of one entry's headers (the ustar block
+// and any PAX or GNU long-name records before it).
+func (v *verifier) checkHeaderSize(hdr *tar.Header, n int64) error {
+	if n > v.lim.TarHeader {
+		return limits.Exceeded(limits.TarHeader, v.lim.TarHeader, hdr.Name)
+	}
+	return nil
+}
+
+// blockAlign rounds n up to the tar block size.
+func blockAlign(n int64) int64 { return (n + 511) &^ 511 }
 
 func tarReadError(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -207,7 +224,9 @@ type streamStore struct {
 const keepBudget = 256 << 20
 
 func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, error) {
-	tr := tar.NewReader(r)
+	cr := &countingReader{r: r}
+	tr := tar.NewReader(cr)
+	var prevEnd int64
 	s := &streamStore{ix: &tarIndex{entries: map[string]*entry{}}, evidences: map[string]*evidence{}, kept: map[string][]byte{}, v: v}
 	var keptBytes int64
 	for {
@@ -218,6 +237,10 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 		if err != nil {
 			return nil, tarReadError(err)
 		}
+		if err := v.checkHeaderSize(hdr, cr.n-prevEnd); err != nil {
+			return nil, err
+		}
+		prevEnd = cr.n + blockAlign(hdr.Size)
 		if err := s.ix.add(v, hdr, 0); err != nil {
 			return nil, err
 		}
