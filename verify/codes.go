@@ -39,6 +39,7 @@ const (
 	CodeArchiveUnsafePath     Code = "E_ARCHIVE_UNSAFE_PATH"
 	CodeArchiveLink           Code = "E_ARCHIVE_LINK"
 	CodeArchiveDuplicateEntry Code = "E_ARCHIVE_DUPLICATE_ENTRY"
+	CodeArchiveAmbiguous      Code = "E_ARCHIVE_AMBIGUOUS"
 	CodeArchiveViewMismatch   Code = "E_ARCHIVE_VIEW_MISMATCH"
 	CodeArchiveTruncated      Code = "E_ARCHIVE_TRUNCATED"
 	CodeArchiveTrailingData   Code = "E_ARCHIVE_TRAILING_DATA"
@@ -50,6 +51,7 @@ const (
 	CodeUnsupportedCompress   Code = "E_UNSUPPORTED_COMPRESSION"
 	CodeLimitExceeded         Code = "E_LIMIT_EXCEEDED"
 	CodeLayerContent          Code = "E_LAYER_CONTENT"
+	CodeLayerNotTar           Code = "E_LAYER_NOT_TAR"
 	CodeRead                  Code = "E_READ"
 	CodeInternal              Code = "E_INTERNAL"
 )

@@ -9,6 +9,8 @@ import (
 	"hash"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
@@ -41,6 +43,8 @@ type evidence struct {
 	decompressErr error
 	// readErr is an error reading the blob itself; nothing else is valid.
 	readErr error
+	// head is the first tar block of the decompressed stream.
+	head []byte
 }
 
 // magic numbers of the compression formats.
@@ -148,9 +152,11 @@ func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limit
 		dh := newHasher(extra)
 		var w io.Writer = bh
 		var feed *contentFeed
+		sniff := &headSniffer{}
 		if ev.compression == CompressionNone {
+			w = io.MultiWriter(bh, sniff)
 			if len(extra) > 0 {
-				w = io.MultiWriter(bh, dh)
+				w = io.MultiWriter(bh, dh, sniff)
 			}
 			if job.content != nil {
 				feed = startContent(job.content)
@@ -161,6 +167,7 @@ func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limit
 		ev.size, ev.readErr = n, err
 		ev.digests = bh.sums()
 		if ev.compression == CompressionNone {
+			ev.head = sniff.b
 			ev.diffIDs = dh.sums()
 			for _, a := range diffAlgs {
 				if d, ok := ev.digests[a]; ok {
@@ -181,21 +188,23 @@ func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limit
 		diffIDs map[digest.Algorithm]digest.Digest
 		n       int64
 		err     error
+		head    []byte
 	}
 	done := make(chan result, 1)
 	go func() {
 		dh := newHasher(diffAlgs)
-		n, err := decompress(pr, ev.compression, dh, job, lim)
+		sniff := &headSniffer{}
+		n, err := decompress(pr, ev.compression, io.MultiWriter(dh, sniff), job, lim)
 		// Drain so the reading side never blocks on an early decoder stop.
 		_, _ = io.Copy(io.Discard, pr)
-		done <- result{dh.sums(), n, err}
+		done <- result{dh.sums(), n, err, sniff.b}
 	}()
 	n, err := copyChunks(ctx, io.MultiWriter(bh, pw), br, job, progress)
 	pw.Close()
 	res := <-done
 	ev.size, ev.readErr = n, err
 	ev.digests = bh.sums()
-	ev.diffIDs, ev.uncompressed, ev.decompressErr = res.diffIDs, res.n, res.err
+	ev.diffIDs, ev.uncompressed, ev.decompressErr, ev.head = res.diffIDs, res.n, res.err, res.head
 	return ev
 }
 
@@ -292,6 +301,45 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 		return n, fmt.Errorf("%s: %w", compression, err)
 	}
 	return n, cerr
+}
+
+// headSniffer keeps the first tar block of a stream.
+type headSniffer struct{ b []byte }
+
+func (h *headSniffer) Write(p []byte) (int, error) {
+	if rem := 512 - len(h.b); rem > 0 {
+		h.b = append(h.b, p[:min(rem, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// looksLikeTar reports whether a stream's first block is a tar header with
+// a valid checksum, or the zero block that ends a tar. An empty stream
+// passes: it extracts to nothing.
+func looksLikeTar(head []byte) bool {
+	if len(head) == 0 {
+		return true
+	}
+	if len(head) < 512 {
+		return false
+	}
+	if allZero(head) {
+		return true
+	}
+	field := strings.Trim(string(head[148:156]), " \x00")
+	want, err := strconv.ParseInt(field, 8, 64)
+	if err != nil {
+		return false
+	}
+	var unsigned, signed int64
+	for i, c := range head {
+		if i >= 148 && i < 156 {
+			c = ' '
+		}
+		unsigned += int64(c)
+		signed += int64(int8(c))
+	}
+	return want == unsigned || want == signed
 }
 
 // errCorruptDeflate is corrupt deflate data, whichever engine found it.

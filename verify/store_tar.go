@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strconv"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -117,6 +118,14 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 		if err := v.checkHeaderSize(hdr, pr.pos-prevEnd); err != nil {
 			return nil, err
 		}
+		if _, pax := hdr.PAXRecords["size"]; pax && pr.pos >= 512 {
+			var block [512]byte
+			if _, err := r.ReadAt(block[:], pr.pos-512); err == nil {
+				if err := checkUstarSize(hdr, block[:]); err != nil {
+					return nil, err
+				}
+			}
+		}
 		prevEnd = pr.pos + blockAlign(hdr.Size)
 		if hdr.Size < 0 || pr.pos+hdr.Size > size {
 			return nil, &archiveError{CodeArchiveTruncated, hdr.Name, "entry data runs past the end of the archive"}
@@ -140,6 +149,49 @@ func (v *verifier) checkHeaderSize(hdr *tar.Header, n int64) error {
 	}
 	return nil
 }
+
+// checkUstarSize compares the size in an entry's ustar header block with
+// the PAX size that overrides it. Go's archive/tar and GNU tar read the PAX
+// size, some other parsers the ustar one, so when both are present they
+// must agree, or two readers see two different archives.
+func checkUstarSize(hdr *tar.Header, block []byte) error {
+	if len(block) < 512 || block[124]&0x80 != 0 {
+		return nil // base-256 sizes are not ambiguous with PAX
+	}
+	field := strings.Trim(string(block[124:136]), " \x00")
+	if field == "" {
+		field = "0"
+	}
+	ustar, err := strconv.ParseInt(field, 8, 64)
+	if err != nil || ustar == hdr.Size {
+		return nil
+	}
+	return &archiveError{CodeArchiveAmbiguous, hdr.Name,
+		fmt.Sprintf("the ustar header says %d bytes but the PAX record says %d; tar readers disagree on where this entry ends", ustar, hdr.Size)}
+}
+
+// lastBlock remembers the last 512 bytes read through it: after
+// tar.Reader.Next, the entry's ustar header block.
+type lastBlock struct {
+	r   io.Reader
+	buf [512]byte
+	n   int // valid bytes at the end of buf
+}
+
+func (l *lastBlock) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if n >= 512 {
+		copy(l.buf[:], p[n-512:n])
+		l.n = 512
+	} else if n > 0 {
+		copy(l.buf[:], l.buf[n:])
+		copy(l.buf[512-n:], p[:n])
+		l.n = min(512, l.n+n)
+	}
+	return n, err
+}
+
+func (l *lastBlock) block() []byte { return l.buf[512-l.n:] }
 
 // blockAlign rounds n up to the tar block size.
 func blockAlign(n int64) int64 { return (n + 511) &^ 511 }
@@ -225,7 +277,8 @@ const keepBudget = 256 << 20
 
 func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, error) {
 	cr := &countingReader{r: r}
-	tr := tar.NewReader(cr)
+	last := &lastBlock{r: cr}
+	tr := tar.NewReader(last)
 	var prevEnd int64
 	s := &streamStore{ix: &tarIndex{entries: map[string]*entry{}}, evidences: map[string]*evidence{}, kept: map[string][]byte{}, v: v}
 	var keptBytes int64
@@ -239,6 +292,11 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 		}
 		if err := v.checkHeaderSize(hdr, cr.n-prevEnd); err != nil {
 			return nil, err
+		}
+		if _, pax := hdr.PAXRecords["size"]; pax {
+			if err := checkUstarSize(hdr, last.block()); err != nil {
+				return nil, err
+			}
 		}
 		prevEnd = cr.n + blockAlign(hdr.Size)
 		if err := s.ix.add(v, hdr, 0); err != nil {

@@ -639,6 +639,10 @@ func (v *verifier) checkDiffID(ev *evidence, rec *Layer, path, want, diffPath st
 		}
 	}
 	rec.UncompressedSize = ev.uncompressed
+	if !looksLikeTar(ev.head) {
+		v.report.Add(Finding{Code: CodeLayerNotTar, Path: path, How: strings.TrimPrefix(howDiffID(ev.compression), "sha256"),
+			Message: "the layer's media type says tar, but its uncompressed content does not start with a tar header"})
+	}
 	alg := diffAlgOf(want)
 	if alg == "" {
 		alg = digest.SHA256
