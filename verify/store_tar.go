@@ -115,16 +115,18 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 		if err != nil {
 			return nil, tarReadError(err)
 		}
-		if err := v.checkHeaderSize(hdr, pr.pos-prevEnd); err != nil {
-			return nil, err
-		}
-		if _, pax := hdr.PAXRecords["size"]; pax && pr.pos >= 512 {
-			var block [512]byte
-			if _, err := r.ReadAt(block[:], pr.pos-512); err == nil {
-				if err := checkUstarSize(hdr, block[:]); err != nil {
-					return nil, err
-				}
+		ustar := func() []byte {
+			block := make([]byte, 512)
+			if pr.pos < 512 {
+				return nil
 			}
+			if _, err := r.ReadAt(block, pr.pos-512); err != nil {
+				return nil
+			}
+			return block
+		}
+		if err := v.checkHeader(hdr, pr.pos-prevEnd, ustar); err != nil {
+			return nil, err
 		}
 		prevEnd = pr.pos + blockAlign(hdr.Size)
 		if hdr.Size < 0 || pr.pos+hdr.Size > size {
@@ -141,11 +143,16 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 	return &tarStore{r: r, ix: ix, v: v}, nil
 }
 
-// checkHeaderSize bounds the bytes of one entry's headers (the ustar block
-// and any PAX or GNU long-name records before it).
-func (v *verifier) checkHeaderSize(hdr *tar.Header, n int64) error {
+// checkHeader runs the checks both tar readers make on each entry: n, the
+// bytes of its headers (the ustar block and any PAX or GNU long-name
+// records before it), is bounded, and a PAX size must agree with the size
+// in the ustar block that ustar returns.
+func (v *verifier) checkHeader(hdr *tar.Header, n int64, ustar func() []byte) error {
 	if n > v.lim.TarHeader {
 		return limits.Exceeded(limits.TarHeader, v.lim.TarHeader, hdr.Name)
+	}
+	if _, pax := hdr.PAXRecords["size"]; pax {
+		return checkUstarSize(hdr, ustar())
 	}
 	return nil
 }
@@ -290,13 +297,8 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 		if err != nil {
 			return nil, tarReadError(err)
 		}
-		if err := v.checkHeaderSize(hdr, cr.n-prevEnd); err != nil {
+		if err := v.checkHeader(hdr, cr.n-prevEnd, last.block); err != nil {
 			return nil, err
-		}
-		if _, pax := hdr.PAXRecords["size"]; pax {
-			if err := checkUstarSize(hdr, last.block()); err != nil {
-				return nil, err
-			}
 		}
 		prevEnd = cr.n + blockAlign(hdr.Size)
 		if err := s.ix.add(v, hdr, 0); err != nil {
