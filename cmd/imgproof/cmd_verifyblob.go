@@ -5,7 +5,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -308,9 +307,7 @@ func blobReport(artifactArg, mode string, res *sigstore.Result, verr error) *ver
 
 func writeBlobReport(w io.Writer, output string, rep *verify.Report, res *sigstore.Result) error {
 	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(w, rep)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %s\n", rep.Verdict, rep.Source.Path)
