@@ -72,6 +72,11 @@ type Options struct {
 	// Bundles verifies sigstore bundles (and keyless trust); nil means
 	// bundles are unverifiable in this build.
 	Bundles BundleVerifier
+	// Legacy verifies keyless cosign signatures attached without a sigstore
+	// bundle: a certificate and a Rekor bundle in the annotations of a .sig
+	// or .att layer. nil means this build cannot, and such layers are
+	// UNVERIFIABLE (E_KEYLESS_UNAVAILABLE).
+	Legacy LegacyVerifier
 	// Keyless is true when keyless trust was asked for; without Bundles
 	// that yields an UNVERIFIABLE finding.
 	Keyless bool
@@ -82,6 +87,27 @@ type Options struct {
 // BundleVerifier verifies one sigstore bundle against the digest it must
 // cover (algorithm:hex). It must fill every field of BundleResult.
 type BundleVerifier func(ctx context.Context, bundle []byte, artifactDigest string) BundleResult
+
+// LegacySignature is a keyless cosign signature as cosign attaches it to
+// a .sig or .att image: one layer and its annotations.
+type LegacySignature struct {
+	// MediaType is MediaTypeSimpleSigning (Data is the signed payload) or
+	// MediaTypeDSSE (Data is the DSSE envelope, signed over its PAE).
+	MediaType string
+	Data      []byte
+	// Signature, Certificate, Chain and Bundle are the layer annotations
+	// AnnotationCosignSignature, AnnotationCosignCertificate,
+	// AnnotationCosignChain and AnnotationCosignBundle.
+	Signature   string
+	Certificate string
+	Chain       string
+	Bundle      string
+}
+
+// LegacyVerifier verifies a LegacySignature against the trusted
+// identities. It must fill every field of BundleResult; for a DSSE layer,
+// Statement holds the verified statement, whose subjects the caller binds.
+type LegacyVerifier func(ctx context.Context, sig LegacySignature) BundleResult
 
 // BundleResult is the outcome of a bundle verification.
 type BundleResult struct {

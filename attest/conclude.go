@@ -19,7 +19,7 @@ func (r *run) conclude() {
 			rep.Attestations = append(rep.Attestations, c.att)
 		}
 	}()
-	if r.opts.Keyless && r.opts.Bundles == nil {
+	if r.opts.Keyless && r.opts.Bundles == nil && r.opts.Legacy == nil {
 		rep.Add(verify.Finding{Code: CodeKeylessUnavailable, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
 			Message: "keyless verification not available in this build"})
 	}

@@ -27,6 +27,12 @@ const (
 	// AnnotationCosignSignature holds the base64 signature of a
 	// simple-signing layer.
 	AnnotationCosignSignature = "dev.cosignproject.cosign/signature"
+	// AnnotationCosignCertificate, AnnotationCosignChain and
+	// AnnotationCosignBundle carry a keyless signature's PEM leaf
+	// certificate, its PEM chain and its Rekor bundle (JSON).
+	AnnotationCosignCertificate = "dev.sigstore.cosign/certificate"
+	AnnotationCosignChain       = "dev.sigstore.cosign/chain"
+	AnnotationCosignBundle      = "dev.sigstore.cosign/bundle"
 	// annotationKind is what cosign save writes on index.json entries.
 	annotationKind  = "kind"
 	kindImage       = "dev.cosignproject.cosign/image"
@@ -252,7 +258,7 @@ func (r *run) layers(path string, m *ocispec.Manifest, attached digest.Digest, k
 		case l.MediaType == MediaTypeDSSE:
 			if c := r.newClaim(kindOr(kind, KindCosignAttestation), o, p); c != nil {
 				if data, ok := r.readLayer(c, l); ok {
-					r.envelope(c, data, attached)
+					r.envelope(c, data, &l, attached)
 				}
 			}
 		case strings.HasPrefix(l.MediaType, mediaTypeBundlePrefix):
@@ -382,7 +388,8 @@ type simplePayload struct {
 const simpleSigningType = "cosign container image signature"
 
 // simpleSigning checks a cosign signature layer: the signature over the
-// exact payload bytes, then the payload, then the digest it names.
+// exact payload bytes (by a trusted key, or keyless), then the payload,
+// then the digest it names.
 func (r *run) simpleSigning(c *claim, l ocispec.Descriptor, attached digest.Digest) {
 	c.att.PayloadType = MediaTypeSimpleSigning
 	data, ok := r.readLayer(c, l)
@@ -394,29 +401,45 @@ func (r *run) simpleSigning(c *claim, l ocispec.Descriptor, attached digest.Dige
 		r.notChecked(c)
 		return
 	}
-	if len(r.opts.Keys) == 0 {
-		r.keylessOnly(c)
+	if r.keylessFor(&l) {
+		_, ok = r.keyless(c, &l, data)
+	} else {
+		ok = r.keySignature(c, l, data)
+	}
+	if !ok {
 		return
 	}
+	c.signed = true
+	r.signedPayload(c, data, attached)
+}
+
+// keySignature verifies a simple-signing layer's signature annotation over
+// the payload with each trusted key.
+func (r *run) keySignature(c *claim, l ocispec.Descriptor, data []byte) bool {
 	sigText, present := l.Annotations[AnnotationCosignSignature]
 	sig, err := dsse.DecodeBase64(sigText)
 	if !present || err != nil || len(sig) == 0 {
 		r.fail(c, "signature", verify.Finding{Code: CodeEnvelopeInvalid,
 			Message: "layer annotation " + AnnotationCosignSignature + " is missing or not base64"})
-		return
+		return false
 	}
 	signers := r.signedBy(data, sig)
 	if len(signers) == 0 {
 		r.fail(c, "signature", verify.Finding{Code: CodeSignatureInvalid, How: "signature over the payload verified with each trusted key",
 			Message: "the signature verifies under no trusted key"})
-		return
+		return false
 	}
 	for _, k := range signers {
 		c.att.Signers = append(c.att.Signers, k.String())
 	}
 	r.pass(c, "signature", fmt.Sprintf("signed by %d trusted key(s)", len(signers)))
-	c.signed = true
+	return true
+}
 
+// signedPayload checks a verified simple-signing payload: its type, and
+// that the manifest digest it names is a recomputed one (and the one the
+// signature is attached to).
+func (r *run) signedPayload(c *claim, data []byte, attached digest.Digest) {
 	var p simplePayload
 	if err := strictjson.Unmarshal(data, &p, r.lim.JSONDepth); err != nil {
 		f := jsonFinding(c.path, err)

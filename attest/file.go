@@ -65,7 +65,7 @@ func (r *run) document(path string, raw []byte) {
 		}
 	case probe.PayloadType != "":
 		if c := r.newClaim(KindDSSE, path, path); c != nil {
-			r.envelope(c, raw, "")
+			r.envelope(c, raw, nil, "")
 		}
 	default:
 		r.t.Report.Add(verify.Finding{Code: CodeEnvelopeInvalid, Path: path,
@@ -109,28 +109,9 @@ func (r *run) bundle(c *claim, data []byte, attached digest.Digest) {
 			break
 		}
 	}
-	c.att.Signers = append(c.att.Signers, res.Signers...)
 	c.att.PayloadType = res.PayloadType
 	c.att.PredicateType = res.PredicateType
-	for _, ch := range res.Checks {
-		c.att.Checks = append(c.att.Checks, ch)
-		if ch.Status == pass {
-			r.t.Report.Pass()
-		}
-	}
-	if !res.Verified {
-		f := verify.Finding{Code: CodeSignatureInvalid, Message: "sigstore bundle does not verify"}
-		if res.Finding != nil {
-			f = *res.Finding
-		}
-		f.Path = c.path
-		if f.Severity == "" {
-			f.Severity = f.Code.DefaultSeverity()
-		}
-		if f.Severity == verify.SeverityError {
-			c.failed = true
-		}
-		r.t.Report.Add(f)
+	if !r.record(c, res) {
 		return
 	}
 	c.signed, c.bound = true, true

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/imgproof/imgproof/attest/dsse"
 	"github.com/imgproof/imgproof/attest/intoto"
@@ -121,6 +122,11 @@ func (r *run) skip(c *claim, name, msg string) {
 // fail records a failed check and its finding.
 func (r *run) fail(c *claim, name string, f verify.Finding) {
 	c.att.Checks = append(c.att.Checks, verify.Check{Name: name, Status: fail, Message: f.Message})
+	r.finding(c, f)
+}
+
+// finding records a finding about the claim; an error fails it.
+func (r *run) finding(c *claim, f verify.Finding) {
 	if f.Path == "" {
 		f.Path = c.path
 	}
@@ -202,8 +208,9 @@ func (r *run) expected(attachedTo digest.Digest) string {
 }
 
 // envelope checks a DSSE envelope: shape, payload type, signatures, then
-// the statement read from the verified bytes only, and its subjects.
-func (r *run) envelope(c *claim, data []byte, attachedTo digest.Digest) {
+// the statement read from the verified bytes only, and its subjects. l is
+// the layer that carried it, nil for a file.
+func (r *run) envelope(c *claim, data []byte, l *ocispec.Descriptor, attachedTo digest.Digest) {
 	env, err := dsse.Parse(data, r.lim)
 	if err != nil {
 		f := verify.Finding{Code: CodeEnvelopeInvalid, Message: "DSSE envelope: " + err.Error()}
@@ -232,8 +239,12 @@ func (r *run) envelope(c *claim, data []byte, attachedTo digest.Digest) {
 		r.notChecked(c)
 		return
 	}
-	if len(r.opts.Keys) == 0 {
-		r.keylessOnly(c)
+	if r.keylessFor(l) {
+		payload, ok := r.keyless(c, l, data)
+		if ok && typeOK {
+			c.signed = true
+			r.statement(c, payload, attachedTo)
+		}
 		return
 	}
 	res, err := dsse.Verify(env, r.opts.Keys, r.opts.threshold())
@@ -286,6 +297,62 @@ func (r *run) statement(c *claim, payload []byte, attachedTo digest.Digest) {
 func (r *run) notChecked(c *claim) {
 	r.t.Report.Add(verify.Finding{Code: CodeNotChecked, Severity: verify.SeverityInfo, Path: c.path,
 		Message: c.att.Kind + " found; give --key or a policy to verify it"})
+}
+
+// keylessFor reports whether a layer's signature is checked against the
+// keyless identities rather than the keys: always when no key is trusted,
+// and for a layer that carries a certificate when both are.
+func (r *run) keylessFor(l *ocispec.Descriptor) bool {
+	if !r.opts.Keyless {
+		return false
+	}
+	return len(r.opts.Keys) == 0 || (l != nil && l.Annotations[AnnotationCosignCertificate] != "")
+}
+
+// keyless verifies a layer signed the older cosign keyless way (the
+// certificate and Rekor bundle in its annotations) through the Legacy
+// hook, and returns the verified payload.
+func (r *run) keyless(c *claim, l *ocispec.Descriptor, data []byte) ([]byte, bool) {
+	if r.opts.Legacy == nil || l == nil {
+		r.keylessOnly(c)
+		return nil, false
+	}
+	for _, a := range []string{AnnotationCosignCertificate, AnnotationCosignBundle} {
+		if l.Annotations[a] == "" {
+			r.fail(c, "signature", verify.Finding{Code: CodeEnvelopeInvalid, Expected: a,
+				Message: "layer annotation " + a + " is missing: a keyless signature needs its certificate and Rekor bundle"})
+			return nil, false
+		}
+	}
+	res := r.opts.Legacy(r.ctx, LegacySignature{MediaType: l.MediaType, Data: data,
+		Signature: l.Annotations[AnnotationCosignSignature], Certificate: l.Annotations[AnnotationCosignCertificate],
+		Chain: l.Annotations[AnnotationCosignChain], Bundle: l.Annotations[AnnotationCosignBundle]})
+	if !r.record(c, res) {
+		return nil, false
+	}
+	return res.Statement, true
+}
+
+// record adds a verifier's checks and signers to the claim, and its
+// finding when the signature did not verify, which it reports.
+func (r *run) record(c *claim, res BundleResult) bool {
+	c.att.Signers = append(c.att.Signers, res.Signers...)
+	for _, ch := range res.Checks {
+		c.att.Checks = append(c.att.Checks, ch)
+		if ch.Status == pass {
+			r.t.Report.Pass()
+		}
+	}
+	if res.Verified {
+		return true
+	}
+	f := verify.Finding{Code: CodeSignatureInvalid, Message: "the signature does not verify"}
+	if res.Finding != nil {
+		f = *res.Finding
+	}
+	f.Path = c.path
+	r.finding(c, f)
+	return false
 }
 
 func (r *run) keylessOnly(c *claim) {

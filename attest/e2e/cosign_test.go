@@ -55,18 +55,25 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), cosign: tool(t, "cosign"), crane: tool(t, "crane")}
-	e.imgproof = filepath.Join(e.dir, "imgproof")
+	e.imgproof = buildImgproof(t, e.dir)
+	e.startRegistry()
+	return e
+}
+
+// buildImgproof builds the CLI into dir.
+func buildImgproof(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "imgproof")
 	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := exec.Command("go", "build", "-o", e.imgproof, "./cmd/imgproof")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/imgproof")
 	build.Dir = strings.TrimSpace(string(root))
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building imgproof: %v\n%s", err, out)
 	}
-	e.startRegistry()
-	return e
+	return bin
 }
 
 func (e *env) startRegistry() {
@@ -105,11 +112,18 @@ func (e *env) startRegistry() {
 // fails the test unless the exit code is want.
 func (e *env) run(want int, name string, args ...string) string {
 	e.t.Helper()
+	return e.runEnv(nil, want, name, args...)
+}
+
+// runEnv is run with extra environment variables.
+func (e *env) runEnv(extra []string, want int, name string, args ...string) string {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = e.dir
 	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD=", "TUF_ROOT="+filepath.Join(e.dir, "tuf"), "SIGSTORE_NO_CACHE=true")
+	cmd.Env = append(cmd.Env, extra...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

@@ -38,6 +38,13 @@ type Artifact struct {
 // and a non-nil *Error when any check failed or could not run; the Result
 // is never nil.
 func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy) (*Result, error) {
+	return verifyBundle(ctx, bundleJSON, artifact, p, false)
+}
+
+// verifyBundle is Verify. With statementOnly, a DSSE bundle is verified
+// without an artifact: the caller binds the verified statement's subjects
+// itself (a cosign .att layer names the image it is attached to).
+func verifyBundle(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy, statementOnly bool) (*Result, error) {
 	res := &Result{}
 	if err := ctx.Err(); err != nil {
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
@@ -46,6 +53,9 @@ func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy)
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
 	}
 	hasher, opt, err := artifactOption(artifact)
+	if statementOnly {
+		hasher, opt, err = nil, sgverify.WithoutArtifactUnsafe(), nil
+	}
 	if err != nil {
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
 	}
@@ -98,7 +108,7 @@ func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy)
 	vr, err := v.Verify(&b, pb)
 	if err != nil {
 		check := CheckSignature
-		if res.Payload != nil {
+		if res.Payload != nil && !statementOnly {
 			check = CheckSubject
 			if err2 := res.envelopeSignatureOnly(&b, v); err2 != nil {
 				check = CheckSignature
@@ -121,7 +131,10 @@ func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy)
 	if err := res.statement(p.PredicateType); err != nil {
 		return res, err
 	}
-	if res.Statement != nil {
+	if statementOnly && res.Statement == nil {
+		return res, res.fail(CheckPayload, ErrMalformed, errors.New("a DSSE envelope was expected"))
+	}
+	if res.Statement != nil && !statementOnly {
 		// sigstore-go matched the subject on its own parse of the statement;
 		// match it again on the strict parse, so both readings agree.
 		digests := []string{res.ArtifactDigest}
@@ -133,7 +146,10 @@ func Verify(ctx context.Context, bundleJSON []byte, artifact Artifact, p Policy)
 		}
 	}
 	msg := "over " + res.ArtifactDigest
-	if res.Payload != nil {
+	switch {
+	case statementOnly:
+		msg = "DSSE envelope; its statement's subjects are bound by the caller"
+	case res.Payload != nil:
 		msg = "DSSE envelope; statement subject matches " + res.ArtifactDigest
 	}
 	res.pass(CheckSignature, msg)

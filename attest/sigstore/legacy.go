@@ -88,22 +88,28 @@ func FromCosign(s *CosignSignature, messageSHA256 []byte) ([]byte, error) {
 	if len(messageSHA256) != 32 {
 		return nil, errors.New("message digest must be 32 bytes of sha256")
 	}
-	b := &protobundle.Bundle{
-		VerificationMaterial: &protobundle.VerificationMaterial{},
+	return legacyBundle(&protobundle.Bundle{
 		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
 			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: messageSHA256},
 			Signature:     sig,
 		}},
-	}
+	}, s.Cert, s.RekorBundle)
+}
+
+// legacyBundle completes b, whose content is set, with the certificate
+// and the Rekor entry of cosign's older material.
+func legacyBundle(b *protobundle.Bundle, cert string, rb *RekorBundle) ([]byte, error) {
+	b.VerificationMaterial = &protobundle.VerificationMaterial{}
 	var certDER []byte
-	if s.Cert != "" {
-		if certDER, err = certificateDER(s.Cert); err != nil {
+	if cert != "" {
+		var err error
+		if certDER, err = certificateDER(cert); err != nil {
 			return nil, err
 		}
 	}
-	if s.RekorBundle != nil {
+	if rb != nil {
 		b.MediaType = "application/vnd.dev.sigstore.bundle+json;version=0.1"
-		entry, err := rekorEntry(s.RekorBundle)
+		entry, err := rekorEntry(rb)
 		if err != nil {
 			return nil, err
 		}

@@ -77,15 +77,20 @@ func (r *Result) Attestation(kind, origin string) verify.Attestation {
 	}
 	if r.Verified {
 		a.Status = "verified"
-		if r.Signer != "" {
-			s := r.Signer
-			if r.Issuer != "" {
-				s += " (issuer " + r.Issuer + ")"
-			}
+		if s := r.SignerName(); s != "" {
 			a.Signers = append(a.Signers, s)
 		}
 	}
 	return a
+}
+
+// SignerName is the signer as a report names it: the certificate's SAN
+// and OIDC issuer, or the key's description.
+func (r *Result) SignerName() string {
+	if r.Signer != "" && r.Issuer != "" {
+		return r.Signer + " (issuer " + r.Issuer + ")"
+	}
+	return r.Signer
 }
 
 func (r *Result) pass(name, msg string) {

@@ -131,6 +131,9 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 		}
 	}
 	opts.Bundles = bundleVerifier(keyPEMs, identities, trustedRoot)
+	if len(identities) > 0 {
+		opts.Legacy = legacyVerifier(identities, trustedRoot)
+	}
 	lim, err := verifyFlags.limits.apply()
 	if err != nil {
 		return err
@@ -147,29 +150,55 @@ func bundleVerifier(keyPEMs [][]byte, ids []policy.Identity, trustedRoot []byte)
 	for _, k := range keyPEMs {
 		policies = append(policies, sigstore.Policy{Key: k, TrustedRoot: trustedRoot})
 	}
+	policies = append(policies, identityPolicies(ids, trustedRoot)...)
+	return func(ctx context.Context, bundle []byte, artifactDigest string) attest.BundleResult {
+		return firstVerified(policies, func(p sigstore.Policy) (*sigstore.Result, error) {
+			return sigstore.Verify(ctx, bundle, sigstore.Artifact{Digest: artifactDigest}, p)
+		})
+	}
+}
+
+// legacyVerifier checks keyless cosign .sig and .att layers (certificate
+// and Rekor bundle in annotations) with attest/sigstore, against each
+// trusted identity.
+func legacyVerifier(ids []policy.Identity, trustedRoot []byte) attest.LegacyVerifier {
+	policies := identityPolicies(ids, trustedRoot)
+	return func(ctx context.Context, sig attest.LegacySignature) attest.BundleResult {
+		return firstVerified(policies, func(p sigstore.Policy) (*sigstore.Result, error) {
+			return sigstore.VerifyCosignLayer(ctx, sigstore.CosignLayer(sig), p)
+		})
+	}
+}
+
+func identityPolicies(ids []policy.Identity, trustedRoot []byte) []sigstore.Policy {
+	var policies []sigstore.Policy
 	for _, id := range ids {
 		policies = append(policies, sigstore.Policy{TrustedRoot: trustedRoot, Identity: id.Subject, IdentityRegexp: id.SubjectRegExp,
 			Issuer: id.Issuer, IssuerRegexp: id.IssuerRegExp})
 	}
-	return func(ctx context.Context, bundle []byte, artifactDigest string) attest.BundleResult {
-		var out attest.BundleResult
-		for _, p := range policies {
-			res, err := sigstore.Verify(ctx, bundle, sigstore.Artifact{Digest: artifactDigest}, p)
-			out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType}
-			if err == nil && res.Verified {
-				out.Verified = true
-				out.Statement = res.Payload
-				if res.Signer != "" {
-					out.Signers = []string{res.Signer}
-				}
-				return out
+	return policies
+}
+
+// firstVerified runs check under each policy until one verifies; otherwise
+// it reports the last failure.
+func firstVerified(policies []sigstore.Policy, check func(sigstore.Policy) (*sigstore.Result, error)) attest.BundleResult {
+	var out attest.BundleResult
+	for _, p := range policies {
+		res, err := check(p)
+		out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType}
+		if err == nil && res.Verified {
+			out.Verified = true
+			out.Statement = res.Payload
+			if s := res.SignerName(); s != "" {
+				out.Signers = []string{s}
 			}
-			var se *sigstore.Error
-			if errors.As(err, &se) {
-				f := se.Finding("")
-				out.Finding = &f
-			}
+			return out
 		}
-		return out
+		var se *sigstore.Error
+		if errors.As(err, &se) {
+			f := se.Finding("")
+			out.Finding = &f
+		}
 	}
+	return out
 }
