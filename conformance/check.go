@@ -86,7 +86,9 @@ func (c *checker) verifyOptions(opts *Options) *verify.Options {
 	vo.LayerContent = func(blob string, r io.Reader) error {
 		vs := CheckLayer(r)
 		c.mu.Lock()
-		c.layers[blob] = append(c.layers[blob], vs...)
+		// Set, not appended: the verifier reads a blob again when it
+		// verifies a source a second time without its engines.
+		c.layers[blob] = vs
 		c.mu.Unlock()
 		return nil
 	}

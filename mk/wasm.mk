@@ -16,7 +16,7 @@ WASM_SAFE += ./wasm/...
 wasm-web:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags '$(WASM_LDFLAGS)' -o $(WASM_WEB)/imgproof.wasm ./wasm
 	cp $(WASM_EXEC) $(WASM_WEB)/wasm_exec.js
-	cp $(WASM_WEB)/imgproof.wasm $(WASM_WEB)/wasm_exec.js $(WASM_NPM)/
+	cp $(WASM_WEB)/imgproof.wasm $(WASM_WEB)/wasm_exec.js $(WASM_WEB)/engines.js $(WASM_WEB)/vendor/hash-wasm* $(WASM_NPM)/
 
 build: wasm-web
 

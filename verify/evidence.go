@@ -85,19 +85,22 @@ var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return
 type hasher struct {
 	algs []digest.Algorithm
 	hs   []hash.Hash
+	eng  *engineRun
 }
 
-func newHasher(algs []digest.Algorithm) *hasher {
-	h := &hasher{algs: algs}
+func newHasher(algs []digest.Algorithm, eng *engineRun) *hasher {
+	h := &hasher{algs: algs, eng: eng}
 	for _, a := range algs {
-		h.hs = append(h.hs, newHash(a))
+		h.hs = append(h.hs, eng.newHash(a))
 	}
 	return h
 }
 
 func (h *hasher) Write(p []byte) (int, error) {
 	for _, x := range h.hs {
-		x.Write(p)
+		if _, err := x.Write(p); err != nil {
+			h.eng.fail(fmt.Errorf("sha256 engine: %w", err))
+		}
 	}
 	return len(p), nil
 }
@@ -106,6 +109,9 @@ func (h *hasher) sums() map[digest.Algorithm]digest.Digest {
 	m := make(map[digest.Algorithm]digest.Digest, len(h.hs))
 	for i, a := range h.algs {
 		m[a] = digest.NewDigest(a, h.hs[i])
+		if he, ok := h.hs[i].(hashErr); ok && he.Err() != nil {
+			h.eng.fail(fmt.Errorf("sha256 engine: %w", he.Err()))
+		}
 	}
 	return m
 }
@@ -123,6 +129,8 @@ type blobJob struct {
 	total int64
 	// content, if set, receives the decompressed stream of a tar layer.
 	content func(io.Reader) error
+	// eng holds the run's engines; nil means the built-in code.
+	eng *engineRun
 }
 
 // streamBlob hashes r in one pass: the stored bytes into the blob digests
@@ -131,7 +139,7 @@ type blobJob struct {
 // and hashing the result runs on another, so the two overlap.
 func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limits, progress func(Progress)) *evidence {
 	ev := &evidence{}
-	bh := newHasher(job.algs)
+	bh := newHasher(job.algs, job.eng)
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(8)
 	ev.compression = detectCompression(head)
@@ -149,7 +157,7 @@ func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limit
 				extra = append(extra, a)
 			}
 		}
-		dh := newHasher(extra)
+		dh := newHasher(extra, job.eng)
 		var w io.Writer = bh
 		var feed *contentFeed
 		sniff := &headSniffer{}
@@ -192,7 +200,7 @@ func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limit
 	}
 	done := make(chan result, 1)
 	go func() {
-		dh := newHasher(diffAlgs)
+		dh := newHasher(diffAlgs, job.eng)
 		sniff := &headSniffer{}
 		n, err := decompress(pr, ev.compression, io.MultiWriter(dh, sniff), job, lim)
 		// Drain so the reading side never blocks on an early decoder stop.
@@ -252,7 +260,10 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 	var dr io.WriterTo
 	switch compression {
 	case CompressionGzip:
-		zr, closeFn, err := newGunzip(cr)
+		zr, closeFn, err := job.eng.gunzip(cr)
+		if zr == nil && err == nil {
+			zr, closeFn, err = newGunzip(cr)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("gzip: %w", err)
 		}
@@ -281,7 +292,15 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 	// Hashing runs on its own goroutine, so inflating and hashing overlap.
 	aw := newAsyncWriter(out)
 	guard := &bombGuard{w: aw, in: cr, lim: lim, name: job.name}
+	if _, ok := dr.(*engineReader); ok {
+		guard.lookahead = GunzipLookahead
+	}
 	_, err := dr.WriteTo(guard)
+	if err != nil && guard.lookahead > 0 {
+		// The run is done again with the built-in decoder, whose error is
+		// the one reported.
+		job.eng.fail(fmt.Errorf("gzip engine: %w", err))
+	}
 	if werr := aw.Close(); err == nil {
 		err = werr
 	}
@@ -416,6 +435,9 @@ type bombGuard struct {
 	lim  *limits.Limits
 	n    int64
 	name string
+	// lookahead is subtracted from the bytes consumed: how far the
+	// decompressor may have read beyond what its output needed.
+	lookahead int64
 }
 
 func (g *bombGuard) Write(p []byte) (int, error) {
@@ -423,7 +445,7 @@ func (g *bombGuard) Write(p []byte) (int, error) {
 	if g.n > g.lim.LayerDecompressed {
 		return 0, limits.Exceeded(limits.LayerDecompressed, g.lim.LayerDecompressed, g.name)
 	}
-	if g.n > g.lim.RatioFloor && g.lim.CompressionRatio > 0 && g.n > g.lim.CompressionRatio*max(g.in.n, 1) {
+	if g.n > g.lim.RatioFloor && g.lim.CompressionRatio > 0 && g.n > g.lim.CompressionRatio*max(g.in.n-g.lookahead, 1) {
 		return 0, limits.Exceeded(limits.CompressionRatio, g.lim.CompressionRatio, g.name)
 	}
 	return g.w.Write(p)

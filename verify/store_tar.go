@@ -318,7 +318,7 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 			keep = &bytes.Buffer{}
 			src = io.TeeReader(tr, keep)
 		}
-		ev := streamBlob(ctx, src, blobJob{name: name, algs: algs, diffAlgs: algs, max: -1, total: hdr.Size, content: v.contentFor(name)}, &v.lim, v.progress)
+		ev := streamBlob(ctx, src, blobJob{name: name, algs: algs, diffAlgs: algs, max: -1, total: hdr.Size, content: v.contentFor(name), eng: v.eng}, &v.lim, v.progress)
 		if ev.readErr != nil {
 			return nil, tarReadError(ev.readErr)
 		}

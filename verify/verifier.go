@@ -42,6 +42,8 @@ type verifier struct {
 	roots           []Root
 
 	contentErrors []contentFailure
+	// eng holds the engines of this run, or nil for the built-in code.
+	eng *engineRun
 }
 
 // contentFailure is an error from the layer-content visitor.
@@ -56,8 +58,27 @@ type Root struct {
 	Descriptor v1.Descriptor
 }
 
-func run(ctx context.Context, name string, opts *Options, load func(*verifier) error) (res *Result) {
+// run verifies a source, with the caller's engines when the source can be
+// read again (rereadable): a run in which an engine failed is discarded
+// and done again with the built-in code.
+func run(ctx context.Context, name string, opts *Options, rereadable bool, load func(*verifier) error) *Result {
+	if opts != nil && opts.Engines != nil && rereadable {
+		eng := &engineRun{Engines: opts.Engines}
+		res := runOnce(ctx, name, opts, eng, load)
+		err := eng.failed()
+		if err == nil {
+			return res
+		}
+		if opts.Logger != nil {
+			opts.Logger.Debug("engine failed; verifying again with the built-in code", "source", name, "err", err)
+		}
+	}
+	return runOnce(ctx, name, opts, nil, load)
+}
+
+func runOnce(ctx context.Context, name string, opts *Options, eng *engineRun, load func(*verifier) error) (res *Result) {
 	v := &verifier{
+		eng:    eng,
 		ctx:    ctx,
 		opts:   opts,
 		lim:    opts.limits(),
@@ -138,11 +159,11 @@ func (v *verifier) loadStream(r io.Reader) error {
 	var tr io.Reader = br
 	switch c := detectCompression(head); c {
 	case CompressionGzip:
-		zr, err := gzip.NewReader(br)
+		zr, closeFn, err := v.gunzipArchive(br)
 		if err != nil {
 			return &archiveError{CodeDecompress, "archive", "gzip: " + decompressReason(err)}
 		}
-		defer zr.Close()
+		defer closeFn()
 		v.report.Source.Compressed = true
 		ra := newReadAhead(zr)
 		defer ra.Close()
@@ -157,6 +178,23 @@ func (v *verifier) loadStream(r io.Reader) error {
 	}
 	v.st = st
 	return nil
+}
+
+// gunzipArchive decompresses a gzipped archive with the gzip engine, if
+// there is one, or with the built-in multi-member decoder.
+func (v *verifier) gunzipArchive(r io.Reader) (io.Reader, func(), error) {
+	zr, closeFn, err := v.eng.gunzip(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if zr != nil {
+		return zr.(io.Reader), closeFn, nil
+	}
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return gz, func() { gz.Close() }, nil
 }
 
 // contentFor returns the layer-content visitor for a blob, if any.

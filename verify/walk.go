@@ -59,7 +59,7 @@ func (v *verifier) scheduleBlob(name string, alg digest.Algorithm, max, total in
 		}
 		return p
 	}
-	job := blobJob{name: name, algs: []digest.Algorithm{alg}, max: max, total: total}
+	job := blobJob{name: name, algs: []digest.Algorithm{alg}, max: max, total: total, eng: v.eng}
 	if diffAlg != "" {
 		job.diffAlgs = []digest.Algorithm{diffAlg}
 	}

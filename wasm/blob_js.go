@@ -4,16 +4,41 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"syscall/js"
 )
 
 // jsBlob is a JavaScript Blob or File seen as a blobio.Blob. Each ReadAt is
-// one Blob.slice: read synchronously with FileReaderSync inside a Web
-// Worker, and through the arrayBuffer Promise elsewhere (the page's main
-// thread, Node.js).
+// one Blob.slice read: synchronously with FileReaderSync inside a Web
+// Worker, where a read issued ahead would only progress when the module
+// yields, and through the arrayBuffer Promise elsewhere (Node.js, a page's
+// main thread). There, sequential reads run ahead: a read that starts where
+// an earlier one ended starts the read of the next range of the same
+// length, so the file is read while the module hashes. At most maxAhead
+// reads are in flight; scattered reads (tar headers) start none.
 type jsBlob struct {
 	v    js.Value
 	size int64
+
+	mu    sync.Mutex
+	ahead map[int64]*pendingRead // by start offset
+	ends  map[int64]bool         // where recent reads ended
+	seq   uint64
+}
+
+// maxAhead bounds the reads started ahead of need, per blob.
+const maxAhead = 4
+
+// pendingRead is a Blob.slice read in flight.
+type pendingRead struct {
+	end int64
+	seq uint64
+	ch  chan readResult
+}
+
+type readResult struct {
+	buf js.Value
+	err error
 }
 
 var (
@@ -30,10 +55,69 @@ func newFileReaderSync() js.Value {
 }
 
 func newJSBlob(v js.Value) *jsBlob {
-	return &jsBlob{v: v, size: int64(v.Get("size").Float())}
+	return &jsBlob{v: v, size: int64(v.Get("size").Float()), ahead: map[int64]*pendingRead{}, ends: map[int64]bool{}}
 }
 
 func (b *jsBlob) Size() int64 { return b.size }
+
+// start begins reading [off, end).
+func (b *jsBlob) start(off, end int64) *pendingRead {
+	b.seq++
+	r := &pendingRead{end: end, seq: b.seq, ch: make(chan readResult, 1)}
+	var onOK, onErr js.Func
+	done := func(res readResult) {
+		r.ch <- res
+		onOK.Release()
+		onErr.Release()
+	}
+	onOK = js.FuncOf(func(_ js.Value, args []js.Value) any { done(readResult{buf: arg(args, 0)}); return nil })
+	onErr = js.FuncOf(func(_ js.Value, args []js.Value) any { done(readResult{err: jsError(arg(args, 0))}); return nil })
+	p, err := catch(func() js.Value { return b.v.Call("slice", float64(off), float64(end)).Call("arrayBuffer") })
+	if err != nil {
+		onOK.Release()
+		onErr.Release()
+		r.ch <- readResult{err: err}
+		return r
+	}
+	p.Call("then", onOK, onErr)
+	return r
+}
+
+// take returns the read of [off, end), started ahead or now, and starts
+// the read of the range after it.
+func (b *jsBlob) take(off, end int64) *pendingRead {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.ahead[off]
+	delete(b.ahead, off)
+	if r == nil || r.end != end {
+		r = b.start(off, end)
+	}
+	sequential := b.ends[off]
+	delete(b.ends, off)
+	if len(b.ends) >= 4*maxAhead {
+		clear(b.ends)
+	}
+	b.ends[end] = true
+	if next := min(end+(end-off), b.size); sequential && end < b.size && b.ahead[end] == nil {
+		if len(b.ahead) >= maxAhead {
+			b.dropOldest()
+		}
+		b.ahead[end] = b.start(end, next)
+	}
+	return r
+}
+
+// dropOldest forgets the oldest read ahead, which the reader skipped.
+func (b *jsBlob) dropOldest() {
+	var oldest int64 = -1
+	for off, r := range b.ahead {
+		if oldest < 0 || r.seq < b.ahead[oldest].seq {
+			oldest = off
+		}
+	}
+	delete(b.ahead, oldest)
+}
 
 func (b *jsBlob) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
@@ -46,22 +130,18 @@ func (b *jsBlob) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	end := min(off+int64(len(p)), b.size)
-	slice := b.v.Call("slice", float64(off), float64(end))
-	var buf js.Value
+	var res readResult
 	if !fileReaderSync.IsUndefined() {
-		var err error
-		buf, err = catch(func() js.Value { return fileReaderSync.Call("readAsArrayBuffer", slice) })
-		if err != nil {
-			return 0, fmt.Errorf("blob: reading bytes %d-%d: %w", off, end, err)
-		}
+		res.buf, res.err = catch(func() js.Value {
+			return fileReaderSync.Call("readAsArrayBuffer", b.v.Call("slice", float64(off), float64(end)))
+		})
 	} else {
-		var err error
-		buf, err = await(slice.Call("arrayBuffer"))
-		if err != nil {
-			return 0, fmt.Errorf("blob: reading bytes %d-%d: %w", off, end, err)
-		}
+		res = <-b.take(off, end).ch
 	}
-	n := js.CopyBytesToGo(p, uint8Array.New(buf))
+	if res.err != nil {
+		return 0, fmt.Errorf("blob: reading bytes %d-%d: %w", off, end, res.err)
+	}
+	n := js.CopyBytesToGo(p, uint8Array.New(res.buf))
 	if int64(n) != end-off {
 		return n, fmt.Errorf("blob: read %d bytes at %d, want %d (was the file changed?)", n, off, end-off)
 	}

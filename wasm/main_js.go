@@ -16,7 +16,8 @@
 // final newline.
 //
 // options: {name?: string, platform?: "os/arch[/variant]",
-// onProgress?: (name, done, total) => void, parallelism?: number}, plus the
+// onProgress?: (name, done, total) => void, parallelism?: number,
+// engines?: false | {sha256?, gunzip?}} (see parseEngines), plus the
 // signature and attestation options that claimOptions lists. As in the CLI,
 // the claims found in the image are always checked and reported.
 package main
@@ -246,6 +247,9 @@ func parseOptions(v js.Value, withProgress bool) (opts *verify.Options, name str
 			return nil, "", nil, err
 		}
 		opts.Platform = plat
+	}
+	if opts.Engines, err = parseEngines(v.Get("engines")); err != nil {
+		return nil, "", nil, err
 	}
 	if p := v.Get("parallelism"); p.Type() == js.TypeNumber {
 		opts.Parallelism = p.Int()

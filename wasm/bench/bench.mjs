@@ -8,6 +8,9 @@
 //   - memory as the image grows: the module's linear memory (its peak, since
 //     it never shrinks) and the largest resident size of Chromium's processes.
 //
+// The page runs with its engines (DecompressionStream and hash-wasm) and
+// again with ?engines=go, the Go code alone.
+//
 // Usage: node bench.mjs [--sizes 64MiB,256MiB] [--runs 2] [--dir DIR]
 // Images are generated once into DIR (default: a folder in the temp dir) and
 // reused. It prints a table and writes results.json beside the images.
@@ -74,13 +77,15 @@ async function withPeakRSS(fn) {
   }
 }
 
-async function browser(page, archive) {
+// browser verifies archive on the page at url: the page as shipped, or
+// with ?engines=go for the Go code only.
+async function browser(page, url, archive) {
   let best = Infinity;
   let report;
   let memory = 0;
   let peakRSS = 0;
   for (let i = 0; i < runs; i++) {
-    await page.reload();
+    await page.goto(url);
     await page.waitForSelector("body[data-state=ready]");
     const { result, peak } = await withPeakRSS(async () => {
       const t = performance.now();
@@ -130,11 +135,12 @@ try {
     const archive = image(size);
     const nat = await native(archive);
     const nat1 = await native(archive, { GOMAXPROCS: "1" });
-    const br = await browser(page, archive);
+    const br = await browser(page, srv.url, archive);
+    const brGo = await browser(page, srv.url + "?engines=go", archive);
     const nd = await node(archive);
     const same = (r) => JSON.stringify({ ...r, source: null }) === JSON.stringify({ ...nat.report, source: null });
-    if (nat.report.verdict !== "VERIFIED" || !same(br.report) || !same(nd.report)) {
-      throw new Error(`${size}: reports differ or not VERIFIED (native ${nat.report.verdict}, browser ${br.report.verdict}, node ${nd.report.verdict})`);
+    if (nat.report.verdict !== "VERIFIED" || !same(br.report) || !same(brGo.report) || !same(nd.report)) {
+      throw new Error(`${size}: reports differ or not VERIFIED (native ${nat.report.verdict}, browser ${br.report.verdict}, browser Go-only ${brGo.report.verdict}, node ${nd.report.verdict})`);
     }
     const bytes = uncompressedBytes(nat.report);
     const r = {
@@ -144,6 +150,7 @@ try {
       nativeMBps: bytes / MB / (nat.ms / 1000),
       native1MBps: bytes / MB / (nat1.ms / 1000),
       browserMBps: bytes / MB / (br.ms / 1000),
+      browserGoOnlyMBps: bytes / MB / (brGo.ms / 1000),
       nodeMBps: bytes / MB / (nd.ms / 1000),
       wasmMemoryBytes: br.memory,
       chromiumPeakRSSBytes: br.peakRSS,
@@ -154,6 +161,7 @@ try {
     console.log(`${size}: archive ${(r.archiveBytes / MB).toFixed(0)} MB, ${(bytes / MB).toFixed(0)} MB uncompressed | ` +
       `native ${r.nativeMBps.toFixed(0)} MB/s (1 core ${r.native1MBps.toFixed(0)}) | chromium ${r.browserMBps.toFixed(1)} MB/s ` +
       `= ${(100 * r.browserToNative).toFixed(0)}% of native (${(100 * r.browserToNative1).toFixed(0)}% of 1 core) | ` +
+      `chromium Go-only ${r.browserGoOnlyMBps.toFixed(1)} MB/s | ` +
       `node ${r.nodeMBps.toFixed(1)} MB/s | wasm memory ${(r.wasmMemoryBytes / MB).toFixed(0)} MB, chromium RSS peak ${(r.chromiumPeakRSSBytes / MB).toFixed(0)} MB`);
   }
 } finally {

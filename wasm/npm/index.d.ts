@@ -28,8 +28,29 @@ export interface VerifyOptions {
   parallelism?: number;
   /** Called as blobs are read, at most about once per 1% of each blob. */
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Faster engines than the module's Go code: by default the runtime's
+   * DecompressionStream for gzip and a native SHA-256 (node:crypto in
+   * Node.js, hash-wasm in browsers). false runs the Go code only. The report
+   * is the same either way: after any engine failure, the input is verified
+   * again with the Go code.
+   */
+  engines?: false | Engines;
   /** Where to load the module from; defaults to imgproof.wasm beside this file. Used by the first call only. */
   wasm?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
+}
+
+/** A hasher: update() takes bytes, digest() returns the 32-byte SHA-256. */
+export interface Hasher {
+  update(bytes: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
+export interface Engines {
+  /** Returns a new SHA-256 hasher, or a Promise of one. */
+  sha256?: () => Hasher | Promise<Hasher>;
+  /** Returns a gzip-decompressing stream pair, such as new DecompressionStream("gzip"). */
+  gunzip?: () => { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
 }
 
 export interface Platform {

@@ -34,6 +34,8 @@ export function load(options = {}) {
   if (loading) return loading;
   loading = (async () => {
     if (typeof globalThis.Go !== "function") await import("./wasm_exec.js");
+    if (typeof globalThis.imgproofEngines !== "function") await import("./engines.js");
+    defaultEngines = await nativeEngines();
     const go = new globalThis.Go();
     const src = await wasmSource(options.wasm);
     let instance;
@@ -55,8 +57,28 @@ export function load(options = {}) {
   return loading;
 }
 
+let defaultEngines;
+
+// nativeEngines makes the default engines: the runtime's DecompressionStream
+// for gzip, with node:crypto's SHA-256 in Node.js and hash-wasm's in
+// browsers.
+async function nativeEngines() {
+  if (isNode()) {
+    const { createHash } = await import("node:crypto");
+    return globalThis.imgproofEngines({
+      sha256: () => {
+        const h = createHash("sha256");
+        return { update: (bytes) => { h.update(bytes); }, digest: () => new Uint8Array(h.digest()) };
+      },
+    });
+  }
+  if (!globalThis.hashwasm) await import("./hash-wasm-sha256.umd.min.js");
+  return globalThis.imgproofEngines();
+}
+
 function goOptions(options) {
   const o = {};
+  o.engines = options.engines === undefined ? defaultEngines : options.engines;
   if (options.name != null) o.name = String(options.name);
   if (options.platform != null) o.platform = String(options.platform);
   if (options.parallelism != null) o.parallelism = Number(options.parallelism);

@@ -5,11 +5,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { buildCorpus, comparable, launch, nativeJSON, serve, tamper, tempDir } from "./lib.mjs";
+import { buildCorpus, buildGzipCases, comparable, launch, nativeJSON, serve, tamper, tempDir } from "./lib.mjs";
 
 const root = tempDir("imgproof-browser-test-");
 let corpus = [];
 let twins = [];
+let gzipCases = [];
 let server;
 let browser;
 let page;
@@ -18,6 +19,7 @@ let requestsAtReady = -1;
 
 before(async () => {
   corpus = await buildCorpus(root);
+  gzipCases = await buildGzipCases(root);
   const twinDir = join(root, "twins");
   await import("node:fs").then((fs) => fs.mkdirSync(twinDir));
   twins = corpus.map((c) => tamper(c, twinDir));
@@ -51,7 +53,8 @@ async function verifyInPage(input) {
 
 describe("the page", () => {
   test("loads only its own files, including the module fetched by its worker", () => {
-    const own = new Set(["", "app.js", "style.css", "worker.js", "wasm_exec.js", "imgproof.wasm"].map((f) => server.url + f));
+    const own = new Set(["", "app.js", "style.css", "worker.js", "wasm_exec.js", "engines.js", "vendor/hash-wasm-sha256.umd.min.js",
+      "imgproof.wasm"].map((f) => server.url + f));
     assert.ok(requestsAtReady > 0);
     for (const u of requests.slice(0, requestsAtReady)) assert.ok(own.has(u), `unexpected request ${u}`);
     assert.ok(requests.includes(server.url + "imgproof.wasm"), "the worker's fetch of the module was not recorded");
@@ -130,6 +133,37 @@ describe("the page", () => {
     } finally {
       await page.fill("#platform", "");
     }
+  });
+
+  // The page uses the browser's gzip and hash-wasm's SHA-256 (engines); with
+  // ?engines=go it runs the Go code alone. Both must give the CLI's report
+  // on the gzip cases that DecompressionStream rejects or words differently,
+  // and on the whole corpus.
+  test("the engines and the Go code give the CLI's report on every gzip case and corpus image", async (t) => {
+    assert.ok(gzipCases.length >= 10, `only ${gzipCases.length} gzip cases`);
+    // Loading the page again is a request; none came before.
+    assert.deepEqual(requests.slice(requestsAtReady), []);
+    const verdicts = new Set();
+    try {
+      for (const [label, query] of [["engines", ""], ["go", "?engines=go"]]) {
+        await page.goto(server.url + query);
+        await page.waitForSelector("body[data-state=ready]");
+        for (const input of [...gzipCases, ...(query ? corpus : [])]) {
+          await t.test(`${label} ${input.name}`, async () => {
+            const want = JSON.parse((await nativeJSON(input)).stdout);
+            const got = await verifyInPage(input);
+            assert.deepEqual(got.newRequests, []);
+            assert.deepEqual(comparable(got.report), comparable(want));
+            verdicts.add(want.verdict);
+          });
+        }
+      }
+    } finally {
+      await page.goto(server.url);
+      await page.waitForSelector("body[data-state=ready]");
+      requestsAtReady = requests.length;
+    }
+    assert.deepEqual([...verdicts].sort(), ["FAILED", "UNVERIFIABLE", "VERIFIED"]);
   });
 
   test("no request left the page after it loaded", () => {

@@ -27,8 +27,21 @@ export async function buildCorpus(root) {
   for (const f of readdirSync(join(repo, "examples"))) {
     if (f.endsWith(".tar")) cpSync(join(repo, "examples", f), join(out, f));
   }
-  return readdirSync(out).sort().map((name) => {
-    const path = join(out, name);
+  return inputsIn(out);
+}
+
+// buildGzipCases writes the hostile corpus's gzip cases (multi-member
+// streams, which the browser's DecompressionStream rejects, trailing bytes,
+// bad trailers) and returns them as buildCorpus does.
+export async function buildGzipCases(root) {
+  const out = join(root, "gzip-cases");
+  await execFileP("go", ["run", "./wasm/internal/gencorpus", "-gzip", out], { cwd: repo, maxBuffer: 1 << 26 });
+  return inputsIn(out);
+}
+
+function inputsIn(dir) {
+  return readdirSync(dir).sort().map((name) => {
+    const path = join(dir, name);
     return { name, path, dir: statSync(path).isDirectory() };
   });
 }

@@ -6,16 +6,18 @@ import { mkdirSync, openAsBlob, readdirSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { before, describe, test } from "node:test";
 import { exitCode, inspect, verify, verifyJSON } from "../npm/index.mjs";
-import { buildCorpus, comparable, nativeJSON, nodeJSON, tamper, tempDir } from "./lib.mjs";
+import { buildCorpus, buildGzipCases, comparable, nativeJSON, nodeJSON, tamper, tempDir } from "./lib.mjs";
 
 const root = tempDir("imgproof-node-test-");
 let corpus = [];
 let twins = [];
+let gzipCases = [];
 
 before(async () => {
   corpus = await buildCorpus(root);
   mkdirSync(join(root, "twins"));
   twins = corpus.map((c) => tamper(c, join(root, "twins")));
+  gzipCases = await buildGzipCases(root);
 });
 
 async function folderMap(dir) {
@@ -85,6 +87,38 @@ describe("the JS API", () => {
         assert.equal(exitCode(JSON.parse(got)), native.code);
       });
     }
+  });
+
+  test("the default engines, engines: false and custom engines give the CLI's JSON on every gzip case", async (t) => {
+    assert.ok(gzipCases.length >= 10);
+    let gunzips = 0;
+    let hashed = 0;
+    const { createHash } = await import("node:crypto");
+    const counting = {
+      gunzip: () => { gunzips++; return globalThis.imgproofEngines().gunzip(); },
+      sha256: () => {
+        const h = createHash("sha256");
+        return { update: (b) => { hashed += b.length; h.update(b); }, digest: () => new Uint8Array(h.digest()) };
+      },
+    };
+    for (const input of gzipCases) {
+      await t.test(input.name, async () => {
+        const native = await nativeJSON(input);
+        const want = comparable(JSON.parse(native.stdout));
+        const blob = input.dir ? await folderMap(input.path) : await openAsBlob(input.path);
+        for (const engines of [undefined, false, counting]) {
+          const got = await verifyJSON(blob, { name: input.name, engines });
+          assert.deepEqual(comparable(JSON.parse(got)), want, `engines: ${engines === counting ? "custom" : engines}`);
+        }
+      });
+    }
+    assert.ok(gunzips > 0 && hashed > 0, `custom engines unused: ${gunzips} gunzips, ${hashed} bytes hashed`);
+  });
+
+  test("bad engines are refused", async () => {
+    const blob = await openAsBlob(corpus[0].dir ? join(corpus[0].path, "index.json") : corpus[0].path);
+    await assert.rejects(verifyJSON(blob, { engines: 1 }), /engines must be false or an object/);
+    await assert.rejects(verifyJSON(blob, { engines: { sha256: 1 } }), /engines.sha256 must be a function/);
   });
 
   test("verify takes a Blob, a one-element array and a folder map, with the same result as the CLI", async () => {

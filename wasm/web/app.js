@@ -68,6 +68,10 @@
     $("result").hidden = true;
     setStatus("Verifying " + label + "…");
     const options = {};
+    // ?engines=go runs the Go code only, and ?engines=gunzip or sha256 one
+    // engine, for comparison with the default (both); all give the same report.
+    const engines = new URLSearchParams(location.search).get("engines");
+    if (engines) options.engines = engines;
     const platform = $("platform").value.trim();
     if (platform) options.platform = platform;
     // DSSE envelopes, JSON lines or bundles, and PEM keys, as --attestation and --key.

@@ -1,8 +1,26 @@
 // The verifier's Web Worker: it loads the Go WebAssembly module once and
 // runs each request off the page's main thread, posting progress events.
-// Inside a worker the module reads files synchronously with FileReaderSync.
+//
+// The worker hands the module two faster engines (see verify.Engines): the
+// browser's DecompressionStream for gzip, and hash-wasm's SHA-256. When an
+// engine fails (a multi-member gzip stream, which DecompressionStream
+// rejects, or corrupt data), the module verifies the input again with its
+// own Go code, so the report never depends on them.
 "use strict";
-importScripts("wasm_exec.js");
+importScripts("wasm_exec.js", "vendor/hash-wasm-sha256.umd.min.js", "engines.js");
+
+const engines = imgproofEngines();
+
+// pickEngines maps the page's choice ("go", "gunzip", "sha256"; unset
+// means both) to the engines handed to the module.
+function pickEngines(choice) {
+  switch (choice) {
+    case "go": return false;
+    case "gunzip": return { gunzip: engines.gunzip };
+    case "sha256": return { sha256: engines.sha256 };
+    default: return engines;
+  }
+}
 
 let memory = null; // the module's linear memory, for the bench's report
 
@@ -35,6 +53,7 @@ onmessage = async (ev) => {
   try {
     const a = await api;
     const opts = Object.assign({}, options, {
+      engines: pickEngines(options && options.engines),
       onProgress: (name, done, total) => postMessage({ id, type: "progress", name, done, total }),
     });
     const json = await (op === "inspect" ? a.inspect(input, opts) : a.verify(input, opts));

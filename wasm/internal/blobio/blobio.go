@@ -21,8 +21,10 @@ type Blob interface {
 	Size() int64
 }
 
-// DefaultBlockSize is the size of one read from the underlying blob.
-const DefaultBlockSize = 1 << 20
+// DefaultBlockSize is the size of one read from the underlying blob. Each
+// read of a browser File has a high fixed cost (Chromium reads 1 MiB
+// slices at about a third of the speed of 4 MiB ones), so reads are large.
+const DefaultBlockSize = 4 << 20
 
 // DefaultCacheBlocks is how many blocks a CachedReaderAt keeps.
 const DefaultCacheBlocks = 8
