@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -233,5 +234,33 @@ func TestStreamsDoNotUseEngines(t *testing.T) {
 	}
 	if eng.gunzips.Load() != 0 || eng.hashed.Load() != 0 {
 		t.Fatalf("engines used on a stream: %d gunzips, %d bytes", eng.gunzips.Load(), eng.hashed.Load())
+	}
+}
+
+// On valid single-member layers the engines' work is kept: no run is done
+// twice.
+func TestEnginesAreTrustedOnValidLayers(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.MultiPlatform())
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	eng := &strictEngines{}
+	var archive bytes.Buffer
+	if err := b.WriteOCIArchive(&archive, true); err != nil {
+		t.Fatal(err)
+	}
+	opts := &verify.Options{Engines: eng.engines(), Logger: logger}
+	for _, r := range []*verify.Report{
+		verify.Dir(context.Background(), b.LayoutFS(), "layout", opts).Report,
+		verify.Archive(context.Background(), bytes.NewReader(archive.Bytes()), int64(archive.Len()), "archive", opts).Report,
+	} {
+		if r.Verdict != verify.Verified {
+			t.Fatalf("%s: verdict %s: %v", r.Source.Path, r.Verdict, r.Err())
+		}
+	}
+	if strings.Contains(logs.String(), "engine failed") {
+		t.Fatalf("an engine run was discarded:\n%s", logs.String())
+	}
+	if eng.gunzips.Load() == 0 {
+		t.Fatal("the gzip engine was not used")
 	}
 }

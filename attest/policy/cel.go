@@ -1,3 +1,5 @@
+//go:build !nocel
+
 package policy
 
 import (
@@ -10,12 +12,6 @@ import (
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
-)
-
-// CEL bounds: the size of an expression and the cost of one evaluation.
-const (
-	MaxExprBytes = 4096
-	MaxCELCost   = 1_000_000
 )
 
 // Rule is a compiled CEL expression over one statement.
