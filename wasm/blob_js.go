@@ -24,6 +24,96 @@ type jsBlob struct {
 	ahead map[int64]*pendingRead // by start offset
 	ends  map[int64]bool         // where recent reads ended
 	seq   uint64
+
+	// open, if set, opens a sequential reader (engines.read in
+	// web/engines.js); streams are those open, by the offset they are at.
+	open    js.Value
+	streams map[int64]*jsStream
+}
+
+// maxStreams bounds the sequential readers open on one blob.
+const maxStreams = 4
+
+// jsStream is a sequential reader of a blob, opened by engines.read.
+type jsStream struct {
+	v   js.Value
+	seq uint64
+}
+
+// streamAt returns the open stream at off, or opens one when the read at
+// off continues an earlier one (a layer read front to back). It returns nil
+// for a scattered read, which a Blob.slice serves better.
+func (b *jsBlob) streamAt(off int64) *jsStream {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.streams[off]; s != nil {
+		delete(b.streams, off)
+		return s
+	}
+	sequential := b.ends[off]
+	delete(b.ends, off)
+	if !sequential {
+		return nil
+	}
+	v, err := catch(func() js.Value { return b.open.Invoke(b.v, float64(off)) })
+	if err != nil || v.Type() != js.TypeObject {
+		return nil
+	}
+	b.seq++
+	return &jsStream{v: v, seq: b.seq}
+}
+
+// park records that s is now at off, closing the oldest stream when too
+// many are open.
+func (b *jsBlob) park(s *jsStream, off int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if off >= b.size {
+		s.v.Call("cancel")
+		return
+	}
+	if len(b.streams) >= maxStreams {
+		var oldest int64 = -1
+		for o, x := range b.streams {
+			if oldest < 0 || x.seq < b.streams[oldest].seq {
+				oldest = o
+			}
+		}
+		b.streams[oldest].v.Call("cancel")
+		delete(b.streams, oldest)
+	}
+	b.streams[off] = s
+}
+
+// noteEnd records where a read ended, so that the next read there counts
+// as sequential.
+func (b *jsBlob) noteEnd(end int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.ends) >= 4*maxAhead {
+		clear(b.ends)
+	}
+	b.ends[end] = true
+}
+
+// readStream fills p from s, which is at off.
+func (b *jsBlob) readStream(s *jsStream, p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		view, err := await(s.v.Call("fill", len(p)-n))
+		if err != nil {
+			s.v.Call("cancel")
+			return n, fmt.Errorf("blob: reading from %d: %w", off, err)
+		}
+		m := view.Length()
+		if m == 0 {
+			break
+		}
+		js.CopyBytesToGo(p[n:n+m], view)
+		n += m
+	}
+	b.park(s, off+int64(n))
+	return n, nil
 }
 
 // maxAhead bounds the reads started ahead of need, per blob.
@@ -130,11 +220,25 @@ func (b *jsBlob) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	end := min(off+int64(len(p)), b.size)
+	if !b.open.IsUndefined() {
+		if s := b.streamAt(off); s != nil {
+			n, err := b.readStream(s, p[:end-off], off)
+			if err == nil && int64(n) != end-off {
+				err = fmt.Errorf("blob: read %d bytes at %d, want %d (was the file changed?)", n, off, end-off)
+			}
+			b.noteEnd(end)
+			if err == nil && n < len(p) {
+				err = io.EOF
+			}
+			return n, err
+		}
+	}
 	var res readResult
 	if !fileReaderSync.IsUndefined() {
 		res.buf, res.err = catch(func() js.Value {
 			return fileReaderSync.Call("readAsArrayBuffer", b.v.Call("slice", float64(off), float64(end)))
 		})
+		b.noteEnd(end)
 	} else {
 		res = <-b.take(off, end).ch
 	}

@@ -101,6 +101,7 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	if name == "" {
 		name = in.name
 	}
+	in.useReader(arg(args, 1))
 	ctx := context.Background()
 	res, err := verifyInput(ctx, in, name, opts)
 	flush()
@@ -192,6 +193,27 @@ func parseInput(v js.Value) (*input, error) {
 		return &input{name: orDefault(root, "folder"), folder: folder}, nil
 	default:
 		return nil, errors.New("imgproof: input must be a Blob, a File, an array of Files or an object mapping paths to Blobs")
+	}
+}
+
+// useReader gives every blob of the input the sequential reader that
+// options.engines.read opens, if there is one.
+func (in *input) useReader(opts js.Value) {
+	if opts.Type() != js.TypeObject || opts.Get("engines").Type() != js.TypeObject {
+		return
+	}
+	open := opts.Get("engines").Get("read")
+	if open.Type() != js.TypeFunction {
+		return
+	}
+	set := func(b *jsBlob) { b.open, b.streams = open, map[int64]*jsStream{} }
+	if in.archive != nil {
+		set(in.archive)
+	}
+	for _, b := range in.folder {
+		if jb, ok := b.(*jsBlob); ok {
+			set(jb)
+		}
 	}
 }
 

@@ -1,7 +1,7 @@
 // imgproofEngines makes the engines that the verifier's module may use
 // instead of its own Go code (options.engines; see verify.Engines in the
-// Go sources): the runtime's DecompressionStream for gzip, and a SHA-256
-// such as hash-wasm's. The report is the same with them or without: when an
+// Go sources): the runtime's DecompressionStream for gzip, a SHA-256 such
+// as hash-wasm's, and a sequential File reader over Blob.stream(). The report is the same with them or without: when an
 // engine fails (DecompressionStream rejects multi-member gzip, for one), the
 // module verifies the input again with its Go code.
 //
@@ -54,6 +54,61 @@
     };
   }
 
+  // read opens a sequential reader of blob from byte start, over
+  // Blob.stream(): one request for the whole rest of the file instead of one
+  // per slice, read with a BYOB reader into one reused buffer where the
+  // runtime allows it. fill(max) resolves to a view of up to max bytes (fewer
+  // only at the end), valid until the next call; cancel() stops it.
+  function read(blob, start) {
+    const stream = blob.slice(start).stream();
+    let reader;
+    let byob = true;
+    try {
+      reader = stream.getReader({ mode: "byob" });
+    } catch {
+      reader = stream.getReader();
+      byob = false;
+    }
+    let buf = new ArrayBuffer(readBytes);
+    let rest = null;
+    let ended = false;
+    return {
+      async fill(max) {
+        max = Math.min(max, readBytes);
+        let n = 0;
+        while (n < max && !ended) {
+          if (byob) {
+            const { done, value } = await reader.read(new Uint8Array(buf, n, max - n));
+            if (value) {
+              buf = value.buffer;
+              n += value.byteLength;
+            }
+            if (done) ended = true;
+            continue;
+          }
+          if (!rest) {
+            const { done, value } = await reader.read();
+            if (done) {
+              ended = true;
+              break;
+            }
+            rest = value;
+          }
+          const m = Math.min(rest.length, max - n);
+          new Uint8Array(buf, n, m).set(m === rest.length ? rest : rest.subarray(0, m));
+          n += m;
+          rest = m === rest.length ? null : rest.subarray(m);
+        }
+        return new Uint8Array(buf, 0, n);
+      },
+      cancel() {
+        ended = true;
+        reader.cancel().catch(() => {});
+      },
+    };
+  }
+  const readBytes = 4 << 20;
+
   // hashWasmSHA256 adapts hash-wasm's createSHA256 to the module's hasher
   // interface: update(Uint8Array) and digest() -> Uint8Array.
   function hashWasmSHA256(createSHA256) {
@@ -70,6 +125,6 @@
     if (!sha256 && globalThis.hashwasm && typeof globalThis.hashwasm.createSHA256 === "function") {
       sha256 = hashWasmSHA256(globalThis.hashwasm.createSHA256);
     }
-    return { gunzip: gunzip(), sha256 };
+    return { gunzip: gunzip(), sha256, read };
   };
 })();
