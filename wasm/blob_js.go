@@ -50,9 +50,7 @@ func (b *jsBlob) streamAt(off int64) *jsStream {
 		delete(b.streams, off)
 		return s
 	}
-	sequential := b.ends[off]
-	delete(b.ends, off)
-	if !sequential {
+	if !b.consumeEnd(off) {
 		return nil
 	}
 	v, err := catch(func() js.Value { return b.open.Invoke(b.v, float64(off)) })
@@ -73,14 +71,9 @@ func (b *jsBlob) park(s *jsStream, off int64) {
 		return
 	}
 	if len(b.streams) >= maxStreams {
-		var oldest int64 = -1
-		for o, x := range b.streams {
-			if oldest < 0 || x.seq < b.streams[oldest].seq {
-				oldest = o
-			}
-		}
-		b.streams[oldest].v.Call("cancel")
-		delete(b.streams, oldest)
+		o := oldest(b.streams, func(x *jsStream) uint64 { return x.seq })
+		b.streams[o].v.Call("cancel")
+		delete(b.streams, o)
 	}
 	b.streams[off] = s
 }
@@ -90,10 +83,34 @@ func (b *jsBlob) park(s *jsStream, off int64) {
 func (b *jsBlob) noteEnd(end int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.markEnd(end)
+}
+
+// markEnd is noteEnd with b.mu held.
+func (b *jsBlob) markEnd(end int64) {
 	if len(b.ends) >= 4*maxAhead {
 		clear(b.ends)
 	}
 	b.ends[end] = true
+}
+
+// consumeEnd reports whether a read ended at off, and forgets it; b.mu is
+// held.
+func (b *jsBlob) consumeEnd(off int64) bool {
+	sequential := b.ends[off]
+	delete(b.ends, off)
+	return sequential
+}
+
+// oldest returns the key of m's entry with the lowest sequence number.
+func oldest[T any](m map[int64]T, seq func(T) uint64) int64 {
+	var key int64 = -1
+	for k, v := range m {
+		if key < 0 || seq(v) < seq(m[key]) {
+			key = k
+		}
+	}
+	return key
 }
 
 // readStream fills p from s, which is at off.
@@ -126,8 +143,9 @@ type pendingRead struct {
 	ch  chan readResult
 }
 
+// readResult is how a Promise settled.
 type readResult struct {
-	buf js.Value
+	v   js.Value
 	err error
 }
 
@@ -153,23 +171,14 @@ func (b *jsBlob) Size() int64 { return b.size }
 // start begins reading [off, end).
 func (b *jsBlob) start(off, end int64) *pendingRead {
 	b.seq++
-	r := &pendingRead{end: end, seq: b.seq, ch: make(chan readResult, 1)}
-	var onOK, onErr js.Func
-	done := func(res readResult) {
-		r.ch <- res
-		onOK.Release()
-		onErr.Release()
-	}
-	onOK = js.FuncOf(func(_ js.Value, args []js.Value) any { done(readResult{buf: arg(args, 0)}); return nil })
-	onErr = js.FuncOf(func(_ js.Value, args []js.Value) any { done(readResult{err: jsError(arg(args, 0))}); return nil })
+	r := &pendingRead{end: end, seq: b.seq}
 	p, err := catch(func() js.Value { return b.v.Call("slice", float64(off), float64(end)).Call("arrayBuffer") })
 	if err != nil {
-		onOK.Release()
-		onErr.Release()
+		r.ch = make(chan readResult, 1)
 		r.ch <- readResult{err: err}
 		return r
 	}
-	p.Call("then", onOK, onErr)
+	r.ch = settle(p)
 	return r
 }
 
@@ -183,12 +192,8 @@ func (b *jsBlob) take(off, end int64) *pendingRead {
 	if r == nil || r.end != end {
 		r = b.start(off, end)
 	}
-	sequential := b.ends[off]
-	delete(b.ends, off)
-	if len(b.ends) >= 4*maxAhead {
-		clear(b.ends)
-	}
-	b.ends[end] = true
+	sequential := b.consumeEnd(off)
+	b.markEnd(end)
 	if next := min(end+(end-off), b.size); sequential && end < b.size && b.ahead[end] == nil {
 		if len(b.ahead) >= maxAhead {
 			b.dropOldest()
@@ -200,13 +205,7 @@ func (b *jsBlob) take(off, end int64) *pendingRead {
 
 // dropOldest forgets the oldest read ahead, which the reader skipped.
 func (b *jsBlob) dropOldest() {
-	var oldest int64 = -1
-	for off, r := range b.ahead {
-		if oldest < 0 || r.seq < b.ahead[oldest].seq {
-			oldest = off
-		}
-	}
-	delete(b.ahead, oldest)
+	delete(b.ahead, oldest(b.ahead, func(r *pendingRead) uint64 { return r.seq }))
 }
 
 func (b *jsBlob) ReadAt(p []byte, off int64) (int, error) {
@@ -220,32 +219,10 @@ func (b *jsBlob) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	end := min(off+int64(len(p)), b.size)
-	if !b.open.IsUndefined() {
-		if s := b.streamAt(off); s != nil {
-			n, err := b.readStream(s, p[:end-off], off)
-			if err == nil && int64(n) != end-off {
-				err = fmt.Errorf("blob: read %d bytes at %d, want %d (was the file changed?)", n, off, end-off)
-			}
-			b.noteEnd(end)
-			if err == nil && n < len(p) {
-				err = io.EOF
-			}
-			return n, err
-		}
+	n, err := b.read(p[:end-off], off)
+	if err != nil {
+		return n, err
 	}
-	var res readResult
-	if !fileReaderSync.IsUndefined() {
-		res.buf, res.err = catch(func() js.Value {
-			return fileReaderSync.Call("readAsArrayBuffer", b.v.Call("slice", float64(off), float64(end)))
-		})
-		b.noteEnd(end)
-	} else {
-		res = <-b.take(off, end).ch
-	}
-	if res.err != nil {
-		return 0, fmt.Errorf("blob: reading bytes %d-%d: %w", off, end, res.err)
-	}
-	n := js.CopyBytesToGo(p, uint8Array.New(res.buf))
 	if int64(n) != end-off {
 		return n, fmt.Errorf("blob: read %d bytes at %d, want %d (was the file changed?)", n, off, end-off)
 	}
@@ -255,26 +232,52 @@ func (b *jsBlob) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// read fills p from off: from a stream when the read continues an earlier
+// one, or else from one Blob.slice.
+func (b *jsBlob) read(p []byte, off int64) (int, error) {
+	end := off + int64(len(p))
+	if !b.open.IsUndefined() {
+		if s := b.streamAt(off); s != nil {
+			n, err := b.readStream(s, p, off)
+			b.noteEnd(end)
+			return n, err
+		}
+	}
+	var res readResult
+	if !fileReaderSync.IsUndefined() {
+		res.v, res.err = catch(func() js.Value {
+			return fileReaderSync.Call("readAsArrayBuffer", b.v.Call("slice", float64(off), float64(end)))
+		})
+		b.noteEnd(end)
+	} else {
+		res = <-b.take(off, end).ch
+	}
+	if res.err != nil {
+		return 0, fmt.Errorf("blob: reading bytes %d-%d: %w", off, end, res.err)
+	}
+	return js.CopyBytesToGo(p, uint8Array.New(res.v)), nil
+}
+
+// settle returns a channel that receives the outcome of the Promise p once
+// it settles; its callbacks are released then.
+func settle(p js.Value) chan readResult {
+	ch := make(chan readResult, 1)
+	var onOK, onErr js.Func
+	done := func(res readResult) {
+		ch <- res
+		onOK.Release()
+		onErr.Release()
+	}
+	onOK = js.FuncOf(func(_ js.Value, args []js.Value) any { done(readResult{v: arg(args, 0)}); return nil })
+	onErr = js.FuncOf(func(_ js.Value, args []js.Value) any { done(readResult{err: jsError(arg(args, 0))}); return nil })
+	p.Call("then", onOK, onErr)
+	return ch
+}
+
 // await blocks the calling goroutine until the Promise p settles. It must
 // not run on the JavaScript event loop's own goroutine.
 func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	onOK := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ch <- result{v: arg(args, 0)}
-		return nil
-	})
-	onErr := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ch <- result{err: jsError(arg(args, 0))}
-		return nil
-	})
-	defer onOK.Release()
-	defer onErr.Release()
-	p.Call("then", onOK, onErr)
-	r := <-ch
+	r := <-settle(p)
 	return r.v, r.err
 }
 
