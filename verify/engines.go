@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // Engines are optional replacements for the verifier's built-in SHA-256
@@ -37,6 +40,49 @@ type Engines struct {
 	// stream's last 8 bytes are the gzip trailer of that output (its
 	// CRC-32 and length) and not all zero, as they are for an empty member.
 	Gunzip func(r io.Reader) (io.ReadCloser, error)
+	// Blob, if set, is offered each stored blob that needs only SHA-256
+	// digests, with the reader the verifier would read it from. It may
+	// read the blob from where it is stored instead (a browser File, in
+	// several threads) and do the whole pass itself: SHA-256 of the stored
+	// bytes and, for gzip, of the decompressed ones. It declines with
+	// (nil, nil), before reading src, when it cannot. Its result is checked
+	// for consistency (compression from the first bytes, the gzip trailer,
+	// sizes, limits) and any error or inconsistency counts as an engine
+	// failure.
+	Blob func(ctx context.Context, src io.Reader, req BlobRequest) (*BlobResult, error)
+}
+
+// BlobRequest is what Engines.Blob is asked to do for one blob.
+type BlobRequest struct {
+	// Name names the blob in errors.
+	Name string
+	// Max is the most bytes to read: one more than the declared size, or
+	// -1 to read to the end.
+	Max int64
+	// MaxOutput, Ratio and RatioFloor are the bomb guard's limits: stop
+	// with an error once the decompressed bytes exceed MaxOutput, or exceed
+	// RatioFloor and Ratio times the compressed bytes consumed so far less
+	// GunzipLookahead.
+	MaxOutput, Ratio, RatioFloor int64
+	// Progress, if set, is called now and then with the stored bytes read.
+	Progress func(done int64)
+}
+
+// BlobResult is what Engines.Blob computed. Output fields are zero unless
+// Gzip is set.
+type BlobResult struct {
+	Size   int64    // stored bytes read
+	SHA256 [32]byte // of the stored bytes
+	Magic  []byte   // the first 8 stored bytes (fewer if the blob is shorter)
+	Tail   [8]byte  // the last 8 stored bytes
+	// Gzip is set when the blob was decompressed as gzip.
+	Gzip         bool
+	Output       int64    // decompressed bytes
+	OutputSHA256 [32]byte // of the decompressed bytes
+	OutputCRC32  uint32   // IEEE CRC-32 of the decompressed bytes
+	// Head is the first 512 bytes of the decompressed stream (of the
+	// stored one when not compressed), fewer if it is shorter.
+	Head []byte
 }
 
 // GunzipLookahead bounds how far an Engines.Gunzip may read ahead of its
@@ -172,3 +218,87 @@ func (r *engineReader) WriteTo(w io.Writer) (int64, error) {
 
 // hashErr is implemented by engine hashes that can fail.
 type hashErr interface{ Err() error }
+
+// wholeBlob offers the blob to the blob engine and returns the evidence it
+// computed, or nil when there is no engine or it declined. A failed or
+// inconsistent result is recorded as an engine failure; its evidence, a
+// read error, is discarded with the run.
+func (e *engineRun) wholeBlob(ctx context.Context, src io.Reader, job blobJob, lim *limits.Limits, progress func(Progress)) *evidence {
+	if e == nil || e.Engines == nil || e.Blob == nil || job.content != nil ||
+		!sha256Only(job.algs) || (len(job.diffAlgs) > 0 && !sha256Only(job.diffAlgs)) {
+		return nil
+	}
+	req := BlobRequest{Name: job.name, Max: job.max, MaxOutput: lim.LayerDecompressed,
+		Ratio: lim.CompressionRatio, RatioFloor: lim.RatioFloor}
+	if progress != nil {
+		req.Progress = func(done int64) { progress(Progress{Name: job.name, Done: done, Total: job.total}) }
+	}
+	res, err := e.Blob(ctx, src, req)
+	if err == nil && res == nil {
+		return nil
+	}
+	if err == nil {
+		err = res.check(req)
+	}
+	if err != nil {
+		err = fmt.Errorf("blob engine: %s: %w", job.name, err)
+		e.fail(err)
+		return &evidence{readErr: err}
+	}
+	ev := &evidence{
+		size:         res.Size,
+		digests:      map[digest.Algorithm]digest.Digest{digest.SHA256: digest.NewDigestFromBytes(digest.SHA256, res.SHA256[:])},
+		compression:  CompressionNone,
+		uncompressed: res.Size,
+		head:         res.Head,
+	}
+	ev.diffIDs = map[digest.Algorithm]digest.Digest{digest.SHA256: ev.digests[digest.SHA256]}
+	if res.Gzip {
+		ev.compression = CompressionGzip
+		ev.uncompressed = res.Output
+		ev.diffIDs[digest.SHA256] = digest.NewDigestFromBytes(digest.SHA256, res.OutputSHA256[:])
+	}
+	if progress != nil {
+		progress(Progress{Name: job.name, Done: res.Size, Total: job.total})
+	}
+	return ev
+}
+
+func sha256Only(algs []digest.Algorithm) bool {
+	return len(algs) == 1 && algs[0] == digest.SHA256
+}
+
+// check rejects a blob engine's result that is not consistent with itself
+// and the request: the compression its first bytes show, the gzip trailer
+// of its output (as for Engines.Gunzip), its sizes and the bomb guard.
+func (r *BlobResult) check(req BlobRequest) error {
+	switch {
+	case r.Size < 0 || (req.Max >= 0 && r.Size > req.Max):
+		return fmt.Errorf("read %d bytes, more than the %d asked for", r.Size, req.Max)
+	case int64(len(r.Magic)) != min(r.Size, 8):
+		return errors.New("the first stored bytes are missing")
+	}
+	switch c := detectCompression(r.Magic); {
+	case c == CompressionGzip && !r.Gzip, c != CompressionGzip && c != CompressionNone:
+		return fmt.Errorf("a %s blob was not decompressed", c)
+	case c == CompressionNone && r.Gzip:
+		return errors.New("decompressed a blob that is not gzip")
+	}
+	out := r.Size
+	if r.Gzip {
+		out = r.Output
+		var want [8]byte
+		binary.LittleEndian.PutUint32(want[:4], r.OutputCRC32)
+		binary.LittleEndian.PutUint32(want[4:], uint32(r.Output))
+		if r.Size < 18 || r.Tail != want || want == [8]byte{} {
+			return errEngineTrailer
+		}
+		if r.Output > req.MaxOutput || (r.Output > req.RatioFloor && req.Ratio > 0 && r.Output > req.Ratio*max(r.Size-GunzipLookahead, 1)) {
+			return errors.New("the decompressed size is past the bomb guard's limits")
+		}
+	}
+	if int64(len(r.Head)) != min(out, 512) {
+		return errors.New("the first tar block is missing")
+	}
+	return nil
+}

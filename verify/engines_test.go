@@ -113,6 +113,21 @@ func TestEnginesGiveTheBuiltInReportOnTheHostileCorpus(t *testing.T) {
 }
 
 func testEnginesOnCorpus(t *testing.T, eng *strictEngines) {
+	runCorpus(t, func(o *verify.Options) *verify.Options { return withEngines(o, eng.engines()) })
+	// The engines did the work where they could, and failed where a
+	// browser's would, so both paths were taken.
+	if eng.gunzips.Load() < 50 || eng.hashed.Load() < 1<<20 {
+		t.Fatalf("engines barely used: %d gunzips, %d bytes hashed", eng.gunzips.Load(), eng.hashed.Load())
+	}
+	if eng.gunzipErrors.Load() == 0 {
+		t.Fatal("no engine failure: the fallback was never exercised")
+	}
+}
+
+// runCorpus checks that every layout and archive of the hostile corpus
+// gives the same report with the options that with makes as without.
+func runCorpus(t *testing.T, with func(*verify.Options) *verify.Options) {
+	t.Helper()
 	ran := 0
 	for _, c := range hostile.Cases() {
 		if c.Pending != "" || (c.Kind != hostile.KindLayout && c.Kind != hostile.KindArchive) {
@@ -131,7 +146,7 @@ func testEnginesOnCorpus(t *testing.T, eng *strictEngines) {
 				return verify.Archive(context.Background(), bytes.NewReader(in.Archive), int64(len(in.Archive)), c.ID, o).Report
 			}
 			want := run(opts)
-			got := run(withEngines(opts, eng.engines()))
+			got := run(with(opts))
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("report with engines differs (-built-in +engines):\n%s", diff)
 			}
@@ -143,14 +158,6 @@ func testEnginesOnCorpus(t *testing.T, eng *strictEngines) {
 	}
 	if ran < 100 {
 		t.Fatalf("only %d corpus cases ran", ran)
-	}
-	// The engines did the work where they could, and failed where a
-	// browser's would, so both paths were taken.
-	if eng.gunzips.Load() < 50 || eng.hashed.Load() < 1<<20 {
-		t.Fatalf("engines barely used: %d gunzips, %d bytes hashed", eng.gunzips.Load(), eng.hashed.Load())
-	}
-	if eng.gunzipErrors.Load() == 0 {
-		t.Fatal("no engine failure: the fallback was never exercised")
 	}
 }
 

@@ -138,6 +138,9 @@ type blobJob struct {
 // Reading and hashing the stored bytes runs on this goroutine; decompressing
 // and hashing the result runs on another, so the two overlap.
 func streamBlob(ctx context.Context, r io.Reader, job blobJob, lim *limits.Limits, progress func(Progress)) *evidence {
+	if ev := job.eng.wholeBlob(ctx, r, job, lim, progress); ev != nil {
+		return ev
+	}
 	ev := &evidence{}
 	bh := newHasher(job.algs, job.eng)
 	br := bufio.NewReaderSize(r, 64<<10)
