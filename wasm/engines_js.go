@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"syscall/js"
 
 	"github.com/imgproof/imgproof/verify"
+	"github.com/imgproof/imgproof/wasm/internal/blobio"
 )
 
 // parseEngines reads options.engines: the JavaScript SHA-256 and gzip
@@ -16,7 +18,7 @@ import (
 // verify.Engines; the report is the same either way).
 //
 //	engines: undefined or false     Go code only
-//	engines: {sha256?, gunzip?}     as given; a missing or null entry means Go code
+//	engines: {sha256?, gunzip?, blob?}  as given; a missing or null entry means Go code
 //
 // The page's worker and the npm package pass the engines that
 // web/engines.js makes.
@@ -25,7 +27,10 @@ import (
 // update(Uint8Array) and digest() returning a Uint8Array (hash-wasm's
 // createSHA256 fits, wrapped to call digest("binary")). gunzip is a
 // function returning a gzip decoder with the methods that web/engines.js
-// describes (write, close, abort, cancel, readInto).
+// describes (write, close, abort, cancel, readInto). blob is a function
+// (blob, start, end, request) -> Promise of a whole-blob result or null,
+// as web/engines.js describes; its minSize property, if a number, replaces
+// minEngineBlob.
 func parseEngines(v js.Value) (*verify.Engines, error) {
 	switch {
 	case v.IsUndefined() || v.IsNull() || (v.Type() == js.TypeBoolean && !v.Bool()):
@@ -45,6 +50,11 @@ func parseEngines(v js.Value) (*verify.Engines, error) {
 		})
 	} else if !f.IsUndefined() && !f.IsNull() {
 		return nil, errors.New("imgproof: options.engines.gunzip must be a function")
+	}
+	if f := v.Get("blob"); f.Type() == js.TypeFunction {
+		e.Blob = blobEngine(f)
+	} else if !f.IsUndefined() && !f.IsNull() {
+		return nil, errors.New("imgproof: options.engines.blob must be a function")
 	}
 	return e, nil
 }
@@ -243,4 +253,125 @@ func (g *jsGunzip) Close() error {
 		g.d.Call("cancel")
 	}
 	return nil
+}
+
+// minEngineBlob is the smallest blob worth handing to the blob engine,
+// whose every call crosses into JavaScript and, in the page, to another
+// worker.
+const minEngineBlob = 1 << 20
+
+// blobEngine wraps a JavaScript whole-blob engine (web/engines.js: blob)
+// as verify.Engines.Blob. It takes the blobs that are parts of a File the
+// page or caller gave, and declines the rest (entries of a gzipped archive,
+// small blobs).
+func blobEngine(f js.Value) func(context.Context, io.Reader, verify.BlobRequest) (*verify.BlobResult, error) {
+	minSize := int64(minEngineBlob)
+	if m := f.Get("minSize"); m.Type() == js.TypeNumber && m.Float() >= 0 {
+		minSize = int64(m.Float())
+	}
+	return func(ctx context.Context, src io.Reader, req verify.BlobRequest) (*verify.BlobResult, error) {
+		b, off, n, ok := blobio.Locate(src)
+		jb, isJS := b.(*jsBlob)
+		if !ok || !isJS || n < minSize {
+			return nil, nil
+		}
+		if req.Max >= 0 {
+			n = min(n, req.Max)
+		}
+		r := js.Global().Get("Object").New()
+		r.Set("name", req.Name)
+		r.Set("maxOutput", float64(req.MaxOutput))
+		r.Set("ratio", float64(req.Ratio))
+		r.Set("ratioFloor", float64(req.RatioFloor))
+		r.Set("lookahead", float64(verify.GunzipLookahead))
+		if req.Progress != nil {
+			cb := js.FuncOf(func(_ js.Value, args []js.Value) any {
+				if d := arg(args, 0); d.Type() == js.TypeNumber {
+					req.Progress(int64(d.Float()))
+				}
+				return nil
+			})
+			defer cb.Release()
+			r.Set("onProgress", cb)
+		}
+		p, err := catch(func() js.Value { return f.Invoke(jb.v, float64(off), float64(off+n), r) })
+		if err == nil && p.Type() == js.TypeObject && p.Get("then").Type() == js.TypeFunction {
+			p, err = awaitCtx(ctx, p)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return parseBlobResult(p)
+	}
+}
+
+// awaitCtx waits for the Promise p or the end of ctx.
+func awaitCtx(ctx context.Context, p js.Value) (js.Value, error) {
+	select {
+	case r := <-settle(p):
+		return r.v, r.err
+	case <-ctx.Done():
+		return js.Undefined(), ctx.Err()
+	}
+}
+
+// parseBlobResult reads a blob engine's result: null when it declined.
+func parseBlobResult(v js.Value) (*verify.BlobResult, error) {
+	if v.IsNull() || v.IsUndefined() {
+		return nil, nil
+	}
+	if v.Type() != js.TypeObject {
+		return nil, errors.New("the blob engine's result is not an object")
+	}
+	r := &verify.BlobResult{Gzip: v.Get("gzip").Truthy()}
+	var err error
+	field := func(name string, min, max int) []byte {
+		b, ferr := uint8Bytes(v.Get(name), min, max)
+		if ferr != nil && err == nil {
+			err = fmt.Errorf("%s: %w", name, ferr)
+		}
+		return b
+	}
+	number := func(name string) int64 {
+		n := v.Get(name)
+		if n.Type() != js.TypeNumber || n.Float() < 0 || n.Float() > 1<<53 || n.Float() != float64(int64(n.Float())) {
+			if err == nil {
+				err = fmt.Errorf("%s is not a byte count", name)
+			}
+			return 0
+		}
+		return int64(n.Float())
+	}
+	r.Size = number("size")
+	copy(r.SHA256[:], field("sha256", 32, 32))
+	r.Magic = field("magic", 0, 8)
+	copy(r.Tail[:], field("tail", 8, 8))
+	r.Head = field("head", 0, 512)
+	if r.Gzip {
+		r.Output = number("output")
+		copy(r.OutputSHA256[:], field("outputSHA256", 32, 32))
+		crc := number("outputCRC32")
+		if crc > 0xffffffff && err == nil {
+			err = errors.New("outputCRC32 is not a CRC-32")
+		}
+		r.OutputCRC32 = uint32(crc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the blob engine's result: %w", err)
+	}
+	return r, nil
+}
+
+// uint8Bytes copies a Uint8Array of min to max bytes.
+func uint8Bytes(v js.Value, min, max int) ([]byte, error) {
+	if v.Type() != js.TypeObject || !v.InstanceOf(uint8Array) {
+		return nil, errors.New("not a Uint8Array")
+	}
+	n := v.Length()
+	if n < min || n > max {
+		return nil, fmt.Errorf("%d bytes, want %d to %d", n, min, max)
+	}
+	b := make([]byte, n)
+	js.CopyBytesToGo(b, v)
+	return b, nil
 }

@@ -30,8 +30,9 @@ export interface VerifyOptions {
   onProgress?: (event: ProgressEvent) => void;
   /**
    * Faster engines than the module's Go code: by default the runtime's
-   * DecompressionStream for gzip and a native SHA-256 (node:crypto in
-   * Node.js, hash-wasm in browsers). false runs the Go code only. The report
+   * DecompressionStream for gzip and a native SHA-256 and CRC-32
+   * (node:crypto and node:zlib in Node.js, hash-wasm in browsers), also
+   * used to digest whole layers at once. false runs the Go code only. The report
    * is the same either way: after any engine failure, the input is verified
    * again with the Go code.
    */
@@ -49,8 +50,50 @@ export interface Hasher {
 export interface Engines {
   /** Returns a new SHA-256 hasher, or a Promise of one. */
   sha256?: () => Hasher | Promise<Hasher>;
-  /** Returns a gzip-decompressing stream pair, such as new DecompressionStream("gzip"). */
-  gunzip?: () => { readable: ReadableStream<Uint8Array>; writable: WritableStream<Uint8Array> };
+  /** Returns a gzip decoder, as engines.js makes over DecompressionStream. */
+  gunzip?: () => GzipDecoder;
+  /**
+   * Digests one whole stored blob, blob.slice(start, end): SHA-256 of its
+   * bytes and, for gzip, of the decompressed ones, with their CRC-32 and
+   * first 512 bytes. Resolves to null for compressions left to the Go code.
+   * The module checks the result against the gzip trailer and its limits.
+   */
+  blob?: (blob: Blob, start: number, end: number, request: BlobRequest) => Promise<BlobResult | null>;
+}
+
+/** A gzip decoder: compressed bytes in with write and close, decompressed out with readInto. */
+export interface GzipDecoder {
+  /** Resolves once the decoder took the bytes, which the caller may then reuse. */
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  abort(reason?: unknown): void;
+  cancel(): void;
+  /** Fills target; resolves to the bytes written, 0 at the end. */
+  readInto(target: Uint8Array): Promise<number>;
+}
+
+export interface BlobRequest {
+  name: string;
+  /** Bomb guard: stop past maxOutput decompressed bytes, or past ratioFloor and ratio times (stored bytes read - lookahead). */
+  maxOutput: number;
+  ratio: number;
+  ratioFloor: number;
+  lookahead: number;
+  onProgress?: (storedBytesRead: number) => void;
+}
+
+export interface BlobResult {
+  size: number;
+  sha256: Uint8Array;
+  /** The first 8 and last 8 stored bytes. */
+  magic: Uint8Array;
+  tail: Uint8Array;
+  gzip: boolean;
+  output?: number;
+  outputSHA256?: Uint8Array;
+  outputCRC32?: number;
+  /** The first 512 bytes of the decompressed (or stored, if not compressed) bytes. */
+  head: Uint8Array;
 }
 
 export interface Platform {

@@ -58,27 +58,42 @@ export function load(options = {}) {
 }
 
 let defaultEngines;
+const blobParallelism = 4;
 
 // nativeEngines makes the default engines: the runtime's DecompressionStream
-// for gzip, with node:crypto's SHA-256 in Node.js and hash-wasm's in
-// browsers.
+// for gzip, with node:crypto's SHA-256 and node:zlib's CRC-32 in Node.js
+// and hash-wasm's in browsers; the whole-blob engine runs on them in this
+// thread.
 async function nativeEngines() {
   if (isNode()) {
     const { createHash } = await import("node:crypto");
+    const zlib = await import("node:zlib");
     return globalThis.imgproofEngines({
       sha256: () => {
         const h = createHash("sha256");
         return { update: (bytes) => { h.update(bytes); }, digest: () => new Uint8Array(h.digest()) };
       },
+      crc32: typeof zlib.crc32 === "function" ? () => {
+        let c = 0;
+        return { update: (bytes) => { c = zlib.crc32(bytes, c); }, digest: () => c };
+      } : undefined,
     });
   }
-  if (!globalThis.hashwasm) await import("./hash-wasm-sha256.umd.min.js");
+  if (!globalThis.hashwasm?.createSHA256) await import("./hash-wasm-sha256.umd.min.js");
+  if (!globalThis.hashwasm?.createCRC32) await import("./hash-wasm-crc32.umd.min.js");
   return globalThis.imgproofEngines();
 }
 
 function goOptions(options) {
   const o = {};
-  o.engines = options.engines === undefined ? defaultEngines : options.engines;
+  if (options.engines === undefined) {
+    const { gunzip, sha256, read, blob } = defaultEngines;
+    o.engines = { gunzip, sha256, read, blob };
+    // Whole layers are digested by the runtime's code, which waits on
+    // reads and, in Node.js, gunzips off the main thread: several layers
+    // at once keep it busy.
+    if (blob) o.parallelism = blobParallelism;
+  } else o.engines = options.engines;
   if (options.name != null) o.name = String(options.name);
   if (options.platform != null) o.platform = String(options.platform);
   if (options.parallelism != null) o.parallelism = Number(options.parallelism);

@@ -54,6 +54,7 @@ async function verifyInPage(input) {
 describe("the page", () => {
   test("loads only its own files, including the module fetched by its worker", () => {
     const own = new Set(["", "app.js", "style.css", "worker.js", "wasm_exec.js", "engines.js", "vendor/hash-wasm-sha256.umd.min.js",
+      "vendor/hash-wasm-crc32.umd.min.js", "blob-worker.js",
       "imgproof.wasm"].map((f) => server.url + f));
     assert.ok(requestsAtReady > 0);
     for (const u of requests.slice(0, requestsAtReady)) assert.ok(own.has(u), `unexpected request ${u}`);
@@ -135,20 +136,22 @@ describe("the page", () => {
     }
   });
 
-  // The page uses the browser's gzip and hash-wasm's SHA-256 (engines); with
-  // ?engines=go it runs the Go code alone. Both must give the CLI's report
-  // on the gzip cases that DecompressionStream rejects or words differently,
-  // and on the whole corpus.
+  // The page digests layers in its pool of blob workers and uses the
+  // browser's gzip and hash-wasm's SHA-256 for the rest (engines); with
+  // ?blobmin=0 every blob goes to the pool, with ?engines=stream none does,
+  // and with ?engines=go the Go code runs alone. All must give the CLI's
+  // report on the gzip cases that DecompressionStream rejects or words
+  // differently, and the pool and the Go code on the whole corpus.
   test("the engines and the Go code give the CLI's report on every gzip case and corpus image", async (t) => {
     assert.ok(gzipCases.length >= 10, `only ${gzipCases.length} gzip cases`);
     // Loading the page again is a request; none came before.
     assert.deepEqual(requests.slice(requestsAtReady), []);
     const verdicts = new Set();
     try {
-      for (const [label, query] of [["engines", ""], ["go", "?engines=go"]]) {
+      for (const [label, query, all] of [["pool", "?blobmin=0", true], ["stream", "?engines=stream", false], ["go", "?engines=go", true]]) {
         await page.goto(server.url + query);
         await page.waitForSelector("body[data-state=ready]");
-        for (const input of [...gzipCases, ...(query ? corpus : [])]) {
+        for (const input of [...gzipCases, ...(all ? corpus : [])]) {
           await t.test(`${label} ${input.name}`, async () => {
             const want = JSON.parse((await nativeJSON(input)).stdout);
             const got = await verifyInPage(input);

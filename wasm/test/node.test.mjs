@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, openAsBlob, readdirSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { before, describe, test } from "node:test";
-import { exitCode, inspect, verify, verifyJSON } from "../npm/index.mjs";
+import { exitCode, inspect, load, verify, verifyJSON } from "../npm/index.mjs";
 import { buildCorpus, buildGzipCases, comparable, nativeJSON, nodeJSON, tamper, tempDir } from "./lib.mjs";
 
 const root = tempDir("imgproof-node-test-");
@@ -115,10 +115,56 @@ describe("the JS API", () => {
     assert.ok(gunzips > 0 && hashed > 0, `custom engines unused: ${gunzips} gunzips, ${hashed} bytes hashed`);
   });
 
+  // The whole-blob engine, given every blob (minSize 0), digests what it
+  // can and declines or fails the rest, and the reports stay the CLI's: on
+  // the gzip cases and on the whole corpus.
+  test("the whole-blob engine gives the CLI's JSON on every gzip case and corpus image", async (t) => {
+    await load();
+    const { createHash } = await import("node:crypto");
+    const zlib = await import("node:zlib");
+    const base = globalThis.imgproofEngines({
+      sha256: () => {
+        const h = createHash("sha256");
+        return { update: (b) => { h.update(b); }, digest: () => new Uint8Array(h.digest()) };
+      },
+      crc32: () => {
+        let c = 0;
+        return { update: (b) => { c = zlib.crc32(b, c); }, digest: () => c };
+      },
+    });
+    let calls = 0;
+    let digested = 0;
+    let failed = 0;
+    const blob = Object.assign(async (...a) => {
+      calls++;
+      try {
+        const r = await base.blob(...a);
+        if (r) digested++;
+        return r;
+      } catch (err) {
+        failed++;
+        throw err;
+      }
+    }, { minSize: 0 });
+    for (const input of [...gzipCases, ...corpus]) {
+      await t.test(input.name, async () => {
+        const native = await nativeJSON(input);
+        const want = comparable(JSON.parse(native.stdout));
+        const src = input.dir ? await folderMap(input.path) : await openAsBlob(input.path);
+        for (const engines of [{ blob }, { blob, sha256: base.sha256, gunzip: base.gunzip }]) {
+          const got = await verifyJSON(src, { name: input.name, engines, parallelism: 3 });
+          assert.deepEqual(comparable(JSON.parse(got)), want);
+        }
+      });
+    }
+    assert.ok(digested > 20 && failed > 0 && calls > digested, `${calls} calls, ${digested} digested, ${failed} failed`);
+  });
+
   test("bad engines are refused", async () => {
     const blob = await openAsBlob(corpus[0].dir ? join(corpus[0].path, "index.json") : corpus[0].path);
     await assert.rejects(verifyJSON(blob, { engines: 1 }), /engines must be false or an object/);
     await assert.rejects(verifyJSON(blob, { engines: { sha256: 1 } }), /engines.sha256 must be a function/);
+    await assert.rejects(verifyJSON(blob, { engines: { blob: {} } }), /engines.blob must be a function/);
   });
 
   test("verify takes a Blob, a one-element array and a folder map, with the same result as the CLI", async () => {

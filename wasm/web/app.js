@@ -68,10 +68,16 @@
     $("result").hidden = true;
     setStatus("Verifying " + label + "…");
     const options = {};
-    // ?engines=go runs the Go code only, and ?engines=gunzip or sha256 one
-    // engine, for comparison with the default (both); all give the same report.
-    const engines = new URLSearchParams(location.search).get("engines");
+    // ?engines=go runs the Go code only, ?engines=gunzip or sha256 one
+    // engine, ?engines=stream both without the pool of blob workers and
+    // ?engines=inline the whole-blob engine in the page's worker, for
+    // comparison with the default (all, with the pool); ?blobmin=N hands
+    // blobs of N bytes and more to the whole-blob engine (default 1 MiB).
+    // All give the same report.
+    const query = new URLSearchParams(location.search);
+    const engines = query.get("engines");
     if (engines) options.engines = engines;
+    if (query.has("blobmin")) options.blobMin = Number(query.get("blobmin"));
     const platform = $("platform").value.trim();
     if (platform) options.platform = platform;
     // DSSE envelopes, JSON lines or bundles, and PEM keys, as --attestation and --key.

@@ -7,18 +7,34 @@
 // rejects, or corrupt data), the module verifies the input again with its
 // own Go code, so the report never depends on them.
 "use strict";
-importScripts("wasm_exec.js", "vendor/hash-wasm-sha256.umd.min.js", "engines.js");
+importScripts("wasm_exec.js", "vendor/hash-wasm-sha256.umd.min.js", "vendor/hash-wasm-crc32.umd.min.js", "engines.js");
 
 const engines = imgproofEngines();
 
-// pickEngines maps the page's choice ("go", "gunzip", "sha256"; unset
-// means both) to the engines handed to the module.
-function pickEngines(choice) {
+// pool digests whole layers in one blob worker per core (at least two), so
+// that layers are hashed and gunzipped in parallel; undefined if workers
+// cannot start here, and then this worker's engines do the work.
+let pool = engines.blobPool("blob-worker.js", Math.max(2, Math.min(navigator.hardwareConcurrency || 2, 8)));
+const poolReady = pool ? pool.ready.catch(() => { pool.terminate(); pool = undefined; }) : Promise.resolve();
+
+// pickEngines maps the page's choice ("go", "gunzip", "sha256", "inline"
+// for the whole-blob engine in this worker, "stream" for no whole-blob
+// engine; unset means all, with the pool) to the engines handed to the
+// module and the number of blobs it digests at once. blobMin, if a
+// number, is the smallest blob given to the whole-blob engine.
+function pickEngines(choice, blobMin) {
+  const { gunzip, sha256, read } = engines;
+  const sized = (f) => (f && blobMin >= 0 ? Object.assign((...a) => f(...a), { minSize: blobMin }) : f);
+  const blob = sized(engines.blob);
   switch (choice) {
-    case "go": return false;
-    case "gunzip": return { gunzip: engines.gunzip };
-    case "sha256": return { sha256: engines.sha256 };
-    default: return engines;
+    case "go": return { engines: false };
+    case "gunzip": return { engines: { gunzip } };
+    case "sha256": return { engines: { sha256 } };
+    case "stream": return { engines: { gunzip, sha256, read } };
+    case "inline": return { engines: { gunzip, sha256, read, blob } };
+    default: return pool
+      ? { engines: { gunzip, sha256, read, blob: sized(pool) }, parallelism: pool.size }
+      : { engines: { gunzip, sha256, read, blob } };
   }
 }
 
@@ -43,8 +59,8 @@ const api = new Promise((resolve, reject) => {
   load().catch(reject);
 });
 
-api.then(
-  (a) => postMessage({ type: "ready", version: a.version }),
+Promise.all([api, poolReady]).then(
+  ([a]) => postMessage({ type: "ready", version: a.version }),
   (err) => postMessage({ type: "fatal", message: String(err && err.message || err) }),
 );
 
@@ -52,8 +68,9 @@ onmessage = async (ev) => {
   const { id, op, input, options } = ev.data;
   try {
     const a = await api;
-    const opts = Object.assign({}, options, {
-      engines: pickEngines(options && options.engines),
+    const picked = pickEngines(options && options.engines, options && options.blobMin);
+    const opts = Object.assign({ parallelism: picked.parallelism }, options, {
+      engines: picked.engines,
       onProgress: (name, done, total) => postMessage({ id, type: "progress", name, done, total }),
     });
     const json = await (op === "inspect" ? a.inspect(input, opts) : a.verify(input, opts));

@@ -241,3 +241,24 @@ func (s *SeqReader) Close() error {
 	s.closeOnce.Do(func() { close(s.done) })
 	return nil
 }
+
+// Locate returns the blob that r would read, and which part of it, when r
+// is a file of an FS or a section of a CachedReaderAt that has not been
+// read yet; ok is false for any other reader.
+func Locate(r io.Reader) (b Blob, off, n int64, ok bool) {
+	switch r := r.(type) {
+	case *file:
+		if r.closed || r.off != 0 || r.seq != nil {
+			return nil, 0, 0, false
+		}
+		return r.b, 0, r.b.Size(), true
+	case *io.SectionReader:
+		ra, base, size := r.Outer()
+		c, cached := ra.(*CachedReaderAt)
+		if pos, err := r.Seek(0, io.SeekCurrent); !cached || err != nil || pos != 0 {
+			return nil, 0, 0, false
+		}
+		return c.b, base, size, true
+	}
+	return nil, 0, 0, false
+}

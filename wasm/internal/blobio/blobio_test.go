@@ -278,3 +278,42 @@ func TestFileSeekAndReadAt(t *testing.T) {
 		t.Fatalf("ReadAt past the end = %d, %v; want 10, EOF", n, err)
 	}
 }
+
+// Locate finds the blob behind an unread file or archive section, and
+// nothing once reading started or for other readers.
+func TestLocate(t *testing.T) {
+	b := &countingBlob{data: bytes.Repeat([]byte("x"), 1000)}
+	fsys, err := NewFS(map[string]Blob{"d/blob": b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fsys.Open("blob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, off, n, ok := Locate(f.(io.Reader)); !ok || got != b || off != 0 || n != 1000 {
+		t.Fatalf("unread file: %v %d %d %v", got == b, off, n, ok)
+	}
+	if _, err := f.Read(make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, ok := Locate(f.(io.Reader)); ok {
+		t.Fatal("located a file that was partly read")
+	}
+	c := NewCachedReaderAt(b, 0, 0)
+	sr := io.NewSectionReader(c, 100, 200)
+	if got, off, n, ok := Locate(sr); !ok || got != b || off != 100 || n != 200 {
+		t.Fatalf("section: %v %d %d %v", got == b, off, n, ok)
+	}
+	if _, err := sr.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, ok := Locate(sr); ok {
+		t.Fatal("located a section that was partly read")
+	}
+	for _, r := range []io.Reader{io.NewSectionReader(bytes.NewReader(b.data), 0, 10), bytes.NewReader(b.data)} {
+		if _, _, _, ok := Locate(r); ok {
+			t.Fatalf("located a %T", r)
+		}
+	}
+}
