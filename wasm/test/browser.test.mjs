@@ -147,6 +147,7 @@ describe("the page", () => {
     // Loading the page again is a request; none came before.
     assert.deepEqual(requests.slice(requestsAtReady), []);
     const verdicts = new Set();
+    const digested = {};
     try {
       for (const [label, query, all] of [["pool", "?blobmin=0", true], ["stream", "?engines=stream", false], ["go", "?engines=go", true]]) {
         await page.goto(server.url + query);
@@ -158,6 +159,7 @@ describe("the page", () => {
             assert.deepEqual(got.newRequests, []);
             assert.deepEqual(comparable(got.report), comparable(want));
             verdicts.add(want.verdict);
+            digested[label] = (digested[label] || 0) + (await page.evaluate(() => window.imgproofBlobs.digested));
           });
         }
       }
@@ -167,6 +169,9 @@ describe("the page", () => {
       requestsAtReady = requests.length;
     }
     assert.deepEqual([...verdicts].sort(), ["FAILED", "UNVERIFIABLE", "VERIFIED"]);
+    // The pool digested layers; the other runs never used it.
+    assert.ok(digested.pool > 20, `the pool digested ${digested.pool} blobs`);
+    assert.equal(digested.stream + digested.go, 0);
   });
 
   test("no request left the page after it loaded", () => {

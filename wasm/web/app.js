@@ -47,6 +47,7 @@
     if (m.type === "progress") progress(m.name, m.done, m.total);
     else if (m.type === "result") {
       window.imgproofWasmMemory = m.wasmMemory; // bytes of the module's memory, which never shrinks: its peak
+      window.imgproofBlobs = m.blobs; // {offered, digested}: the blobs the whole-blob engine was offered and digested
       done(m.json);
     }
     else if (m.type === "error") failed(m.message);

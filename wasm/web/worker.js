@@ -22,9 +22,18 @@ const poolReady = pool ? pool.ready.catch(() => { pool.terminate(); pool = undef
 // engine; unset means all, with the pool) to the engines handed to the
 // module and the number of blobs it digests at once. blobMin, if a
 // number, is the smallest blob given to the whole-blob engine.
-function pickEngines(choice, blobMin) {
+function pickEngines(choice, blobMin, blobs) {
   const { gunzip, sha256, read } = engines;
-  const sized = (f) => (f && blobMin >= 0 ? Object.assign((...a) => f(...a), { minSize: blobMin }) : f);
+  const sized = (f) => {
+    if (!f) return f;
+    const counted = async (...a) => {
+      blobs.offered++;
+      const r = await f(...a);
+      if (r) blobs.digested++;
+      return r;
+    };
+    return blobMin >= 0 ? Object.assign(counted, { minSize: blobMin }) : counted;
+  };
   const blob = sized(engines.blob);
   switch (choice) {
     case "go": return { engines: false };
@@ -68,13 +77,14 @@ onmessage = async (ev) => {
   const { id, op, input, options } = ev.data;
   try {
     const a = await api;
-    const picked = pickEngines(options && options.engines, options && options.blobMin);
+    const blobs = { offered: 0, digested: 0 };
+    const picked = pickEngines(options && options.engines, options && options.blobMin, blobs);
     const opts = Object.assign({ parallelism: picked.parallelism }, options, {
       engines: picked.engines,
       onProgress: (name, done, total) => postMessage({ id, type: "progress", name, done, total }),
     });
     const json = await (op === "inspect" ? a.inspect(input, opts) : a.verify(input, opts));
-    postMessage({ id, type: "result", json, wasmMemory: memory ? memory.buffer.byteLength : 0 });
+    postMessage({ id, type: "result", json, blobs, wasmMemory: memory ? memory.buffer.byteLength : 0 });
   } catch (err) {
     postMessage({ id, type: "error", message: String(err && err.message || err) });
   }
