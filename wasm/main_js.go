@@ -361,6 +361,17 @@ func (t *throttler) flush() {
 // the CLI so that both give the same report. Archives are read through a
 // bounded block cache over Blob.slice: plain tars are indexed and their
 // entries read at random; gzipped ones are read front to back in one pass.
+// With a sequential reader (engines.read), which serves reads that follow
+// each other, the blocks are small, so that indexing a tar reads little
+// more than its headers; without one, each block is one Blob.slice, and
+// large ones read faster.
+// indexBlock and indexBlocks size the block cache over an archive read
+// with a sequential reader.
+const (
+	indexBlock  = 64 << 10
+	indexBlocks = 64
+)
+
 func verifyInput(ctx context.Context, in *input, name string, opts *verify.Options) (*verify.Result, error) {
 	if in.folder != nil {
 		fsys, err := blobio.NewFS(in.folder)
@@ -369,6 +380,11 @@ func verifyInput(ctx context.Context, in *input, name string, opts *verify.Optio
 		}
 		return verify.Dir(ctx, fsys, name, opts), nil
 	}
-	r := blobio.NewCachedReaderAt(in.archive, 0, 0)
+	var r *blobio.CachedReaderAt
+	if in.archive.open.IsUndefined() {
+		r = blobio.NewCachedReaderAt(in.archive, 0, 0)
+	} else {
+		r = blobio.NewCachedReaderAt(in.archive, indexBlock, indexBlocks)
+	}
 	return verify.Archive(ctx, r, r.Size(), name, opts), nil
 }
