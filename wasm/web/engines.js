@@ -191,29 +191,33 @@
   }
   const progressStep = 4 << 20;
 
+  // firstBlock keeps the first 512 bytes of what it is given.
+  function firstBlock() {
+    let head = new Uint8Array(0);
+    return {
+      add(chunk) {
+        if (head.length >= 512) return;
+        const m = Math.min(512 - head.length, chunk.length);
+        const h = new Uint8Array(head.length + m);
+        h.set(head);
+        h.set(chunk.subarray(0, m), head.length);
+        head = h;
+      },
+      get: () => head,
+    };
+  }
+
   async function plainBlob(reader, first, hashers, req) {
     const side = await storedSide(hashers, first, req);
-    const head = new Uint8Array(Math.min(first.length, 512));
-    head.set(first.subarray(0, head.length));
-    let headLen = head.length;
-    const fillHead = (chunk) => {
-      if (headLen >= 512) return;
-      const m = Math.min(512 - headLen, chunk.length);
-      const h = new Uint8Array(headLen + m);
-      h.set(head.subarray(0, headLen));
-      h.set(chunk.subarray(0, m), headLen);
-      headLen += m;
-      plain.head = h;
-    };
-    const plain = { head };
-    side.add(first);
-    for (;;) {
+    const head = firstBlock();
+    for (let chunk = first; ;) {
+      head.add(chunk);
+      side.add(chunk);
       const { done, value } = await reader.read();
       if (done) break;
-      fillHead(value);
-      side.add(value);
+      chunk = value;
     }
-    return { size: side.size, sha256: side.digest(), magic: side.magic, tail: side.tail, gzip: false, head: plain.head };
+    return { size: side.size, sha256: side.digest(), magic: side.magic, tail: side.tail, gzip: false, head: head.get() };
   }
 
   async function gunzipBlob(reader, first, hashers, req) {
@@ -228,7 +232,7 @@
     const floor = req.ratioFloor ?? 0;
     const lookahead = req.lookahead ?? 0;
     let output = 0;
-    let head = new Uint8Array(0);
+    const head = firstBlock();
     let failed = null;
     const fail = (err) => {
       if (failed) return;
@@ -237,11 +241,17 @@
       writer.abort(err).catch(() => {});
       dsReader.cancel(err).catch(() => {});
     };
+    // The decoder inflates each write whole before the guard sees its
+    // output, so writes are small: a bomb queues at most about a thousand
+    // times feedBytes.
     const feed = async () => {
       let chunk = first;
       while (!failed) {
-        side.add(chunk);
-        await writer.write(chunk);
+        for (let at = 0; at < chunk.length && !failed; at += feedBytes) {
+          const part = chunk.subarray(at, at + feedBytes);
+          side.add(part);
+          await writer.write(part);
+        }
         const { done, value } = await reader.read();
         if (done) break;
         chunk = value;
@@ -258,13 +268,7 @@
         }
         out.update(value);
         crc.update(value);
-        if (head.length < 512) {
-          const m = Math.min(512 - head.length, value.length);
-          const h = new Uint8Array(head.length + m);
-          h.set(head);
-          h.set(value.subarray(0, m), head.length);
-          head = h;
-        }
+        head.add(value);
       }
     };
     const guard = (p) => p.catch((err) => { fail(err); throw err; });
@@ -273,9 +277,11 @@
     for (const r of results) if (r.status === "rejected") throw r.reason;
     return {
       size: side.size, sha256: side.digest(), magic: side.magic, tail: side.tail, gzip: true,
-      output, outputSHA256: out.digest(), outputCRC32: crc.digest() >>> 0, head,
+      output, outputSHA256: out.digest(), outputCRC32: crc.digest() >>> 0, head: head.get(),
     };
   }
+
+  const feedBytes = 64 << 10;
 
   // blobPool spreads a blob engine's calls over n workers that run
   // workerURL (web/blob-worker.js), each call to the least busy one. The
