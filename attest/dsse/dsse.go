@@ -12,9 +12,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
-
-	ssldsse "github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/imgproof/imgproof/attest/keys"
 	"github.com/imgproof/imgproof/internal/limits"
@@ -22,9 +21,18 @@ import (
 )
 
 // PAE is the DSSE pre-authentication encoding:
-// "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body.
+// "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body, where LEN is the
+// length in bytes as ASCII decimal without leading zeros.
 func PAE(payloadType string, payload []byte) []byte {
-	return ssldsse.PAE(payloadType, payload)
+	b := make([]byte, 0, len("DSSEv1  ")+2*20+2+len(payloadType)+len(payload))
+	b = append(b, "DSSEv1 "...)
+	b = strconv.AppendInt(b, int64(len(payloadType)), 10)
+	b = append(b, ' ')
+	b = append(b, payloadType...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(len(payload)), 10)
+	b = append(b, ' ')
+	return append(b, payload...)
 }
 
 // Envelope is a DSSE envelope as found on the wire.

@@ -23,11 +23,46 @@ import (
 	"github.com/imgproof/imgproof/internal/limits"
 )
 
-// TestPAEVector is the test vector of DSSE protocol.md.
+// TestPAEVector pins PAE's bytes: the test vector of DSSE protocol.md,
+// then lengths counted in bytes (not runes), empty fields, separators and
+// binary inside the fields, and lengths of several digits. Each is also
+// compared with go-securesystemslib's independent PAE.
 func TestPAEVector(t *testing.T) {
-	got := dsse.PAE("http://example.com/HelloWorld", []byte("hello world"))
-	if want := "DSSEv1 29 http://example.com/HelloWorld 11 hello world"; string(got) != want {
-		t.Fatalf("PAE = %q, want %q", got, want)
+	long := bytes.Repeat([]byte{'x'}, 1000)
+	for _, c := range []struct {
+		typ     string
+		payload []byte
+		want    string
+	}{
+		{"http://example.com/HelloWorld", []byte("hello world"), "DSSEv1 29 http://example.com/HelloWorld 11 hello world"},
+		{"", nil, "DSSEv1 0  0 "},
+		{"t", []byte("é"), "DSSEv1 1 t 2 é"},
+		{"类型", []byte("中文"), "DSSEv1 6 类型 6 中文"},
+		{"a b", []byte(" 1 x\n\x00"), "DSSEv1 3 a b 6  1 x\n\x00"},
+		{"application/vnd.in-toto+json", long, "DSSEv1 28 application/vnd.in-toto+json 1000 " + string(long)},
+	} {
+		got := dsse.PAE(c.typ, c.payload)
+		if string(got) != c.want {
+			t.Errorf("PAE(%q, %q) = %q, want %q", c.typ, c.payload, got, c.want)
+		}
+		if ref := ssldsse.PAE(c.typ, c.payload); !bytes.Equal(got, ref) {
+			t.Errorf("PAE(%q, %q) = %q, go-securesystemslib gives %q", c.typ, c.payload, got, ref)
+		}
+	}
+}
+
+// TestPAEMatchesReference compares PAE with go-securesystemslib's on
+// random types and payloads, lengths from 0 to 4 digits.
+func TestPAEMatchesReference(t *testing.T) {
+	for i := range 200 {
+		typ := make([]byte, i%37)
+		payload := make([]byte, (i*53)%2048)
+		rand.Read(typ)
+		rand.Read(payload)
+		got, ref := dsse.PAE(string(typ), payload), ssldsse.PAE(string(typ), payload)
+		if !bytes.Equal(got, ref) {
+			t.Fatalf("PAE(%q, %q) = %q, go-securesystemslib gives %q", typ, payload, got, ref)
+		}
 	}
 }
 
