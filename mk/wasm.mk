@@ -9,7 +9,7 @@ NODE       ?= node
 
 WASM_SAFE += ./wasm/...
 
-.PHONY: wasm-web wasm-adapter-test browser-test browser-deps bench-wasm
+.PHONY: wasm-web wasm-adapter-test browser-test browser-deps bench-wasm wasm-size wasm-core
 
 # wasm-web builds the modules and copies Go's loader beside the page and the
 # npm package. The page, which takes no policy, gets the module without the
@@ -43,7 +43,22 @@ browser-test: build browser-deps
 
 ci: browser-test
 
-# bench-wasm measures the module's size and its throughput in Chromium
-# against the native CLI on the same large image. Not part of CI.
-bench-wasm: build browser-deps
-	cd wasm/test && IMGPROOF_BIN=$(CURDIR)/$(BIN) $(NODE) ../bench/bench.mjs $(BENCH_WASM_ARGS)
+# wasm-core builds a module that links only the core (package verify,
+# through wasm/internal/coresize), with the page's flags, to tell how much
+# of the page's module the core is.
+WASM_CORE ?= $(or $(TMPDIR),/tmp)/imgproof-core.wasm
+
+wasm-core:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags '$(WASM_LDFLAGS)' -o $(WASM_CORE) ./wasm/internal/coresize
+
+# wasm-size prints the size, raw and gzipped (gzip -9), of the core-only
+# module, the page's and the npm package's. Not part of CI.
+wasm-size: wasm-web wasm-core
+	@for m in core:$(WASM_CORE) page:$(WASM_WEB)/imgproof.wasm npm:$(WASM_NPM)/imgproof.wasm; do \
+		f=$${m#*:}; printf '%-5s %10d bytes raw %10d gzipped  %s\n' $${m%%:*} $$(wc -c <$$f) $$(gzip -9 -c $$f | wc -c) $$f; \
+	done
+
+# bench-wasm measures the modules' sizes and the page's throughput in
+# Chromium against the native CLI on the same large image. Not part of CI.
+bench-wasm: build browser-deps wasm-core
+	cd wasm/test && IMGPROOF_BIN=$(CURDIR)/$(BIN) $(NODE) ../bench/bench.mjs --core $(WASM_CORE) $(BENCH_WASM_ARGS)

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // bench.mjs measures the browser verifier's budgets (make bench-wasm):
 //
-//   - the .wasm size, raw and gzipped;
+//   - the .wasm sizes, raw and gzipped: the page's module, the npm
+//     package's and, with --core FILE, a module that links only the core
+//     (make wasm-core);
 //   - throughput in headless Chromium on a synthetic image (bench/gen) as a
 //     ratio to the native CLI on the same file in the same run, and the same
 //     for the npm package under Node.js;
@@ -11,7 +13,7 @@
 // The page runs with its engines (DecompressionStream and hash-wasm) and
 // again with ?engines=go, the Go code alone.
 //
-// Usage: node bench.mjs [--sizes 64MiB,256MiB] [--runs 2] [--dir DIR]
+// Usage: node bench.mjs [--sizes 64MiB,256MiB] [--runs 2] [--dir DIR] [--core FILE]
 // Images are generated once into DIR (default: a folder in the temp dir) and
 // reused. It prints a table and writes results.json beside the images.
 import { execFile, execFileSync } from "node:child_process";
@@ -114,21 +116,27 @@ async function node(archive) {
   return { ms: best, report: JSON.parse(json) };
 }
 
-// The page's module is built without CEL; the npm package's has it.
+// The page's module is built without CEL; the npm package's has it. The
+// core-only module is package verify alone, without the adapter and attest.
 const wasm = readFileSync(join(repo, "wasm/web/imgproof.wasm"));
 const npmWasm = readFileSync(join(repo, "wasm/npm/imgproof.wasm"));
+const coreWasm = args.core ? readFileSync(args.core) : null;
 const results = {
   wasmBytes: wasm.length,
   wasmGzipBytes: gzipSync(wasm, { level: 9 }).length,
   npmWasmBytes: npmWasm.length,
   npmWasmGzipBytes: gzipSync(npmWasm, { level: 9 }).length,
+  coreWasmBytes: coreWasm?.length,
+  coreWasmGzipBytes: coreWasm ? gzipSync(coreWasm, { level: 9 }).length : undefined,
   chromium: execFileSync("/usr/bin/chromium", ["--version"], { encoding: "utf8" }).trim(),
   node: process.version,
   runs,
   images: [],
 };
-console.log(`imgproof.wasm (page, no CEL): ${(results.wasmBytes / MB).toFixed(2)} MB raw, ${(results.wasmGzipBytes / MB).toFixed(2)} MB gzipped; ` +
-  `npm package (with CEL): ${(results.npmWasmBytes / MB).toFixed(2)} MB raw, ${(results.npmWasmGzipBytes / MB).toFixed(2)} MB gzipped`);
+const megabytes = (raw, gz) => `${(raw / MB).toFixed(2)} MB raw, ${(gz / MB).toFixed(2)} MB gzipped`;
+console.log(`imgproof.wasm (page, no CEL): ${megabytes(results.wasmBytes, results.wasmGzipBytes)}; ` +
+  `npm package (with CEL): ${megabytes(results.npmWasmBytes, results.npmWasmGzipBytes)}` +
+  (coreWasm ? `; core only (package verify): ${megabytes(results.coreWasmBytes, results.coreWasmGzipBytes)}` : ""));
 
 const srv = await serve();
 const b = await launch();
