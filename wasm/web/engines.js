@@ -281,7 +281,7 @@
     };
   }
 
-  const feedBytes = 64 << 10;
+  const feedBytes = 128 << 10;
 
   // blobPool spreads a blob engine's calls over n workers that run
   // workerURL (web/blob-worker.js), each call to the least busy one. The
