@@ -20,14 +20,22 @@ hostile-test: build
 hostile-bombs: build
 	IMGPROOF_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run 'Bomb' -v ./fixtures/hostile/
 
-# fuzz-smoke runs each fuzz target for FUZZ_TIME.
+# fuzz-smoke runs each fuzz target for FUZZ_TIME. Go 1.26's fuzzing
+# coordinator can fail a run with a bare "context deadline exceeded" when
+# the time runs out while a worker is mid-input (go.dev/issue/75804, fixed
+# in Go 1.27); such a run, which wrote no failing input, is reported and
+# not counted as a failure. Any failing input fails the target.
 fuzz-smoke:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$pkg $$name ($(FUZZ_TIME))"; \
 		out=$$(mktemp); \
 		if ! $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZ_TIME) $$pkg >$$out 2>&1; then \
-			cat $$out; rm -f $$out; exit 1; \
+			if grep -q '^    context deadline exceeded$$' $$out && ! grep -q 'Failing input written to' $$out; then \
+				echo "  stopped by the fuzzing coordinator's deadline race (go.dev/issue/75804); no failing input"; \
+			else \
+				cat $$out; rm -f $$out; exit 1; \
+			fi; \
 		fi; \
 		grep 'fuzz: elapsed' $$out | tail -n 1; rm -f $$out; \
 	done
