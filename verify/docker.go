@@ -140,7 +140,7 @@ func (v *verifier) dockerLayer(img, i int, name, p, wantDiff, diffPath string) {
 		v.report.Add(Finding{Code: CodeArchiveUnsafePath, Path: p, Actual: name, Message: "unsafe layer path"})
 		return
 	}
-	pb := v.scheduleBlob(lname, digest.SHA256, -1, 0, true, diffAlgOf(wantDiff))
+	pb := v.scheduleBlob(lname, digest.SHA256, -1, v.st.size(lname), true, diffAlgOf(wantDiff))
 	v.after(func() {
 		rec := &v.report.Images[img].Layers[i]
 		if pb.err != nil {

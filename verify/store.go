@@ -24,6 +24,9 @@ type store interface {
 	concurrent() bool
 	// isLink reports whether name is a symbolic or hard link.
 	isLink(name string) bool
+	// size is a file's size, for progress and scheduling only, or 0 when
+	// it is not known before the file is read.
+	size(name string) int64
 }
 
 // readAllLimit reads r whole, failing past limit bytes.
@@ -109,6 +112,13 @@ func (s *fsStore) concurrent() bool { return true }
 
 // isLink is false: fsStore.open refuses symbolic links outright.
 func (s *fsStore) isLink(string) bool { return false }
+
+func (s *fsStore) size(name string) int64 {
+	if st, err := fs.Stat(s.fsys, name); err == nil && st.Mode().IsRegular() {
+		return st.Size()
+	}
+	return 0
+}
 
 // entry is one file of a tar archive.
 type entry struct {

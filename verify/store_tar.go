@@ -268,6 +268,7 @@ func (s *tarStore) blob(ctx context.Context, job blobJob) (*evidence, error) {
 func (s *tarStore) files() []string         { return s.ix.regularFiles() }
 func (s *tarStore) isLink(name string) bool { return isLinkEntry(s.ix.entries, name) }
 func (s *tarStore) concurrent() bool        { return true }
+func (s *tarStore) size(name string) int64  { return entrySize(s.ix.entries, name, s.v.lim.LinkHops) }
 
 // streamStore reads a tar that can only be read once (a gzipped archive):
 // every entry is hashed as it passes, and small JSON-looking entries are
@@ -381,3 +382,12 @@ func (s *streamStore) blob(_ context.Context, job blobJob) (*evidence, error) {
 func (s *streamStore) files() []string         { return s.ix.regularFiles() }
 func (s *streamStore) isLink(name string) bool { return isLinkEntry(s.ix.entries, name) }
 func (s *streamStore) concurrent() bool        { return false }
+func (s *streamStore) size(name string) int64  { return entrySize(s.ix.entries, name, s.v.lim.LinkHops) }
+
+// entrySize is the size of the entry that name resolves to, or 0.
+func entrySize(entries map[string]*entry, name string, hops int) int64 {
+	if e, err := resolveLinks(entries, name, hops); err == nil {
+		return e.size
+	}
+	return 0
+}

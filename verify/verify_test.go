@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/imgproof/imgproof/fixtures"
@@ -346,5 +347,42 @@ func TestNothingIsNeverVerified(t *testing.T) {
 	}
 	if !r.Has(verify.CodeNothingVerified) {
 		t.Fatalf("want %s, got %+v", verify.CodeNothingVerified, r.Findings)
+	}
+}
+
+// A docker save archive's layers have no declared size, yet their progress
+// events carry the size of their archive entry, which the last event
+// reaches.
+func TestDockerLayerProgressHasTotals(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	for _, f := range []fixtures.DockerFormat{fixtures.Classic, fixtures.V25} {
+		var buf bytes.Buffer
+		if err := b.WriteDockerArchive(&buf, f, false); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		last := map[string]verify.Progress{}
+		opts := &verify.Options{Progress: func(p verify.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			last[p.Name] = p
+		}}
+		r := verify.Archive(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), "docker.tar", opts).Report
+		if r.Verdict != verify.Verified {
+			t.Fatalf("format %d: verdict %s: %v", f, r.Verdict, r.Err())
+		}
+		layers := 0
+		for name, p := range last {
+			if !strings.HasSuffix(name, "layer.tar") && !strings.HasPrefix(name, "blobs/") {
+				continue
+			}
+			layers++
+			if p.Total <= 0 || p.Done != p.Total {
+				t.Errorf("format %d: %s: last event %d of %d", f, name, p.Done, p.Total)
+			}
+		}
+		if layers < len(b.Expected.Images[0].Layers) {
+			t.Fatalf("format %d: progress for %d blobs, want at least %d layers", f, layers, len(b.Expected.Images[0].Layers))
+		}
 	}
 }
