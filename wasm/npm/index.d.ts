@@ -24,7 +24,7 @@ export interface VerifyOptions {
   name?: string;
   /** Selects one platform of a multi-platform image: "os/arch[/variant]", as the CLI's --platform. */
   platform?: string;
-  /** Blobs hashed at once; 0 or unset means the module's default. */
+  /** Blobs hashed at once; default 4 with the default engines (whose whole-blob engine waits on reads and, in Node.js, inflates off the main thread), else 1. */
   parallelism?: number;
   /** Called as blobs are read, at most about once per 1% of each blob. */
   onProgress?: (event: ProgressEvent) => void;
