@@ -284,6 +284,7 @@ func blobEngine(f js.Value) func(context.Context, io.Reader, verify.BlobRequest)
 		r.Set("ratio", float64(req.Ratio))
 		r.Set("ratioFloor", float64(req.RatioFloor))
 		r.Set("lookahead", float64(verify.GunzipLookahead))
+		release := func() {}
 		if req.Progress != nil {
 			cb := js.FuncOf(func(_ js.Value, args []js.Value) any {
 				if d := arg(args, 0); d.Type() == js.TypeNumber {
@@ -291,27 +292,31 @@ func blobEngine(f js.Value) func(context.Context, io.Reader, verify.BlobRequest)
 				}
 				return nil
 			})
-			defer cb.Release()
+			release = cb.Release
 			r.Set("onProgress", cb)
 		}
 		p, err := catch(func() js.Value { return f.Invoke(jb.v, float64(off), float64(off+n), r) })
-		if err == nil && p.Type() == js.TypeObject && p.Get("then").Type() == js.TypeFunction {
-			p, err = awaitCtx(ctx, p)
+		if err != nil || p.Type() != js.TypeObject || p.Get("then").Type() != js.TypeFunction {
+			release()
+			if err != nil {
+				return nil, err
+			}
+			return parseBlobResult(p)
 		}
-		if err != nil {
-			return nil, err
+		// The callback lives until the engine is done with it, even when
+		// ctx ends first.
+		done := settle(p)
+		select {
+		case res := <-done:
+			release()
+			if res.err != nil {
+				return nil, res.err
+			}
+			return parseBlobResult(res.v)
+		case <-ctx.Done():
+			go func() { <-done; release() }()
+			return nil, ctx.Err()
 		}
-		return parseBlobResult(p)
-	}
-}
-
-// awaitCtx waits for the Promise p or the end of ctx.
-func awaitCtx(ctx context.Context, p js.Value) (js.Value, error) {
-	select {
-	case r := <-settle(p):
-		return r.v, r.err
-	case <-ctx.Done():
-		return js.Undefined(), ctx.Err()
 	}
 }
 
