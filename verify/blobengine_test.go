@@ -177,3 +177,28 @@ func TestInconsistentBlobResultsAreNotTrusted(t *testing.T) {
 		})
 	}
 }
+
+// An empty gzip member's trailer is all zero, like zero padding: an engine
+// that accepts padding after an empty member is not trusted, and the
+// built-in decoder's report (trailing bytes) stands.
+func TestEnginesDoNotTrustZerosAfterAnEmptyMember(t *testing.T) {
+	spec := fixtures.Default()
+	spec.Images[0].Layers = []fixtures.Layer{{Raw: []byte{}, Compression: fixtures.Gzip,
+		EditBlob: func(b []byte) []byte { return append(b, make([]byte, 8)...) }}}
+	b := fixtures.MustBuild(spec)
+	want := verify.Dir(context.Background(), b.LayoutFS(), "x", &verify.Options{}).Report
+	if want.Verdict != verify.Failed {
+		t.Fatalf("built-in verdict %s, want FAILED for zeros after the member", want.Verdict)
+	}
+	padded := &strictEngines{zeroPadding: true}
+	blobs := &blobEngine{zeroPadding: true}
+	for name, e := range map[string]*verify.Engines{"streaming": padded.engines(), "whole-blob": blobs.engines()} {
+		got := verify.Dir(context.Background(), b.LayoutFS(), "x", withEngines(&verify.Options{}, e)).Report
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s engine changed the report (-built-in +engine):\n%s", name, diff)
+		}
+	}
+	if padded.gunzips.Load() == 0 || blobs.used.Load() == 0 {
+		t.Fatalf("engines unused: %d gunzips, %d blobs", padded.gunzips.Load(), blobs.used.Load())
+	}
+}

@@ -177,10 +177,17 @@ func (r *engineReader) trailerMatches() bool {
 			return false
 		}
 	}
+	return trailerVouches(r.in.tail, r.in.total, r.crc.Sum32(), r.n)
+}
+
+// trailerVouches reports whether tail, the last 8 bytes of a gzip stream
+// of total bytes, is the trailer of an output of n bytes with CRC-32 crc,
+// and is not all zero (as an empty member's is).
+func trailerVouches(tail [8]byte, total int64, crc uint32, n int64) bool {
 	var want [8]byte
-	binary.LittleEndian.PutUint32(want[:4], r.crc.Sum32())
-	binary.LittleEndian.PutUint32(want[4:], uint32(r.n))
-	return r.in.total >= 18 && r.in.tail == want && want != [8]byte{}
+	binary.LittleEndian.PutUint32(want[:4], crc)
+	binary.LittleEndian.PutUint32(want[4:], uint32(n))
+	return total >= 18 && tail == want && want != [8]byte{}
 }
 
 // tailReader keeps the last 8 bytes read and whether the end was reached.
@@ -238,7 +245,7 @@ func (e *engineRun) wholeBlob(ctx context.Context, src io.Reader, job blobJob, l
 		return nil
 	}
 	if err == nil {
-		err = res.check(req)
+		err = res.check(req, lim)
 	}
 	if err != nil {
 		err = fmt.Errorf("blob engine: %s: %w", job.name, err)
@@ -271,7 +278,7 @@ func sha256Only(algs []digest.Algorithm) bool {
 // check rejects a blob engine's result that is not consistent with itself
 // and the request: the compression its first bytes show, the gzip trailer
 // of its output (as for Engines.Gunzip), its sizes and the bomb guard.
-func (r *BlobResult) check(req BlobRequest) error {
+func (r *BlobResult) check(req BlobRequest, lim *limits.Limits) error {
 	switch {
 	case r.Size < 0 || (req.Max >= 0 && r.Size > req.Max):
 		return fmt.Errorf("read %d bytes, more than the %d asked for", r.Size, req.Max)
@@ -287,13 +294,10 @@ func (r *BlobResult) check(req BlobRequest) error {
 	out := r.Size
 	if r.Gzip {
 		out = r.Output
-		var want [8]byte
-		binary.LittleEndian.PutUint32(want[:4], r.OutputCRC32)
-		binary.LittleEndian.PutUint32(want[4:], uint32(r.Output))
-		if r.Size < 18 || r.Tail != want || want == [8]byte{} {
+		if !trailerVouches(r.Tail, r.Size, r.OutputCRC32, r.Output) {
 			return errEngineTrailer
 		}
-		if r.Output > req.MaxOutput || (r.Output > req.RatioFloor && req.Ratio > 0 && r.Output > req.Ratio*max(r.Size-GunzipLookahead, 1)) {
+		if _, _, over := bombLimit(lim, r.Output, r.Size, GunzipLookahead); over {
 			return errors.New("the decompressed size is past the bomb guard's limits")
 		}
 	}

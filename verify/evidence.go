@@ -445,11 +445,21 @@ type bombGuard struct {
 
 func (g *bombGuard) Write(p []byte) (int, error) {
 	g.n += int64(len(p))
-	if g.n > g.lim.LayerDecompressed {
-		return 0, limits.Exceeded(limits.LayerDecompressed, g.lim.LayerDecompressed, g.name)
-	}
-	if g.n > g.lim.RatioFloor && g.lim.CompressionRatio > 0 && g.n > g.lim.CompressionRatio*max(g.in.n-g.lookahead, 1) {
-		return 0, limits.Exceeded(limits.CompressionRatio, g.lim.CompressionRatio, g.name)
+	if kind, limit, over := bombLimit(g.lim, g.n, g.in.n, g.lookahead); over {
+		return 0, limits.Exceeded(kind, limit, g.name)
 	}
 	return g.w.Write(p)
+}
+
+// bombLimit tells which limit out decompressed bytes are past, if any,
+// when in compressed bytes were consumed, less lookahead read ahead: the
+// layer's decompressed size, or past the ratio floor, the ratio.
+func bombLimit(lim *limits.Limits, out, in, lookahead int64) (limits.Kind, int64, bool) {
+	if out > lim.LayerDecompressed {
+		return limits.LayerDecompressed, lim.LayerDecompressed, true
+	}
+	if out > lim.RatioFloor && lim.CompressionRatio > 0 && out > lim.CompressionRatio*max(in-lookahead, 1) {
+		return limits.CompressionRatio, lim.CompressionRatio, true
+	}
+	return "", 0, false
 }
