@@ -271,10 +271,9 @@
         head.add(value);
       }
     };
-    const guard = (p) => p.catch((err) => { fail(err); throw err; });
-    const results = await Promise.allSettled([guard(feed()), guard(drain())]);
+    // The first failure on either side stops both and is the one thrown.
+    await Promise.all([feed().catch(fail), drain().catch(fail)]);
     if (failed) throw failed;
-    for (const r of results) if (r.status === "rejected") throw r.reason;
     return {
       size: side.size, sha256: side.digest(), magic: side.magic, tail: side.tail, gzip: true,
       output, outputSHA256: out.digest(), outputCRC32: crc.digest() >>> 0, head: head.get(),
