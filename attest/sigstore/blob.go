@@ -36,8 +36,10 @@ func VerifySignature(ctx context.Context, sig []byte, artifact io.Reader, keyPEM
 	if len(sig) > MaxSignature {
 		return res, res.fail(CheckSignature, ErrMalformed, limits.Exceeded(limits.AttestationDocument, MaxSignature, "signature"))
 	}
-	raw := bytes.TrimSpace(sig)
-	if dec, err := dsse.DecodeBase64(string(raw)); err == nil {
+	// Base64 text may end with a newline; a raw signature is used as it
+	// is, since its bytes may be whitespace too.
+	raw := sig
+	if dec, err := dsse.DecodeBase64(string(bytes.TrimSpace(sig))); err == nil {
 		raw = dec
 	}
 	if len(raw) == 0 {
