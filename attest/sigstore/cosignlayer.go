@@ -16,6 +16,7 @@ import (
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/dsse"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify/strictjson"
@@ -23,29 +24,14 @@ import (
 
 // Media types of the layers of cosign .sig and .att images.
 const (
-	MediaTypeSimpleSigning = "application/vnd.dev.cosign.simplesigning.v1+json"
-	MediaTypeDSSE          = "application/vnd.dsse.envelope.v1+json"
+	MediaTypeSimpleSigning = attest.MediaTypeSimpleSigning
+	MediaTypeDSSE          = attest.MediaTypeDSSE
 )
 
 // CosignLayer is a keyless signature as cosign attaches it to an image
 // without a sigstore bundle: one layer of a .sig or .att image and the
-// layer's annotations.
-type CosignLayer struct {
-	// MediaType is MediaTypeSimpleSigning (Data is the signed payload) or
-	// MediaTypeDSSE (Data is the DSSE envelope, which holds the signature).
-	MediaType string
-	Data      []byte
-	// Signature is dev.cosignproject.cosign/signature, the base64
-	// signature over Data (simple signing only).
-	Signature string
-	// Certificate is dev.sigstore.cosign/certificate, the PEM leaf.
-	Certificate string
-	// Chain is dev.sigstore.cosign/chain, PEM intermediates and root. It is
-	// parsed but never trusted: the chain is built to the trusted root.
-	Chain string
-	// Bundle is dev.sigstore.cosign/bundle, the JSON RekorBundle.
-	Bundle string
-}
+// layer's annotations, as package attest finds it.
+type CosignLayer = attest.LegacySignature
 
 // VerifyCosignLayer verifies a keyless cosign signature or attestation
 // layer offline, with exactly the checks of a keyless bundle: the layer is

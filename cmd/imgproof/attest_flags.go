@@ -165,7 +165,7 @@ func legacyVerifier(ids []policy.Identity, trustedRoot []byte) attest.LegacyVeri
 	policies := identityPolicies(ids, trustedRoot)
 	return func(ctx context.Context, sig attest.LegacySignature) attest.BundleResult {
 		return firstVerified(policies, func(p sigstore.Policy) (*sigstore.Result, error) {
-			return sigstore.VerifyCosignLayer(ctx, sigstore.CosignLayer(sig), p)
+			return sigstore.VerifyCosignLayer(ctx, sig, p)
 		})
 	}
 }
