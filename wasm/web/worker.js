@@ -1,11 +1,13 @@
 // The verifier's Web Worker: it loads the Go WebAssembly module once and
 // runs each request off the page's main thread, posting progress events.
 //
-// The worker hands the module two faster engines (see verify.Engines): the
-// browser's DecompressionStream for gzip, and hash-wasm's SHA-256. When an
-// engine fails (a multi-member gzip stream, which DecompressionStream
-// rejects, or corrupt data), the module verifies the input again with its
-// own Go code, so the report never depends on them.
+// The worker hands the module faster engines (see verify.Engines): a pool
+// of blob workers that digest whole layers with the browser's
+// DecompressionStream and hash-wasm's SHA-256 and CRC-32, and the same
+// engines fed by the module for the rest. When an engine fails (a
+// multi-member gzip stream, which DecompressionStream rejects, or corrupt
+// data), the module verifies the input again with its own Go code, so the
+// report never depends on them.
 "use strict";
 importScripts("wasm_exec.js", "vendor/hash-wasm-sha256.umd.min.js", "vendor/hash-wasm-crc32.umd.min.js", "engines.js");
 
@@ -24,17 +26,19 @@ const poolReady = pool ? pool.ready.catch(() => { pool.terminate(); pool = undef
 // number, is the smallest blob given to the whole-blob engine.
 function pickEngines(choice, blobMin, blobs) {
   const { gunzip, sha256, read } = engines;
-  const sized = (f) => {
+  // counted counts what the whole-blob engine f is offered and digests,
+  // and gives it blobMin.
+  const counted = (f) => {
     if (!f) return f;
-    const counted = async (...a) => {
+    const g = async (...a) => {
       blobs.offered++;
       const r = await f(...a);
       if (r) blobs.digested++;
       return r;
     };
-    return blobMin >= 0 ? Object.assign(counted, { minSize: blobMin }) : counted;
+    return blobMin >= 0 ? Object.assign(g, { minSize: blobMin }) : g;
   };
-  const blob = sized(engines.blob);
+  const blob = counted(engines.blob);
   switch (choice) {
     case "go": return { engines: false };
     case "gunzip": return { engines: { gunzip } };
@@ -42,7 +46,7 @@ function pickEngines(choice, blobMin, blobs) {
     case "stream": return { engines: { gunzip, sha256, read } };
     case "inline": return { engines: { gunzip, sha256, read, blob } };
     default: return pool
-      ? { engines: { gunzip, sha256, read, blob: sized(pool) }, parallelism: pool.size }
+      ? { engines: { gunzip, sha256, read, blob: counted(pool) }, parallelism: pool.size }
       : { engines: { gunzip, sha256, read, blob } };
   }
 }
