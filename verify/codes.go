@@ -26,12 +26,15 @@ const (
 	CodeJSONSyntax           Code = "E_JSON_SYNTAX"
 	CodeJSONDuplicateKey     Code = "E_JSON_DUPLICATE_KEY"
 	CodeJSONKeyAlias         Code = "E_JSON_KEY_ALIAS"
-	CodeJSONInvalidUTF8      Code = "E_JSON_INVALID_UTF8"
-	CodeJSONNumber           Code = "E_JSON_NUMBER"
-	CodeInvalidDocument      Code = "E_INVALID_DOCUMENT"
-	CodePlatformMismatch     Code = "E_PLATFORM_MISMATCH"
-	CodeAmbiguousPlatform    Code = "E_AMBIGUOUS_PLATFORM"
-	CodeNoMatchingPlatform   Code = "E_NO_MATCHING_PLATFORM"
+	// CodeJSONKeyCase: docker save metadata spells a key in other ASCII
+	// case (Jib's "config" for "Config"); Docker reads it the same way.
+	CodeJSONKeyCase        Code = "W_JSON_KEY_CASE"
+	CodeJSONInvalidUTF8    Code = "E_JSON_INVALID_UTF8"
+	CodeJSONNumber         Code = "E_JSON_NUMBER"
+	CodeInvalidDocument    Code = "E_INVALID_DOCUMENT"
+	CodePlatformMismatch   Code = "E_PLATFORM_MISMATCH"
+	CodeAmbiguousPlatform  Code = "E_AMBIGUOUS_PLATFORM"
+	CodeNoMatchingPlatform Code = "E_NO_MATCHING_PLATFORM"
 )
 
 // Archives, layouts and compression.
@@ -41,19 +44,22 @@ const (
 	CodeArchiveDuplicateEntry Code = "E_ARCHIVE_DUPLICATE_ENTRY"
 	CodeArchiveAmbiguous      Code = "E_ARCHIVE_AMBIGUOUS"
 	CodeArchiveViewMismatch   Code = "E_ARCHIVE_VIEW_MISMATCH"
-	CodeArchiveTruncated      Code = "E_ARCHIVE_TRUNCATED"
-	CodeArchiveTrailingData   Code = "E_ARCHIVE_TRAILING_DATA"
-	CodeArchiveInvalid        Code = "E_ARCHIVE_INVALID"
-	CodeLayoutInvalid         Code = "E_LAYOUT_INVALID"
-	CodeConfigNameMismatch    Code = "E_CONFIG_NAME_MISMATCH"
-	CodeUnknownFormat         Code = "E_UNKNOWN_FORMAT"
-	CodeDecompress            Code = "E_DECOMPRESS"
-	CodeUnsupportedCompress   Code = "E_UNSUPPORTED_COMPRESSION"
-	CodeLimitExceeded         Code = "E_LIMIT_EXCEEDED"
-	CodeLayerContent          Code = "E_LAYER_CONTENT"
-	CodeLayerNotTar           Code = "E_LAYER_NOT_TAR"
-	CodeRead                  Code = "E_READ"
-	CodeInternal              Code = "E_INTERNAL"
+	// CodeArchiveViewEmpty: one view of a Docker 25+ archive (index.json or
+	// manifest.json) names no image, so the other view decides; a warning.
+	CodeArchiveViewEmpty    Code = "W_ARCHIVE_VIEW_EMPTY"
+	CodeArchiveTruncated    Code = "E_ARCHIVE_TRUNCATED"
+	CodeArchiveTrailingData Code = "E_ARCHIVE_TRAILING_DATA"
+	CodeArchiveInvalid      Code = "E_ARCHIVE_INVALID"
+	CodeLayoutInvalid       Code = "E_LAYOUT_INVALID"
+	CodeConfigNameMismatch  Code = "E_CONFIG_NAME_MISMATCH"
+	CodeUnknownFormat       Code = "E_UNKNOWN_FORMAT"
+	CodeDecompress          Code = "E_DECOMPRESS"
+	CodeUnsupportedCompress Code = "E_UNSUPPORTED_COMPRESSION"
+	CodeLimitExceeded       Code = "E_LIMIT_EXCEEDED"
+	CodeLayerContent        Code = "E_LAYER_CONTENT"
+	CodeLayerNotTar         Code = "E_LAYER_NOT_TAR"
+	CodeRead                Code = "E_READ"
+	CodeInternal            Code = "E_INTERNAL"
 )
 
 // Registries.
@@ -81,6 +87,9 @@ const (
 	// CodeUnselectedPlatform: with a platform selected, the manifests of
 	// the other platforms were verified by digest only.
 	CodeUnselectedPlatform Code = "I_UNSELECTED_PLATFORM"
+	// CodeAbsentPlatforms: an index lists manifests of platforms that the
+	// source does not hold (a single-platform export); the note names them.
+	CodeAbsentPlatforms Code = "I_ABSENT_PLATFORMS"
 	// CodeNothingVerified: zero checks ran, which is never VERIFIED.
 	CodeNothingVerified Code = "E_NOTHING_VERIFIED"
 )
@@ -91,9 +100,9 @@ func (c Code) DefaultSeverity() Severity {
 	case CodeUnsupportedAlgorithm, CodeBlobMissing, CodeLimitExceeded, CodeForeignLayer,
 		CodeNothingVerified, CodeUnsupportedCompress, CodeRead, CodeNoMatchingPlatform, CodeFetch:
 		return SeverityUnverifiable
-	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform:
+	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform, CodeAbsentPlatforms:
 		return SeverityInfo
-	case CodeArchiveTrailingData, CodeDiscovery:
+	case CodeArchiveTrailingData, CodeDiscovery, CodeArchiveViewEmpty, CodeJSONKeyCase:
 		return SeverityWarning
 	default:
 		return SeverityError
