@@ -461,8 +461,19 @@ func (r *run) signedPayload(c *claim, data []byte, attached digest.Digest) {
 	r.pass(c, "payload", "critical.image.docker-manifest-digest "+named.String())
 	var matches []intoto.Match
 	for _, n := range r.nodes {
-		if n.Digest == named && (n.Kind == "manifest" || n.Kind == "index") {
+		if n.Digest == named && (n.Kind == "manifest" || n.Kind == "index" || n.Kind == "artifact") {
 			matches = append(matches, intoto.Match{Node: n})
+		}
+	}
+	if len(matches) == 0 {
+		var am []intoto.Match
+		for _, n := range r.artifacts {
+			if n.Digest == named {
+				am = append(am, intoto.Match{Node: n})
+			}
+		}
+		if r.onArtifact(c, am, attached) {
+			return
 		}
 	}
 	r.bindMatches(c, matches, attached, named.String())
