@@ -181,6 +181,12 @@ func (c *checker) mapFindings() {
 		}
 	}
 	for _, f := range c.res.Report.Findings {
+		if f.Code == verify.CodeAbsentPlatforms {
+			// A single-platform export: the layout lacks blobs it
+			// references, which the spec allows (SHOULD be fetched).
+			c.fail("OCI-LAYOUT-009", f.Path, string(f.Code)+": "+f.Message)
+			continue
+		}
 		if f.Severity == verify.SeverityInfo {
 			continue
 		}
