@@ -40,7 +40,7 @@ func (v *verifier) verifyDocker(names map[string]bool) {
 		return
 	}
 	if len(entries) == 0 {
-		if dual && len(v.roots) > 0 {
+		if dual && v.indexRead && len(v.roots) > 0 {
 			// An empty view cannot make a loader run another image: the
 			// index.json view decides.
 			v.report.Add(Finding{Code: CodeArchiveViewEmpty, Path: "manifest.json",
@@ -72,6 +72,9 @@ func (v *verifier) verifyDocker(names map[string]bool) {
 		v.report.Add(Finding{Code: CodeManifestDigestUnrecoverable, Path: "manifest.json",
 			Message: "a classic docker save archive keeps no registry manifest, so the manifest digest cannot be recovered; the image ID and diff_ids are verified"})
 		return
+	}
+	if !v.indexRead {
+		return // index.json has its own finding; there is no view to compare
 	}
 	if len(v.roots) == 0 {
 		// docker save of an untagged image (Docker 25+) writes

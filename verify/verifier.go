@@ -42,7 +42,10 @@ type verifier struct {
 	// absent lists the platform manifests an index names that the
 	// source does not hold.
 	absent []absentManifest
-	roots  []Root
+	// indexRead: index.json was read and parsed, so its roots are all it
+	// names.
+	indexRead bool
+	roots     []Root
 
 	contentErrors []contentFailure
 	// eng holds the engines of this run, or nil for the built-in code.
@@ -301,6 +304,7 @@ func (v *verifier) verifyLayout() {
 	if !ok {
 		return
 	}
+	v.indexRead = true
 	v.rootDepth = 1
 	for i, d := range idx.Manifests {
 		v.roots = append(v.roots, Root{Path: fmt.Sprintf("index.json/manifests[%d]", i), Descriptor: d})
