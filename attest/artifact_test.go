@@ -1,6 +1,7 @@
 package attest_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -127,4 +128,57 @@ func TestClaimAttachedToTheImageNamingAnArtifactFails(t *testing.T) {
 
 func sigB64(t *testing.T, s *signer, payload []byte) string {
 	return base64.StdEncoding.EncodeToString(s.sign(t, payload))
+}
+
+// ctr export --platform of a buildx image keeps the index but drops the
+// other platform and every attestation manifest (platform unknown/unknown).
+// The selected image verifies, and with a key its signature decides.
+func TestSinglePlatformExportWithoutAttestations(t *testing.T) {
+	alice := newSigner(t, "alice.pub")
+	spec := fixtures.MultiPlatform()
+	spec.BuildKitAttestations = true
+	amd64 := &verify.Platform{OS: "linux", Architecture: "amd64"}
+	for _, signed := range []bool{false, true} {
+		l := newLayout(t, spec)
+		kept := map[string]bool{}
+		for _, img := range l.built.Expected.Images {
+			if img.Kind == "image" && img.Platform.Architecture == "amd64" {
+				kept[img.ManifestDigest], kept[img.ConfigDigest] = true, true
+				for _, ly := range img.Layers {
+					kept[ly.Digest] = true
+				}
+			}
+		}
+		for _, img := range l.built.Expected.Images {
+			for _, d := range append([]string{img.ManifestDigest, img.ConfigDigest}, layerDigestsOf(img)...) {
+				if !kept[d] {
+					delete(l.files, fixtures.BlobPath(d))
+				}
+			}
+		}
+		amd := digest.Digest(l.built.Expected.Images[0].ManifestDigest)
+		opts := &attest.Options{}
+		if signed {
+			payload := simplePayload(amd.String())
+			l.addManifest([]layer{{attest.MediaTypeSimpleSigning, payload,
+				map[string]string{attest.AnnotationCosignSignature: sigB64(t, alice, payload)}}},
+				map[string]string{ocispec.AnnotationRefName: strings.Replace(amd.String(), ":", "-", 1) + ".sig"}, nil)
+			opts.Keys = []*keys.Key{alice.key}
+		}
+		ctx := context.Background()
+		res := verify.Dir(ctx, l.fs(), "layout", &verify.Options{Platform: amd64})
+		attest.VerifyResult(ctx, res, opts)
+		rep := res.Report
+		if rep.Verdict != verify.Verified || !rep.Has(verify.CodeAbsentPlatforms) || rep.Has(verify.CodeBlobMissing) {
+			t.Fatalf("signed=%v: verdict %s; findings:\n%s", signed, rep.Verdict, strings.Join(codes(rep), "\n"))
+		}
+	}
+}
+
+func layerDigestsOf(img fixtures.ExpectedImage) []string {
+	var out []string
+	for _, l := range img.Layers {
+		out = append(out, l.Digest)
+	}
+	return out
 }

@@ -29,6 +29,10 @@ type run struct {
 	// claim on one of them vouches for that artifact, not for the image.
 	artifacts []intoto.Node
 	claims    []*claim
+	// absentOK: the source was verified for one platform and lacks only
+	// other platforms' manifests (I_ABSENT_PLATFORMS, no E_BLOB_MISSING),
+	// so those absent manifests are no missing evidence here either.
+	absentOK bool
 	// seen holds manifests already processed, so a referrer reached twice
 	// is checked once.
 	seen     map[digest.Digest]bool
@@ -54,6 +58,7 @@ type claim struct {
 func newRun(ctx context.Context, t Target, opts *Options) *run {
 	r := &run{ctx: ctx, t: t, opts: opts, lim: opts.limits(), seen: map[digest.Digest]bool{}}
 	r.nodes = Nodes(t.Report)
+	r.absentOK = t.Report.Has(verify.CodeAbsentPlatforms) && !t.Report.Has(verify.CodeBlobMissing)
 	r.artifacts = ArtifactNodes(t.Report)
 	if !hasImage(t.Report) {
 		// A source that holds only artifacts (oras push): they are what
