@@ -334,7 +334,7 @@ func TestSinglePlatformExportWithoutPlatform(t *testing.T) {
 	r := verify.Dir(context.Background(), b.LayoutFS(), "layout", nil).Report
 	wantVerdict(t, r, verify.Unverifiable, verify.CodeBlobMissing)
 	missing := findingOf(t, r, verify.CodeBlobMissing)
-	if missing.Actual != dropped[0].Platform.String() || !strings.Contains(missing.Message, "linux/arm64/v8") {
+	if !strings.Contains(missing.Message, "platform "+dropped[0].Platform.String()) {
 		t.Errorf("missing finding %+v does not name the platform", missing)
 	}
 	note := findingOf(t, r, verify.CodeAbsentPlatforms)

@@ -489,7 +489,7 @@ func (v *verifier) missingDocument(err error, d v1.Descriptor, dg digest.Digest,
 		if v.otherPlatform(d) {
 			return
 		}
-		v.report.Add(Finding{Code: CodeBlobMissing, Path: path, Actual: platformOf(d.Platform).String(),
+		v.report.Add(Finding{Code: CodeBlobMissing, Path: path,
 			Message: blobPath(dg) + " is not in the source: the manifest of platform " + platformOf(d.Platform).String() + " is absent"})
 		return
 	}
