@@ -26,15 +26,12 @@ const (
 	CodeJSONSyntax           Code = "E_JSON_SYNTAX"
 	CodeJSONDuplicateKey     Code = "E_JSON_DUPLICATE_KEY"
 	CodeJSONKeyAlias         Code = "E_JSON_KEY_ALIAS"
-	// CodeJSONKeyCase: docker save metadata spells a key in other ASCII
-	// case (Jib's "config" for "Config"); Docker reads it the same way.
-	CodeJSONKeyCase        Code = "W_JSON_KEY_CASE"
-	CodeJSONInvalidUTF8    Code = "E_JSON_INVALID_UTF8"
-	CodeJSONNumber         Code = "E_JSON_NUMBER"
-	CodeInvalidDocument    Code = "E_INVALID_DOCUMENT"
-	CodePlatformMismatch   Code = "E_PLATFORM_MISMATCH"
-	CodeAmbiguousPlatform  Code = "E_AMBIGUOUS_PLATFORM"
-	CodeNoMatchingPlatform Code = "E_NO_MATCHING_PLATFORM"
+	CodeJSONInvalidUTF8      Code = "E_JSON_INVALID_UTF8"
+	CodeJSONNumber           Code = "E_JSON_NUMBER"
+	CodeInvalidDocument      Code = "E_INVALID_DOCUMENT"
+	CodePlatformMismatch     Code = "E_PLATFORM_MISMATCH"
+	CodeAmbiguousPlatform    Code = "E_AMBIGUOUS_PLATFORM"
+	CodeNoMatchingPlatform   Code = "E_NO_MATCHING_PLATFORM"
 )
 
 // Archives, layouts and compression.
@@ -44,22 +41,30 @@ const (
 	CodeArchiveDuplicateEntry Code = "E_ARCHIVE_DUPLICATE_ENTRY"
 	CodeArchiveAmbiguous      Code = "E_ARCHIVE_AMBIGUOUS"
 	CodeArchiveViewMismatch   Code = "E_ARCHIVE_VIEW_MISMATCH"
+	CodeArchiveTruncated      Code = "E_ARCHIVE_TRUNCATED"
+	CodeArchiveTrailingData   Code = "E_ARCHIVE_TRAILING_DATA"
+	CodeArchiveInvalid        Code = "E_ARCHIVE_INVALID"
+	CodeLayoutInvalid         Code = "E_LAYOUT_INVALID"
+	CodeConfigNameMismatch    Code = "E_CONFIG_NAME_MISMATCH"
+	CodeUnknownFormat         Code = "E_UNKNOWN_FORMAT"
+	CodeDecompress            Code = "E_DECOMPRESS"
+	CodeUnsupportedCompress   Code = "E_UNSUPPORTED_COMPRESSION"
+	CodeLimitExceeded         Code = "E_LIMIT_EXCEEDED"
+	CodeLayerContent          Code = "E_LAYER_CONTENT"
+	CodeLayerNotTar           Code = "E_LAYER_NOT_TAR"
+	CodeRead                  Code = "E_READ"
+	CodeInternal              Code = "E_INTERNAL"
+)
+
+// Warnings about genuine producer output that verifies (docs/interop.md
+// §Producer quirks).
+const (
+	// CodeJSONKeyCase: docker save metadata spells a key in other ASCII
+	// case (Jib's "config" for "Config"); Docker reads it the same way.
+	CodeJSONKeyCase Code = "W_JSON_KEY_CASE"
 	// CodeArchiveViewEmpty: one view of a Docker 25+ archive (index.json or
-	// manifest.json) names no image, so the other view decides; a warning.
-	CodeArchiveViewEmpty    Code = "W_ARCHIVE_VIEW_EMPTY"
-	CodeArchiveTruncated    Code = "E_ARCHIVE_TRUNCATED"
-	CodeArchiveTrailingData Code = "E_ARCHIVE_TRAILING_DATA"
-	CodeArchiveInvalid      Code = "E_ARCHIVE_INVALID"
-	CodeLayoutInvalid       Code = "E_LAYOUT_INVALID"
-	CodeConfigNameMismatch  Code = "E_CONFIG_NAME_MISMATCH"
-	CodeUnknownFormat       Code = "E_UNKNOWN_FORMAT"
-	CodeDecompress          Code = "E_DECOMPRESS"
-	CodeUnsupportedCompress Code = "E_UNSUPPORTED_COMPRESSION"
-	CodeLimitExceeded       Code = "E_LIMIT_EXCEEDED"
-	CodeLayerContent        Code = "E_LAYER_CONTENT"
-	CodeLayerNotTar         Code = "E_LAYER_NOT_TAR"
-	CodeRead                Code = "E_READ"
-	CodeInternal            Code = "E_INTERNAL"
+	// manifest.json) names no image, so the other view decides.
+	CodeArchiveViewEmpty Code = "W_ARCHIVE_VIEW_EMPTY"
 )
 
 // Registries.
