@@ -221,6 +221,13 @@ func (c *checker) mapFindings() {
 			if strings.HasPrefix(f.Path, "manifest.json") || !strings.HasPrefix(c.format, "oci") {
 				ids = []string{"DOCKER-MAN-003"}
 			}
+		case verify.CodeConfigNameMismatch:
+			if f.Severity == verify.SeverityWarning {
+				// A name with no digest in it (Jib's config.json): the
+				// description asks only that Config names the config file,
+				// which checkDocker checks.
+				continue
+			}
 		case verify.CodeArchiveUnsafePath:
 			// The archive's names are checked here too (files.go); a
 			// "./" root entry is safe although the verifier flags it.

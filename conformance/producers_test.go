@@ -105,3 +105,48 @@ func TestORASArtifactConformance(t *testing.T) {
 		t.Fatalf("MUST rules failed: %v %+v", r.FailedRules(), r.Results)
 	}
 }
+
+// Jib writes manifest.json with lower-case keys; Docker reads them as the
+// documented ones. No MUST rule fails; the SHOULD rule DOCKER-MAN-009 names
+// each key.
+func TestJibManifestKeysConformance(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	img := b.Expected.Images[0]
+	entries := []fixtures.Entry{{Name: "config.json", Body: b.Blobs[img.ConfigDigest]}}
+	layers := ""
+	for i, l := range img.Layers {
+		name := l.Digest[len("sha256:"):] + ".tar.gz"
+		entries = append(entries, fixtures.Entry{Name: name, Body: b.Blobs[l.Digest]})
+		if i > 0 {
+			layers += ","
+		}
+		layers += `"` + name + `"`
+	}
+	mj := `[{"config":"config.json","repoTags":["example.com/jib:1"],"layers":[` + layers + `]}]`
+	r := checkEntries(t, append(entries, fixtures.File("manifest.json", mj)), nil)
+	if r.Failed(Must) {
+		for _, res := range r.Results {
+			if res.Status == Fail {
+				t.Logf("%s %s %s: %s", res.Rule, res.Level, res.Path, res.Message)
+			}
+		}
+		t.Fatalf("MUST rules failed: %v", r.FailedRules())
+	}
+	got := failedAt(r, "DOCKER-MAN-009")
+	want := []string{"manifest.json[0]/config", "manifest.json[0]/layers", "manifest.json[0]/repoTags"}
+	if len(got) != len(want) {
+		t.Fatalf("DOCKER-MAN-009 failed at %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("DOCKER-MAN-009 failed at %v, want %v", got, want)
+		}
+	}
+
+	// Two spellings of one key stay a MUST failure.
+	twin := `[{"config":"config.json","Config":"config.json","layers":[` + layers + `]}]`
+	r = checkEntries(t, append(entries, fixtures.File("manifest.json", twin)), nil)
+	if len(failedAt(r, "IMGPROOF-JSON-001")) == 0 {
+		t.Errorf("two spellings of Config did not fail IMGPROOF-JSON-001: %v", r.FailedRules())
+	}
+}
