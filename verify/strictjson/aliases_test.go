@@ -60,3 +60,26 @@ func TestStrictProfileStillRejectsCaseAliases(t *testing.T) {
 		t.Fatalf("got %v, want a KeyAlias error", err)
 	}
 }
+
+// The relaxed profile differs from the strict one only by ASCII case
+// aliases: whatever the strict profile accepts it accepts with none, and
+// whatever it accepts that the strict one rejects, it accepts for aliases.
+func FuzzUnmarshalCaseAliases(f *testing.F) {
+	for _, s := range []string{`{"layers":[{"size":1}]}`, `{"LAYERS":[]}`, `{"Layers":[],"layers":[]}`, `{"layerſ":1}`, `{"layers":[{"SIZE":2.5}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var strict, relaxed manifest
+		serr := Unmarshal(data, &strict, 50)
+		aliases, rerr := UnmarshalCaseAliases(data, &relaxed, 50)
+		switch {
+		case serr == nil && (rerr != nil || len(aliases) != 0):
+			t.Fatalf("strict accepts, relaxed gives %v with aliases %v", rerr, aliases)
+		case serr != nil && rerr == nil:
+			var se *Error
+			if !errors.As(serr, &se) || se.Kind != KeyAlias || len(aliases) == 0 {
+				t.Fatalf("relaxed accepts what strict rejects with %v (aliases %v)", serr, aliases)
+			}
+		}
+	})
+}
