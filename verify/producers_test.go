@@ -446,3 +446,28 @@ func TestORASArtifactTwinsFail(t *testing.T) {
 	r := verify.Dir(context.Background(), fixtures.MustBuild(spec).LayoutFS(), "layout", nil).Report
 	wantVerdict(t, r, verify.Failed, verify.CodeLayerNotTar)
 }
+
+// docker save with the containerd image store, of a multi-platform image
+// pulled for one platform: index.json names the whole image index, only
+// the amd64 blobs are present, and manifest.json names the amd64 image.
+func TestContainerdStoreDockerSaveOnePlatform(t *testing.T) {
+	b, _ := singlePlatformExport(t, fixtures.MultiPlatform())
+	amd := b.Expected.Images[0]
+	var layers []string
+	for _, l := range amd.Layers {
+		layers = append(layers, fixtures.BlobPath(l.Digest))
+	}
+	mj := `[{"Config":` + jsonOf(fixtures.BlobPath(amd.ConfigDigest)) + `,"RepoTags":["example.com/app:1"],"Layers":` + jsonOf(layers) + `}]`
+	entries := append(b.OCIArchiveEntries(), fixtures.File("manifest.json", mj))
+
+	r := verifyEntries(t, entries, &verify.Options{Platform: amd64})
+	wantVerdict(t, r, verify.Verified, verify.CodeAbsentPlatforms)
+	if len(r.Images) != 1 || r.Images[0].ManifestDigest == nil || *r.Images[0].ManifestDigest != amd.ManifestDigest {
+		t.Fatalf("images %+v, want the amd64 manifest %s", r.Images, amd.ManifestDigest)
+	}
+	r = verifyEntries(t, entries, nil)
+	wantVerdict(t, r, verify.Unverifiable, verify.CodeBlobMissing)
+	if hasCode(r, verify.CodeArchiveViewMismatch) {
+		t.Fatalf("views reported as disagreeing: %v", r.Findings)
+	}
+}
