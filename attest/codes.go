@@ -40,6 +40,10 @@ const (
 	// CodeUnsignedClaim: a claim with no signature, such as a BuildKit
 	// attestation (info; never counted as verified).
 	CodeUnsignedClaim verify.Code = "I_UNSIGNED_CLAIM"
+	// CodeClaimOnArtifact: a claim names an artifact of the source (an
+	// SBOM or signature pushed with ORAS), not the image (info; never
+	// counted as binding the image).
+	CodeClaimOnArtifact verify.Code = "I_CLAIM_ON_ARTIFACT"
 	// CodeNotChecked: a signature was found but no trust was configured.
 	CodeNotChecked verify.Code = "I_SIGNATURE_NOT_CHECKED"
 )

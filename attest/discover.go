@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strings"
 
@@ -176,6 +177,9 @@ func (r *run) walk(path string, d ocispec.Descriptor, depth int) {
 			r.walk(p, m, depth+1)
 		}
 	case isManifest(d.MediaType) || d.MediaType == "":
+		if r.absentWithSelection(d) {
+			return // another platform's manifest, noted by verify
+		}
 		var m ocispec.Manifest
 		if !r.readJSON(path, d, r.lim.ManifestDocument, &m) {
 			return
@@ -310,24 +314,43 @@ func (r *run) buildkit(path string, d ocispec.Descriptor) {
 		return
 	}
 	r.seen[d.Digest] = true
-	var m ocispec.Manifest
-	if !r.readJSON(path, d, r.lim.ManifestDocument, &m) {
-		return
-	}
 	ref, err := digest.Parse(d.Annotations[annotationRefDg])
-	if err != nil {
-		r.t.Report.Add(verify.Finding{Code: CodeSubjectMismatch, Path: path,
-			Message: "BuildKit attestation manifest without a valid " + annotationRefDg + " annotation"})
-		return
-	}
-	if !r.isNode(ref) {
+	if err == nil && !r.isNode(ref) {
 		// The sibling is not among the images reported (another platform
 		// was selected): the unsigned claim is about nothing checked here.
 		r.t.Report.Add(verify.Finding{Code: CodeUnsignedClaim, Severity: verify.SeverityInfo, Path: path,
 			Message: "BuildKit attestation for " + ref.String() + ", which is not among the selected images; not checked"})
 		return
 	}
+	if r.absentWithSelection(d) {
+		// A single-platform export (ctr export --platform) drops the
+		// attestation manifests, whose platform is unknown/unknown; they
+		// are unsigned and never count, so nothing is lost.
+		r.t.Report.Add(verify.Finding{Code: CodeUnsignedClaim, Severity: verify.SeverityInfo, Path: path,
+			Message: "BuildKit attestation manifest " + d.Digest.String() + " is not in the source; not checked"})
+		return
+	}
+	var m ocispec.Manifest
+	if !r.readJSON(path, d, r.lim.ManifestDocument, &m) {
+		return
+	}
+	if err != nil {
+		r.t.Report.Add(verify.Finding{Code: CodeSubjectMismatch, Path: path,
+			Message: "BuildKit attestation manifest without a valid " + annotationRefDg + " annotation"})
+		return
+	}
 	r.layers(path, &m, ref, KindBuildKit, "BuildKit attestation "+d.Digest.String()+" for "+ref.String())
+}
+
+// absentWithSelection reports whether a manifest is absent from a source
+// that was verified for one platform, where verify already noted it
+// (I_ABSENT_PLATFORMS). Without a selection its absence is E_BLOB_MISSING.
+func (r *run) absentWithSelection(d ocispec.Descriptor) bool {
+	if !r.absentOK {
+		return false
+	}
+	_, err := r.t.Blobs.ReadBlob(d.Digest, 0)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 func (r *run) isNode(d digest.Digest) bool {
@@ -461,8 +484,19 @@ func (r *run) signedPayload(c *claim, data []byte, attached digest.Digest) {
 	r.pass(c, "payload", "critical.image.docker-manifest-digest "+named.String())
 	var matches []intoto.Match
 	for _, n := range r.nodes {
-		if n.Digest == named && (n.Kind == "manifest" || n.Kind == "index") {
+		if n.Digest == named && (n.Kind == "manifest" || n.Kind == "index" || n.Kind == "artifact") {
 			matches = append(matches, intoto.Match{Node: n})
+		}
+	}
+	if len(matches) == 0 {
+		var am []intoto.Match
+		for _, n := range r.artifacts {
+			if n.Digest == named {
+				am = append(am, intoto.Match{Node: n})
+			}
+		}
+		if r.onArtifact(c, am, attached) {
+			return
 		}
 	}
 	r.bindMatches(c, matches, attached, named.String())

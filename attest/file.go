@@ -93,6 +93,17 @@ func (r *run) bundle(c *claim, data []byte, attached digest.Digest) {
 			candidates = append(candidates, n)
 		}
 	}
+	if len(candidates) == 0 && attached != "" {
+		var am []intoto.Match
+		for _, n := range r.artifacts {
+			if n.Digest == attached {
+				am = append(am, intoto.Match{Node: n})
+			}
+		}
+		if r.onArtifact(c, am, attached) {
+			return
+		}
+	}
 	if len(candidates) == 0 {
 		r.fail(c, "subject", verify.Finding{Code: CodeSubjectMismatch, Expected: r.expected(""), Actual: attached.String(),
 			Message: "the bundle is attached to a digest that is not in this image"})

@@ -19,12 +19,20 @@ import (
 
 // run is one verification of the claims of one target.
 type run struct {
-	ctx    context.Context
-	t      Target
-	opts   *Options
-	lim    limits.Limits
-	nodes  []intoto.Node
-	claims []*claim
+	ctx   context.Context
+	t     Target
+	opts  *Options
+	lim   limits.Limits
+	nodes []intoto.Node
+	// artifacts are the manifests of the source's artifacts (ORAS
+	// pushes, SBOMs, signatures) when the source also holds an image: a
+	// claim on one of them vouches for that artifact, not for the image.
+	artifacts []intoto.Node
+	claims    []*claim
+	// absentOK: the source was verified for one platform and lacks only
+	// other platforms' manifests (I_ABSENT_PLATFORMS, no E_BLOB_MISSING),
+	// so those absent manifests are no missing evidence here either.
+	absentOK bool
 	// seen holds manifests already processed, so a referrer reached twice
 	// is checked once.
 	seen     map[digest.Digest]bool
@@ -50,7 +58,40 @@ type claim struct {
 func newRun(ctx context.Context, t Target, opts *Options) *run {
 	r := &run{ctx: ctx, t: t, opts: opts, lim: opts.limits(), seen: map[digest.Digest]bool{}}
 	r.nodes = Nodes(t.Report)
+	r.absentOK = t.Report.Has(verify.CodeAbsentPlatforms) && !t.Report.Has(verify.CodeBlobMissing)
+	r.artifacts = ArtifactNodes(t.Report)
+	if !hasImage(t.Report) {
+		// A source that holds only artifacts (oras push): they are what
+		// a signature on it can bind to.
+		r.nodes = dedupe(append(r.nodes, r.artifacts...))
+		r.artifacts = nil
+	}
 	return r
+}
+
+// ArtifactNodes lists the manifest digests of the source's artifacts:
+// manifests whose config is not an image config, verified by digest and
+// size. Their kind is "artifact".
+func ArtifactNodes(rep *verify.Report) []intoto.Node {
+	var out []intoto.Node
+	for _, im := range rep.Images {
+		if im.Kind != "artifact" || im.ManifestDigest == nil {
+			continue
+		}
+		if d, err := digest.Parse(*im.ManifestDigest); err == nil {
+			out = append(out, intoto.Node{Digest: d, Kind: "artifact", Path: im.Path})
+		}
+	}
+	return dedupe(out)
+}
+
+func hasImage(rep *verify.Report) bool {
+	for _, im := range rep.Images {
+		if im.Kind == "" || im.Kind == "image" {
+			return true
+		}
+	}
+	return false
 }
 
 // Nodes lists the recomputed digests a claim may bind to: content-
@@ -159,7 +200,35 @@ func (r *run) bind(c *claim, st *intoto.Statement, attachedTo digest.Digest) {
 			Message: "statement subject: " + err.Error()})
 		return
 	}
+	if len(matches) == 0 {
+		if am, _ := st.Bind(r.artifacts); r.onArtifact(c, am, attachedTo) {
+			return
+		}
+	}
 	r.bindMatches(c, matches, attachedTo, st.Names())
+}
+
+// onArtifact handles a claim that names no digest of the image but an
+// artifact of the same source, such as a signature on an SBOM that was
+// attached with ORAS. The claim is genuine and says nothing about the
+// image: it is noted, never failed, and never counted as binding the
+// image. A claim attached to another digest than the one it names is
+// left to bindMatches, which fails it.
+func (r *run) onArtifact(c *claim, matches []intoto.Match, attachedTo digest.Digest) bool {
+	var names []string
+	for _, m := range matches {
+		if attachedTo != "" && m.Node.Digest != attachedTo {
+			return false
+		}
+		names = append(names, m.Node.Digest.String()+" at "+m.Node.Path)
+	}
+	if len(names) == 0 {
+		return false
+	}
+	msg := "names artifact " + strings.Join(names, ", ") + ", not the image: it vouches for that artifact only"
+	r.skip(c, "subject", msg)
+	r.t.Report.Add(verify.Finding{Code: CodeClaimOnArtifact, Severity: verify.SeverityInfo, Path: c.path, Message: "the claim " + msg})
+	return true
 }
 
 func (r *run) bindMatches(c *claim, matches []intoto.Match, attachedTo digest.Digest, names string) {

@@ -181,6 +181,12 @@ func (c *checker) mapFindings() {
 		}
 	}
 	for _, f := range c.res.Report.Findings {
+		if f.Code == verify.CodeAbsentPlatforms {
+			// A single-platform export: the layout lacks blobs it
+			// references, which the spec allows (SHOULD be fetched).
+			c.fail("OCI-LAYOUT-009", f.Path, string(f.Code)+": "+f.Message)
+			continue
+		}
 		if f.Severity == verify.SeverityInfo {
 			continue
 		}
@@ -214,6 +220,13 @@ func (c *checker) mapFindings() {
 		case verify.CodeBlobMissing:
 			if strings.HasPrefix(f.Path, "manifest.json") || !strings.HasPrefix(c.format, "oci") {
 				ids = []string{"DOCKER-MAN-003"}
+			}
+		case verify.CodeConfigNameMismatch:
+			if f.Severity == verify.SeverityWarning {
+				// A name with no digest in it (Jib's config.json): the
+				// description asks only that Config names the config file,
+				// which checkDocker checks.
+				continue
 			}
 		case verify.CodeArchiveUnsafePath:
 			// The archive's names are checked here too (files.go); a

@@ -39,6 +39,7 @@ func (c *checker) checkDocker() {
 	for i, e := range list {
 		p := fmt.Sprintf("manifest.json[%d]", i)
 		m, isObj := e.(map[string]any)
+		m = c.dockerKeys(p, m)
 		cfgName, cfgOK := m["Config"].(string)
 		layersV, _ := m["Layers"].([]any)
 		rt, rtPresent := m["RepoTags"]
@@ -102,6 +103,43 @@ func (c *checker) checkDocker() {
 	}
 	c.checkRepositories(tags)
 	c.checkLegacy()
+}
+
+// dockerKeys returns an entry of manifest.json with its keys spelled as
+// documented. Docker reads the file with Go's case-insensitive decoder, so
+// Jib's "config", "repoTags" and "layers" mean Config, RepoTags and Layers;
+// each such spelling fails the SHOULD rule DOCKER-MAN-009. Two spellings of
+// one key are left to the verifier (E_JSON_KEY_ALIAS, IMGPROOF-JSON-001).
+func (c *checker) dockerKeys(path string, m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	c.apply("DOCKER-MAN-009")
+	out := make(map[string]any, len(m))
+	for _, k := range sortedKeys(m) {
+		out[k] = m[k]
+	}
+	for _, k := range sortedKeys(m) {
+		for _, want := range []string{"Config", "RepoTags", "Layers", "Parent", "LayerSources"} {
+			if k == want || !strings.EqualFold(k, want) || !isASCII(k) {
+				continue
+			}
+			c.fail("DOCKER-MAN-009", path+"/"+k, fmt.Sprintf("key %q is spelled %q", want, k))
+			if _, exact := m[want]; !exact {
+				out[want] = m[k]
+			}
+		}
+	}
+	return out
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // hexFromName returns the hex digest a config or blob file name carries:

@@ -6,7 +6,7 @@
 FUZZ_TARGETS ?= \
 	./verify:FuzzArchive ./verify:FuzzIndexJSON ./verify:FuzzManifest ./verify:FuzzConfig \
 	./verify:FuzzDockerManifest ./verify:FuzzLayerBlob \
-	./verify/strictjson:FuzzUnmarshal ./verify/strictjson:FuzzDifferential \
+	./verify/strictjson:FuzzUnmarshal ./verify/strictjson:FuzzDifferential ./verify/strictjson:FuzzUnmarshalCaseAliases \
 	./attest/dsse:FuzzEnvelope ./attest/intoto:FuzzStatement
 FUZZ_TIME ?= 7s
 

@@ -56,6 +56,17 @@ const (
 	CodeInternal              Code = "E_INTERNAL"
 )
 
+// Warnings about genuine producer output that verifies (docs/interop.md
+// §Producer quirks).
+const (
+	// CodeJSONKeyCase: docker save metadata spells a key in other ASCII
+	// case (Jib's "config" for "Config"); Docker reads it the same way.
+	CodeJSONKeyCase Code = "W_JSON_KEY_CASE"
+	// CodeArchiveViewEmpty: one view of a Docker 25+ archive (index.json or
+	// manifest.json) names no image, so the other view decides.
+	CodeArchiveViewEmpty Code = "W_ARCHIVE_VIEW_EMPTY"
+)
+
 // Registries.
 const (
 	// CodeFetch: a registry request failed, so a check could not run.
@@ -81,6 +92,9 @@ const (
 	// CodeUnselectedPlatform: with a platform selected, the manifests of
 	// the other platforms were verified by digest only.
 	CodeUnselectedPlatform Code = "I_UNSELECTED_PLATFORM"
+	// CodeAbsentPlatforms: an index lists manifests of platforms that the
+	// source does not hold (a single-platform export); the note names them.
+	CodeAbsentPlatforms Code = "I_ABSENT_PLATFORMS"
 	// CodeNothingVerified: zero checks ran, which is never VERIFIED.
 	CodeNothingVerified Code = "E_NOTHING_VERIFIED"
 )
@@ -91,9 +105,9 @@ func (c Code) DefaultSeverity() Severity {
 	case CodeUnsupportedAlgorithm, CodeBlobMissing, CodeLimitExceeded, CodeForeignLayer,
 		CodeNothingVerified, CodeUnsupportedCompress, CodeRead, CodeNoMatchingPlatform, CodeFetch:
 		return SeverityUnverifiable
-	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform:
+	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform, CodeAbsentPlatforms:
 		return SeverityInfo
-	case CodeArchiveTrailingData, CodeDiscovery:
+	case CodeArchiveTrailingData, CodeDiscovery, CodeArchiveViewEmpty, CodeJSONKeyCase:
 		return SeverityWarning
 	default:
 		return SeverityError

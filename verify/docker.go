@@ -36,17 +36,24 @@ func (v *verifier) verifyDocker(names map[string]bool) {
 		return
 	}
 	var entries []dockerManifest
-	if !v.unmarshal(b, &entries, "manifest.json", "manifest.json") {
+	if !v.unmarshalDockerMeta(b, &entries, "manifest.json", "manifest.json") {
 		return
 	}
 	if len(entries) == 0 {
+		if dual && v.indexRead && len(v.roots) > 0 {
+			// An empty view cannot make a loader run another image: the
+			// index.json view decides.
+			v.report.Add(Finding{Code: CodeArchiveViewEmpty, Path: "manifest.json",
+				Message: "manifest.json lists no image; the archive's images are those index.json names"})
+			return
+		}
 		v.finding(CodeArchiveInvalid, "manifest.json", "manifest.json lists no image")
 		return
 	}
 	if names["repositories"] {
 		if rb, err := v.st.readFile("repositories", v.lim.ArchiveMetadata); err == nil {
 			var repos map[string]map[string]string
-			v.unmarshal(rb, &repos, "repositories", "repositories")
+			v.unmarshalDockerMeta(rb, &repos, "repositories", "repositories")
 		}
 	}
 	tagged := false
@@ -64,6 +71,17 @@ func (v *verifier) verifyDocker(names map[string]bool) {
 	if !dual {
 		v.report.Add(Finding{Code: CodeManifestDigestUnrecoverable, Path: "manifest.json",
 			Message: "a classic docker save archive keeps no registry manifest, so the manifest digest cannot be recovered; the image ID and diff_ids are verified"})
+		return
+	}
+	if !v.indexRead {
+		return // index.json has its own finding; there is no view to compare
+	}
+	if len(v.roots) == 0 {
+		// docker save of an untagged image (Docker 25+) writes
+		// "manifests": null. A view that names nothing cannot make a
+		// loader run another image: manifest.json decides.
+		v.report.Add(Finding{Code: CodeArchiveViewEmpty, Path: "index.json/manifests",
+			Message: "index.json names no image (as docker save writes for an untagged image); the archive's images are those manifest.json names"})
 		return
 	}
 	v.after(func() { v.crossCheckViews(dockerImages, ociImages) })

@@ -39,7 +39,13 @@ type verifier struct {
 	// unselectedCount counts manifests of other platforms checked by
 	// digest only.
 	unselectedCount int
-	roots           []Root
+	// absent lists the platform manifests an index names that the
+	// source does not hold.
+	absent []absentManifest
+	// indexRead: index.json was read and parsed, so its roots are all it
+	// names.
+	indexRead bool
+	roots     []Root
 
 	contentErrors []contentFailure
 	// eng holds the engines of this run, or nil for the built-in code.
@@ -112,8 +118,45 @@ func runOnce(ctx context.Context, name string, opts *Options, eng *engineRun, lo
 		v.report.Add(Finding{Code: CodeLayerContent, Path: cf.path, Message: cf.err.Error()})
 	}
 	v.selectPlatform()
+	v.reportAbsentPlatforms()
 	v.report.Finalize()
 	return res
+}
+
+// reportAbsentPlatforms names the platforms whose manifests an index
+// lists but the source does not hold. With a platform selected they are
+// a note; without one each is E_BLOB_MISSING already, and the note says
+// which platforms can be verified with a selection.
+func (v *verifier) reportAbsentPlatforms() {
+	if len(v.absent) == 0 {
+		return
+	}
+	names := make([]string, 0, len(v.absent))
+	absent := map[string]bool{}
+	for _, a := range v.absent {
+		names = append(names, fmt.Sprintf("%s (%s at %s)", a.platform, a.digest, a.path))
+		absent[a.platform.String()] = true
+	}
+	if len(names) > 10 {
+		names = append(names[:10], fmt.Sprintf("and %d more", len(names)-10))
+	}
+	msg := fmt.Sprintf("%d manifest(s) that the index lists are not in the source, as a single-platform export leaves them: %s", len(v.absent), strings.Join(names, ", "))
+	if v.opts == nil || v.opts.Platform == nil {
+		var present []string
+		for _, img := range v.report.Images {
+			if img.Kind == "image" && img.Platform != nil && !absent[img.Platform.String()] && !contains(present, img.Platform.String()) {
+				present = append(present, img.Platform.String())
+			}
+		}
+		if len(present) > 0 {
+			msg += "; to verify the platform the source holds, select it with --platform " + strings.Join(present, " or --platform ")
+		} else {
+			msg += "; select a platform the source holds with --platform"
+		}
+	} else {
+		msg += "; nothing of those platforms was verified"
+	}
+	v.report.Add(Finding{Code: CodeAbsentPlatforms, Path: v.report.Source.Path, Message: msg})
 }
 
 func (v *verifier) loadError(err error, name string) {
@@ -261,6 +304,7 @@ func (v *verifier) verifyLayout() {
 	if !ok {
 		return
 	}
+	v.indexRead = true
 	v.rootDepth = 1
 	for i, d := range idx.Manifests {
 		v.roots = append(v.roots, Root{Path: fmt.Sprintf("index.json/manifests[%d]", i), Descriptor: d})

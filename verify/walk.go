@@ -124,10 +124,21 @@ func hashBytes(alg digest.Algorithm, b []byte) []byte {
 // and digest against the descriptor. ok is false when the bytes cannot be
 // trusted.
 func (v *verifier) readDocument(d v1.Descriptor, dg digest.Digest, path string, limit int64, kind limits.Kind) ([]byte, bool) {
+	b, ok, err := v.readDocumentOrErr(d, dg, path, limit, kind)
+	if err != nil {
+		v.readError(err, blobPath(dg), path)
+	}
+	return b, ok
+}
+
+// readDocumentOrErr is readDocument, except that an error reading the
+// blob is returned rather than reported, for callers that treat an absent
+// blob as more than a missing one.
+func (v *verifier) readDocumentOrErr(d v1.Descriptor, dg digest.Digest, path string, limit int64, kind limits.Kind) ([]byte, bool, error) {
 	if d.Size > limit {
 		v.report.Add(Finding{Code: CodeLimitExceeded, Path: path,
 			Message: limits.Exceeded(kind, limit, path).Error()})
-		return nil, false
+		return nil, false, nil
 	}
 	name := blobPath(dg)
 	v.used[name] = true
@@ -142,12 +153,11 @@ func (v *verifier) readDocument(d v1.Descriptor, dg digest.Digest, path string, 
 		if readLimit < limit && errors.Is(err, limits.ErrLimit) {
 			v.report.Add(Finding{Code: CodeSizeMismatch, Path: path, Expected: fmt.Sprint(d.Size), Actual: fmt.Sprintf("more than %d", readLimit),
 				How: "len(" + name + ")", Message: "the blob is longer than its descriptor says"})
-			return nil, false
+			return nil, false, nil
 		}
-		v.readError(err, name, path)
-		return nil, false
+		return nil, false, err
 	}
-	return b, v.checkBytes(b, d.Size, dg, path, name)
+	return b, v.checkBytes(b, d.Size, dg, path, name), nil
 }
 
 // checkBytes compares bytes with a declared size and digest.
@@ -209,6 +219,39 @@ func (v *verifier) unmarshal(b []byte, into any, path, what string) bool {
 	return true
 }
 
+// unmarshalDockerMeta decodes docker save metadata (manifest.json,
+// repositories). Docker, containerd, skopeo and crane read these files
+// with Go's case-insensitive encoding/json and Jib writes their keys in
+// lower case, so a single ASCII case spelling of a key is a warning that
+// names it; two spellings of one key, and Unicode-fold aliases, fail.
+func (v *verifier) unmarshalDockerMeta(b []byte, into any, path, what string) bool {
+	aliases, err := strictjson.UnmarshalCaseAliases(b, into, v.lim.JSONDepth)
+	if err != nil {
+		v.jsonError(err, path, what)
+		return false
+	}
+	for _, a := range aliases {
+		v.report.Add(Finding{Code: CodeJSONKeyCase, Path: pointerPath(path, a.Path) + "/" + a.Name, Expected: a.Field, Actual: a.Name,
+			Message: fmt.Sprintf("%s spells the key %q as %q; Docker reads it the same way, readers that match keys exactly do not", what, a.Field, a.Name)})
+	}
+	return true
+}
+
+// pointerPath appends a strictjson location (/0/config) to a finding
+// path in the report's style (manifest.json[0]/config).
+func pointerPath(base, ptr string) string {
+	var b strings.Builder
+	b.WriteString(base)
+	for _, seg := range strings.Split(ptr, "/")[1:] {
+		if seg != "" && strings.Trim(seg, "0123456789") == "" {
+			b.WriteString("[" + seg + "]")
+		} else {
+			b.WriteString("/" + seg)
+		}
+	}
+	return b.String()
+}
+
 // walk verifies the document a descriptor names and everything below it.
 func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 	dg, ok := v.checkDescriptor(d, path)
@@ -245,7 +288,10 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 	if declared == kindIndex {
 		limit, lk = v.lim.IndexDocument, limits.IndexDocument
 	}
-	b, ok := v.readDocument(d, dg, path, limit, lk)
+	b, ok, err := v.readDocumentOrErr(d, dg, path, limit, lk)
+	if err != nil {
+		v.missingDocument(err, d, dg, path)
+	}
 	if b != nil {
 		n.size = int64(len(b))
 	}
@@ -389,13 +435,20 @@ func (v *verifier) walkEntries(entries []v1.Descriptor, path string, depth int) 
 	}
 }
 
-// unselected reports whether an index entry is the manifest of a platform
-// other than the one the caller asked for.
-func (v *verifier) unselected(e v1.Descriptor) bool {
+// otherPlatform reports whether a descriptor names the manifest of a
+// platform other than the one the caller asked for. BuildKit attestation
+// manifests (platform unknown/unknown) are of another platform too.
+func (v *verifier) otherPlatform(e v1.Descriptor) bool {
 	return v.opts != nil && v.opts.Platform != nil && e.Platform != nil &&
 		kindOfMediaType(e.MediaType) == kindManifest &&
-		e.Annotations["vnd.docker.reference.type"] != "attestation-manifest" &&
 		!samePlatform(*v.opts.Platform, platformOf(e.Platform))
+}
+
+// unselected reports whether an index entry is the manifest of a platform
+// other than the one the caller asked for. Attestation manifests that are
+// present are still walked, for the attestation checks.
+func (v *verifier) unselected(e v1.Descriptor) bool {
+	return v.otherPlatform(e) && e.Annotations["vnd.docker.reference.type"] != "attestation-manifest"
 }
 
 // documentOnly checks the digest and size of a manifest that was not
@@ -406,9 +459,41 @@ func (v *verifier) documentOnly(e v1.Descriptor, path string) {
 	if !ok {
 		return
 	}
-	if _, ok := v.readDocument(e, dg, path, v.lim.ManifestDocument, limits.ManifestDocument); ok {
+	_, ok, err := v.readDocumentOrErr(e, dg, path, v.lim.ManifestDocument, limits.ManifestDocument)
+	if err != nil {
+		v.missingDocument(err, e, dg, path)
+	}
+	if ok {
 		v.unselectedCount++
 	}
+}
+
+// absentManifest is a platform's manifest that an index lists but the
+// source does not hold, as single-platform exports (ctr export
+// --platform, skopeo copy of one platform) leave them.
+type absentManifest struct {
+	path     string
+	platform Platform
+	digest   string
+}
+
+// missingDocument reports a document that could not be read. The absent
+// manifest of a platform that was not selected is no missing evidence:
+// the image-layout spec lets a layout omit blobs, and nothing of that
+// platform is claimed to be verified. Without a selection it stays
+// E_BLOB_MISSING, and the absent platforms are named.
+func (v *verifier) missingDocument(err error, d v1.Descriptor, dg digest.Digest, path string) {
+	absent := errors.Is(err, fs.ErrNotExist) && d.Platform != nil && kindOfMediaType(d.MediaType) == kindManifest
+	if absent {
+		v.absent = append(v.absent, absentManifest{path: path, platform: platformOf(d.Platform), digest: dg.String()})
+		if v.otherPlatform(d) {
+			return
+		}
+		v.report.Add(Finding{Code: CodeBlobMissing, Path: path,
+			Message: blobPath(dg) + " is not in the source: the manifest of platform " + platformOf(d.Platform).String() + " is absent"})
+		return
+	}
+	v.readError(err, blobPath(dg), path)
 }
 
 func contains(ss []string, s string) bool {
@@ -509,11 +594,15 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 	// Diff IDs are checked only when they line up one to one with layers.
 	diffIDs := cfg.RootFS.DiffIDs
 	checkDiffs := cfgOK && img.Kind == "image"
+	// Only an image's layers are unpacked, so only they must be tars. An
+	// artifact (ORAS labels every file ...layer.v1.tar by default) is a
+	// list of blobs, verified by digest and size.
+	tarContent := img.Kind == "image"
 	idx := len(v.report.Images)
 	img.Layers = make([]Layer, len(m.Layers))
 	v.report.Images = append(v.report.Images, img)
 	v.scheduleLayers(idx, diffIDs, len(m.Layers), checkDiffs, cpath, "layers", "the manifest", func(i int, want, diffPath string) {
-		v.layer(idx, i, m.Layers[i], fmt.Sprintf("%s/layers[%d]", path, i), want, diffPath)
+		v.layer(idx, i, m.Layers[i], fmt.Sprintf("%s/layers[%d]", path, i), want, diffPath, tarContent)
 	})
 	return idx, plat, cfgOK
 }
@@ -549,14 +638,17 @@ func (v *verifier) scheduleLayers(idx int, diffIDs []digest.Digest, n int, check
 	}
 }
 
-// layer schedules one layer blob and the checks on it.
-func (v *verifier) layer(img, i int, l v1.Descriptor, path, wantDiff, diffPath string) {
+// layer schedules one layer blob and the checks on it. Without
+// tarContent (an artifact's blobs) a tar media type is a label only: the
+// blob is checked by digest and size, not as a tar stream.
+func (v *verifier) layer(img, i int, l v1.Descriptor, path, wantDiff, diffPath string, tarContent bool) {
 	v.report.Images[img].Layers[i] = Layer{Digest: string(l.Digest), Size: l.Size, MediaType: l.MediaType, Compression: CompressionUnknown}
 	dg, ok := v.checkDescriptor(l, path)
 	if !ok {
 		return
 	}
 	declared, isTar := layerCompression(l.MediaType)
+	isTar = isTar && tarContent
 	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), l.Size+1, l.Size, isTar, diffAlgOf(wantDiff))
 	v.after(func() {
 		rec := &v.report.Images[img].Layers[i]

@@ -14,6 +14,10 @@
 //   - fractions, exponents and values beyond 2^53-1 in integer fields;
 //   - nesting deeper than the given limit.
 //
+// UnmarshalCaseAliases relaxes one rule for documents that only
+// case-insensitive readers read (docker save's manifest.json): a single
+// ASCII letter-case spelling of a field is reported, not rejected.
+//
 // The checks run on the exact bytes before typed decoding; the document is
 // never re-serialised.
 package strictjson
@@ -70,17 +74,48 @@ const DefaultMaxDepth = 200
 // Check validates data against the strict profile without decoding it into
 // a type. Names are checked for duplicates only.
 func Check(data []byte, maxDepth int) error {
-	return check(data, nil, maxDepth)
+	return check(data, nil, maxDepth, nil)
 }
 
 // Unmarshal validates data against the strict profile, using v's type to
 // find known names and integer fields, then decodes it into v.
 func Unmarshal(data []byte, v any, maxDepth int) error {
+	return unmarshal(data, v, maxDepth, nil)
+}
+
+// Alias is a member name that spells a known field name in other ASCII
+// letter case, such as "config" for "Config".
+type Alias struct {
+	// Path is the location of the object that holds the member.
+	Path  string
+	Name  string // as written
+	Field string // the field name it fills
+}
+
+// UnmarshalCaseAliases is Unmarshal for documents whose readers all match
+// member names the way Go's encoding/json does, such as docker save's
+// manifest.json, which Docker reads case-insensitively and Jib writes with
+// lower-case keys. A member name that differs from a field name in ASCII
+// letter case only is accepted and returned, provided no other member of
+// the same object names that field. Two spellings of one field, and
+// aliases by Unicode folding (which no producer writes), are still
+// KeyAlias errors, as is everything else the strict profile rejects.
+func UnmarshalCaseAliases(data []byte, v any, maxDepth int) ([]Alias, error) {
+	aliases := []Alias{}
+	if err := unmarshal(data, v, maxDepth, &aliases); err != nil {
+		return nil, err
+	}
+	return aliases, nil
+}
+
+// unmarshal checks and decodes; a non-nil aliases accepts ASCII case
+// aliases and collects them.
+func unmarshal(data []byte, v any, maxDepth int, aliases *[]Alias) error {
 	t := reflect.TypeOf(v)
 	if t == nil || t.Kind() != reflect.Pointer {
 		return errors.New("strictjson: Unmarshal needs a non-nil pointer")
 	}
-	if err := check(data, schemaOf(t.Elem()), maxDepth); err != nil {
+	if err := check(data, schemaOf(t.Elem()), maxDepth, aliases); err != nil {
 		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
@@ -171,12 +206,16 @@ type frame struct {
 	object bool
 	schema *schema
 	names  map[string]struct{}
+	// fields maps each known field filled so far to the name that filled
+	// it (objects, when case aliases are accepted).
+	fields map[string]string
 	key    string // the member whose value comes next (objects)
+	field  string // the known field that key fills, or key
 	index  int    // the next element's index (arrays)
 	path   string
 }
 
-func check(data []byte, root *schema, maxDepth int) error {
+func check(data []byte, root *schema, maxDepth int, aliases *[]Alias) error {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
@@ -203,7 +242,7 @@ func check(data []byte, root *schema, maxDepth int) error {
 		}
 		if top.object {
 			if top.schema.fields != nil {
-				return top.schema.fields[top.key], top.path + "/" + top.key
+				return top.schema.fields[top.field], top.path + "/" + top.key
 			}
 			return top.schema.elem, top.path + "/" + top.key
 		}
@@ -232,17 +271,14 @@ func check(data []byte, root *schema, maxDepth int) error {
 				return &Error{Kind: DuplicateKey, Path: top.path, Msg: fmt.Sprintf("duplicate member %q", name)}
 			}
 			top.names[name] = struct{}{}
+			field := name
 			if top.schema != nil && top.schema.fields != nil {
-				if _, exact := top.schema.fields[name]; !exact {
-					for known := range top.schema.fields {
-						if strings.EqualFold(known, name) {
-							return &Error{Kind: KeyAlias, Path: top.path,
-								Msg: fmt.Sprintf("member %q is a case or Unicode-fold alias of %q", name, known)}
-						}
-					}
+				var err *Error
+				if field, err = knownField(top, name, aliases); err != nil {
+					return err
 				}
 			}
-			top.key = name
+			top.key, top.field = name, field
 			expectKey = false
 			continue
 		}
@@ -279,6 +315,49 @@ func check(data []byte, root *schema, maxDepth int) error {
 		return &Error{Kind: Syntax, Msg: "data after the top-level value"}
 	}
 	return nil
+}
+
+// knownField returns the field of top's schema that member name fills.
+// A name that only folds to a field is a KeyAlias error, unless aliases
+// is non-nil and the two differ in ASCII letter case only; then the alias
+// is collected, and a second spelling of the same field is an error.
+func knownField(top *frame, name string, aliases *[]Alias) (string, *Error) {
+	field := name
+	if _, exact := top.schema.fields[name]; !exact {
+		for known := range top.schema.fields {
+			if !strings.EqualFold(known, name) {
+				continue
+			}
+			if aliases == nil || !asciiOnly(name) || !asciiOnly(known) {
+				return "", &Error{Kind: KeyAlias, Path: top.path,
+					Msg: fmt.Sprintf("member %q is a case or Unicode-fold alias of %q", name, known)}
+			}
+			field = known
+			*aliases = append(*aliases, Alias{Path: top.path, Name: name, Field: known})
+			break
+		}
+	}
+	if aliases == nil {
+		return field, nil
+	}
+	if top.fields == nil {
+		top.fields = map[string]string{}
+	}
+	if prev, dup := top.fields[field]; dup {
+		return "", &Error{Kind: KeyAlias, Path: top.path,
+			Msg: fmt.Sprintf("members %q and %q are two spellings of %q; readers disagree on which one counts", prev, name, field)}
+	}
+	top.fields[field] = name
+	return field, nil
+}
+
+func asciiOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // afterValue advances the enclosing frame after a complete value and
