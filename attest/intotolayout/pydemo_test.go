@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imgproof/imgproof/attest/intotolayout/intototest"
 )
 
 // The in-toto demo supply chain as the Python reference implementation
@@ -184,5 +186,45 @@ func TestPythonDemoKeyIDs(t *testing.T) {
 				t.Errorf("%s/%s.pub: key ID %s is not among the layout's keys", kt, who, k.ids[0])
 			}
 		}
+	}
+}
+
+// A layout signed under the key ID that securesystemslib 0.28 and later
+// (in-toto 2 and 3) give a key, without keyid_hash_algorithms, verifies with
+// the owner's PEM key; one signed under an ID that does not derive from the
+// key does not.
+func TestOwnerKeyIDVariants(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		id     func(ids []string) string
+		wantOK bool
+	}{
+		{"without-keyid_hash_algorithms", func(ids []string) string { return ids[len(ids)-1] }, true},
+		{"in-toto-golang", func(ids []string) string { return ids[0] }, true},
+		{"not-derived", func([]string) string { return strings.Repeat("ab", 32) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kp := intototest.NewKey(t)
+			k, err := loadOwnerKey(kp.PubPEM, "owner")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.ids[0] != kp.Pub.KeyID {
+				t.Fatalf("first key ID %s, in-toto-golang's %s", k.ids[0], kp.Pub.KeyID)
+			}
+			kp.Priv.KeyID = tc.id(k.ids)
+			c := intototest.New(t, intototest.Mutate{OwnerSigner: &kp})
+			res, err := Verify(context.Background(), Options{Layout: c.Layout, LayoutKeys: [][]byte{kp.PubPEM}, LinkDir: c.Dir})
+			if tc.wantOK {
+				if err != nil || !res.Verified || res.LayoutSigners[0] != kp.Priv.KeyID {
+					t.Fatalf("want verified under %s: %v %v", kp.Priv.KeyID, err, res.LayoutSigners)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Check != "layout-signature" || res.Verified {
+				t.Fatalf("a signature under a foreign key ID verified: %v", err)
+			}
+		})
 	}
 }
