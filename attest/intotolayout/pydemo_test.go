@@ -20,11 +20,26 @@ import (
 // rsa has PEM keys; ed25519 and ecdsa have the JSON keys of in-toto-keygen.
 var pyDemos = []string{"rsa", "ed25519", "ecdsa"}
 
+// in-toto-golang's own demo (testdata/golangdemo) must verify too.
+func TestInTotoGolangDemo(t *testing.T) {
+	key := readFile(t, filepath.Join("testdata", "golangdemo", "alice.pub"))
+	dir := copyDemoFrom(t, filepath.Join("testdata", "golangdemo"))
+	res, err := Verify(context.Background(), Options{Layout: "demo.layout", LayoutKeys: [][]byte{key}, LinkDir: dir,
+		RunInspections: true, Product: strings.NewReader(string(readFile(t, "foo.tar.gz"))), ProductName: "foo.tar.gz"})
+	if err != nil || !res.Verified {
+		t.Fatalf("in-toto-golang's demo: %v", err)
+	}
+}
+
 // copyDemo copies a demo into a fresh directory and makes it the current
 // one, because the untar inspection runs there.
 func copyDemo(t *testing.T, kt string) string {
 	t.Helper()
-	src := filepath.Join("testdata", "pydemo", kt)
+	return copyDemoFrom(t, filepath.Join("testdata", "pydemo", kt))
+}
+
+func copyDemoFrom(t *testing.T, src string) string {
+	t.Helper()
 	dst := t.TempDir()
 	ents, err := os.ReadDir(src)
 	if err != nil {
