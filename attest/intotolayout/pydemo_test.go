@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,6 +30,63 @@ func TestInTotoGolangDemo(t *testing.T) {
 		RunInspections: true, Product: strings.NewReader(string(readFile(t, "foo.tar.gz"))), ProductName: "foo.tar.gz"})
 	if err != nil || !res.Verified {
 		t.Fatalf("in-toto-golang's demo: %v", err)
+	}
+}
+
+// in-toto's own demo files (testdata/pyrepo), signed as in-toto's tests sign
+// them, by alice (RSA PEM) and by danny (securesystemslib JSON Ed25519),
+// verify with their own keys; a layout byte changed, or the other owner's
+// key, does not.
+func TestInTotoRepoDemo(t *testing.T) {
+	tar, err := exec.LookPath("tar")
+	if err != nil {
+		t.Skip("tar is needed by the demo's inspection")
+	}
+	shim := t.TempDir()
+	// The inspection runs `python ./scripts/tar ARGS`; this python runs tar ARGS.
+	script := "#!/bin/sh\nshift\nexec " + tar + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(shim, "python"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", shim+string(os.PathListSeparator)+os.Getenv("PATH"))
+	src := filepath.Join("testdata", "pyrepo")
+	keysOf := map[string][]byte{
+		"rsa":     readFile(t, filepath.Join(src, "alice.pub")),
+		"ed25519": readFile(t, filepath.Join(src, "danny.pub")),
+	}
+	for _, tc := range []struct {
+		layout, key string
+		edit        bool
+		wantCheck   string
+	}{
+		{layout: "rsa", key: "rsa"},
+		{layout: "ed25519", key: "ed25519"},
+		{layout: "ed25519", key: "rsa", wantCheck: "layout-signature"},
+		{layout: "rsa", key: "ed25519", wantCheck: "layout-signature"},
+		{layout: "ed25519", key: "ed25519", edit: true, wantCheck: "layout-signature"},
+	} {
+		t.Run(fmt.Sprintf("%s-layout/%s-key/edited=%v", tc.layout, tc.key, tc.edit), func(t *testing.T) {
+			dir := copyDemoFrom(t, src)
+			layout := "demo-" + tc.layout + ".layout"
+			if tc.edit {
+				b := bytes.Replace(readFile(t, layout), []byte(`"foo.tar.gz"`), []byte(`"foo.tar.gx"`), 1)
+				if err := os.WriteFile(layout, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := Verify(context.Background(), Options{Layout: layout, LayoutKeys: [][]byte{keysOf[tc.key]}, LinkDir: dir,
+				RunInspections: true, Product: bytes.NewReader(readFile(t, "foo.tar.gz"))})
+			if tc.wantCheck == "" {
+				if err != nil || !res.Verified {
+					t.Fatalf("in-toto's demo: %v", err)
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Check != tc.wantCheck || res.Verified {
+				t.Fatalf("got %v, want a failure at %s", err, tc.wantCheck)
+			}
+		})
 	}
 }
 
