@@ -324,7 +324,7 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 			return nil, tarReadError(ev.readErr)
 		}
 		s.evidences[name] = ev
-		if keep != nil && looksLikeJSON(keep.Bytes()) {
+		if keep != nil && (looksLikeJSON(keep.Bytes()) || rootMetadata[name]) {
 			s.kept[name] = keep.Bytes()
 			keptBytes += int64(keep.Len())
 		}
@@ -335,6 +335,11 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 	v.checkTrailing(r)
 	return s, nil
 }
+
+// rootMetadata are the archive's own documents, kept whatever they hold so
+// that a one-pass read judges them as a seekable read does (a manifest.json
+// of "null" is invalid either way, not unreadable).
+var rootMetadata = map[string]bool{"manifest.json": true, "index.json": true, "oci-layout": true, "repositories": true}
 
 func looksLikeJSON(b []byte) bool {
 	t := bytes.TrimLeft(b, " \t\r\n")

@@ -18,7 +18,6 @@
 package intotolayout
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -41,8 +40,9 @@ import (
 type Options struct {
 	// Layout is the path of the root layout.
 	Layout string
-	// LayoutKeys are the owner's PEM public keys; every one must have
-	// signed the layout, as in-toto-verify requires.
+	// LayoutKeys are the owner's public keys, in PEM or as the
+	// securesystemslib JSON key files that in-toto-keygen writes; every one
+	// must have signed the layout, as in-toto-verify requires.
 	LayoutKeys [][]byte
 	// LinkDir holds the link files, named <step>.<keyid prefix>.link.
 	LinkDir string
@@ -130,16 +130,13 @@ func Verify(ctx context.Context, opts Options) (res *Result, err error) {
 		return res, res.fail("options", ErrUsage, err)
 	}
 
-	layoutKeys := map[string]in_toto.Key{}
-	for i, pemBytes := range opts.LayoutKeys {
-		var k in_toto.Key
-		if err := k.LoadKeyReaderDefaults(bytes.NewReader(pemBytes)); err != nil {
-			return res, res.fail("layout-keys", ErrUsage, fmt.Errorf("layout key %d: %w", i+1, err))
+	owners := make([]ownerKey, 0, len(opts.LayoutKeys))
+	for i, data := range opts.LayoutKeys {
+		k, err := loadOwnerKey(data, fmt.Sprintf("layout key %d", i+1))
+		if err != nil {
+			return res, res.fail("layout-keys", ErrUsage, err)
 		}
-		if k.KeyVal.Private != "" {
-			return res, res.fail("layout-keys", ErrUsage, fmt.Errorf("layout key %d is a private key; give the public key", i+1))
-		}
-		layoutKeys[k.KeyID] = k
+		owners = append(owners, k)
 	}
 
 	if err := strictFile(opts.Layout); err != nil {
@@ -149,10 +146,11 @@ func Verify(ctx context.Context, opts Options) (res *Result, err error) {
 	if err != nil {
 		return res, res.fail("layout-parse", ErrMalformed, fmt.Errorf("%s: %w", opts.Layout, err))
 	}
+	layoutKeys := keysBySignature(owners, layoutEnv.Sigs())
 	res.pass("layout-parse", opts.Layout)
 
 	// The stages of in_toto.InTotoVerify, in its order.
-	if err := in_toto.VerifyLayoutSignatures(layoutEnv, layoutKeys); err != nil {
+	if err := verifyLayoutSignatures(opts.Layout, layoutEnv, layoutKeys); err != nil {
 		return res, res.fail("layout-signature", ErrVerify, err)
 	}
 	for id := range layoutKeys {

@@ -1,5 +1,6 @@
-// Package keys loads trusted public keys from PEM and verifies raw
-// signatures with them.
+// Package keys loads trusted public keys from PEM, or from the
+// securesystemslib JSON key files that in-toto-keygen writes, and verifies
+// raw signatures with them.
 //
 // Supported keys: ECDSA P-256 (SHA-256), P-384 (SHA-384) and P-521
 // (SHA-512), Ed25519 (pure, over the message), and RSA of at least 2048
@@ -60,10 +61,18 @@ func (k *Key) String() string {
 // ParsePEM parses every public key in data: PUBLIC KEY (PKIX),
 // RSA PUBLIC KEY (PKCS#1) and CERTIFICATE blocks (the certificate's key is
 // used; the certificate itself is not validated). name labels the keys.
-// Other block types are an error, as is a file with no key.
+// Other block types are an error, as is a file with no key. A file that is
+// a securesystemslib JSON key (see ParseSSLib) gives its one key.
 func ParsePEM(data []byte, name string) ([]*Key, error) {
 	if len(data) > MaxPEM {
 		return nil, fmt.Errorf("%s: key file larger than %d bytes", name, MaxPEM)
+	}
+	if IsSSLibJSON(data) {
+		_, k, err := ParseSSLib(data, name)
+		if err != nil {
+			return nil, err
+		}
+		return []*Key{k}, nil
 	}
 	var out []*Key
 	rest := data

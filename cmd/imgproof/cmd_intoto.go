@@ -65,7 +65,7 @@ Exit codes: 0 VERIFIED, 1 FAILED, 2 UNVERIFIABLE, 64 usage error.`,
 func init() {
 	f := inTotoVerifyCmd.Flags()
 	f.StringVar(&inTotoFlags.layout, "layout", "", "root layout `file`")
-	f.StringArrayVar(&inTotoFlags.layoutKeys, "layout-key", nil, "layout owner's PEM public key `file` (repeatable; every key must have signed)")
+	f.StringArrayVar(&inTotoFlags.layoutKeys, "layout-key", nil, "layout owner's public key `file`, PEM or the securesystemslib JSON of in-toto-keygen (repeatable; every key must have signed)")
 	f.StringVar(&inTotoFlags.linkDir, "link-dir", ".", "`directory` holding the link files")
 	f.StringVar(&inTotoFlags.product, "product", "", "`file` that must be a final product of the supply chain")
 	f.StringVar(&inTotoFlags.productName, "product-name", "", "the product's `name` in the last step's link")
