@@ -372,8 +372,21 @@ func TestSinglePlatformExportTwins(t *testing.T) {
 	r = verify.Dir(context.Background(), b.WithoutBlob(amdLayer).LayoutFS(), "layout", opts).Report
 	wantVerdict(t, r, verify.Unverifiable, verify.CodeBlobMissing)
 
-	r = verify.Dir(context.Background(), b.WithoutBlob(b.Expected.Images[0].ManifestDigest).LayoutFS(), "layout", opts).Report
+	// The selected platform's own manifest absent (skopeo copy
+	// --multi-arch index-only): missing evidence at its index entry, not an
+	// absent other platform, and the index does name the platform.
+	amdManifest := b.Expected.Images[0].ManifestDigest
+	r = verify.Dir(context.Background(), b.WithoutBlob(amdManifest).LayoutFS(), "layout", opts).Report
 	wantVerdict(t, r, verify.Unverifiable, verify.CodeBlobMissing)
+	if f := findingOf(t, r, verify.CodeBlobMissing); !strings.Contains(f.Message, "linux/amd64") {
+		t.Errorf("missing finding %q does not name the selected platform", f.Message)
+	}
+	if hasCode(r, verify.CodeNoMatchingPlatform) {
+		t.Errorf("E_NO_MATCHING_PLATFORM for a platform the index names: %v", r.Findings)
+	}
+	if f := findingOf(t, r, verify.CodeAbsentPlatforms); strings.Contains(f.Message, amdManifest) {
+		t.Errorf("the selected platform's manifest is listed among other platforms' absent ones: %q", f.Message)
+	}
 }
 
 // orasLayout is an OCI layout holding one artifact as oras push writes it:
@@ -431,6 +444,40 @@ func TestORASArtifactsVerifyByDigest(t *testing.T) {
 }
 
 func first[A, B any](a A, _ B) A { return a }
+
+// A manifest under the image config media type whose blobs are none of
+// them layers (regctl's builder attachments: a {} config, one
+// application/vnd.example.build-type+json blob) is an artifact: nothing
+// unpacks it, so the config need not describe a rootfs. With one tar layer
+// it is an image again, and its config must.
+func TestImageConfigWithoutLayersIsArtifact(t *testing.T) {
+	fsys, _ := orasLayout(t, "", verify.MediaTypeOCIConfig, []byte("{}"))
+	blob := []byte(`{"type":"build"}`)
+	d := fixtures.Digest("sha256", blob)
+	fsys[fixtures.BlobPath(d)] = blob
+	relabel := func(layerMT string) fixtures.MapFS {
+		out := fixtures.MapFS{}
+		for k, v := range fsys {
+			out[k] = v
+		}
+		cfg := []byte("{}")
+		man, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": verify.MediaTypeOCIManifest,
+			"config": map[string]any{"mediaType": verify.MediaTypeOCIConfig, "digest": fixtures.Digest("sha256", cfg), "size": 2},
+			"layers": []any{map[string]any{"mediaType": layerMT, "digest": d, "size": len(blob)}}})
+		md := fixtures.Digest("sha256", man)
+		out[fixtures.BlobPath(md)] = man
+		out["index.json"], _ = json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": verify.MediaTypeOCIIndex,
+			"manifests": []any{map[string]any{"mediaType": verify.MediaTypeOCIManifest, "digest": md, "size": len(man)}}})
+		return out
+	}
+	r := verify.Dir(context.Background(), relabel("application/vnd.example.build-type+json"), "layout", nil).Report
+	wantVerdict(t, r, verify.Verified, "")
+	if len(r.Images) != 1 || r.Images[0].Kind != "artifact" {
+		t.Fatalf("images %+v, want one artifact", r.Images)
+	}
+	r = verify.Dir(context.Background(), relabel("application/vnd.oci.image.layer.v1.tar"), "layout", nil).Report
+	wantVerdict(t, r, verify.Failed, verify.CodeInvalidDocument)
+}
 
 // Artifact blobs are still content-addressed, and an image's layers are
 // still tars.

@@ -42,6 +42,9 @@ type verifier struct {
 	// absent lists the platform manifests an index names that the
 	// source does not hold.
 	absent []absentManifest
+	// selectedAbsent is set when an index names the selected platform but
+	// its manifest is not in the source (reported as E_BLOB_MISSING).
+	selectedAbsent bool
 	// indexRead: index.json was read and parsed, so its roots are all it
 	// names.
 	indexRead bool
@@ -432,6 +435,9 @@ func (v *verifier) selectPlatform() {
 	}
 	switch len(kept) {
 	case 0:
+		if v.selectedAbsent {
+			break // the index names the platform; its absent manifest is E_BLOB_MISSING
+		}
 		v.report.Add(Finding{Code: CodeNoMatchingPlatform, Path: v.report.Source.Path, Expected: want.String(),
 			Message: "no image in the source has the requested platform"})
 	case 1:

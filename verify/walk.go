@@ -485,9 +485,16 @@ type absentManifest struct {
 func (v *verifier) missingDocument(err error, d v1.Descriptor, dg digest.Digest, path string) {
 	absent := errors.Is(err, fs.ErrNotExist) && d.Platform != nil && kindOfMediaType(d.MediaType) == kindManifest
 	if absent {
-		v.absent = append(v.absent, absentManifest{path: path, platform: platformOf(d.Platform), digest: dg.String()})
 		if v.otherPlatform(d) {
+			v.absent = append(v.absent, absentManifest{path: path, platform: platformOf(d.Platform), digest: dg.String()})
 			return
+		}
+		if v.opts != nil && v.opts.Platform != nil {
+			// The selected platform's own manifest: missing evidence, not
+			// another platform that an export left out.
+			v.selectedAbsent = true
+		} else {
+			v.absent = append(v.absent, absentManifest{path: path, platform: platformOf(d.Platform), digest: dg.String()})
 		}
 		v.report.Add(Finding{Code: CodeBlobMissing, Path: path,
 			Message: blobPath(dg) + " is not in the source: the manifest of platform " + platformOf(d.Platform).String() + " is absent"})
@@ -574,10 +581,6 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 			plat = &Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant, OSVersion: cfg.OSVersion}
 			img.Platform = plat
 		}
-		if cfg.RootFS.Type != "layers" {
-			v.report.Add(Finding{Code: CodeInvalidDocument, Path: cpath + "/rootfs/type", Expected: "layers", Actual: cfg.RootFS.Type,
-				Message: "rootfs.type must be layers"})
-		}
 	}
 	tarLayers := 0
 	for i, l := range m.Layers {
@@ -589,7 +592,14 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 		}
 	}
 	if tarLayers == 0 && len(m.Layers) > 0 && img.Kind == "image" {
+		// No blob is a layer (a builder attachment, an artifact written
+		// before the empty config type existed): nothing unpacks this
+		// manifest as an image, so its config need not describe a rootfs.
 		img.Kind = "artifact"
+	}
+	if cfgOK && img.Kind == "image" && cfg.RootFS.Type != "layers" {
+		v.report.Add(Finding{Code: CodeInvalidDocument, Path: cpath + "/rootfs/type", Expected: "layers", Actual: cfg.RootFS.Type,
+			Message: "rootfs.type must be layers"})
 	}
 	// Diff IDs are checked only when they line up one to one with layers.
 	diffIDs := cfg.RootFS.DiffIDs
