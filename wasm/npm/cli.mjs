@@ -8,8 +8,11 @@
 //
 // SOURCE is a tar or tar.gz file, or an OCI layout directory. It prints the
 // same JSON report as the native `imgproof verify --output json` and exits
-// 0 (VERIFIED), 1 (FAILED), 2 (UNVERIFIABLE) or 64 (usage).
-import { openAsBlob } from "node:fs";
+// 0 (VERIFIED), 1 (FAILED), 2 (UNVERIFIABLE) or 64 (usage); `--help` prints
+// the usage and exits 0, and a package whose WebAssembly files were not
+// built exits 69 with the command that builds them.
+import { existsSync, openAsBlob } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { exitCode, verifyJSON } from "./index.mjs";
@@ -25,6 +28,17 @@ async function small(path) {
     process.stderr.write(`imgproof: ${err.message}\n`);
     process.exit(64);
   }
+}
+
+// built checks the build outputs that load() imports, so that an unbuilt
+// clone says how to build them instead of failing on a missing module.
+function requireBuilt() {
+  const missing = ["imgproof.wasm", "wasm_exec.js", "engines.js"]
+    .filter((f) => !existsSync(fileURLToPath(new URL("./" + f, import.meta.url))));
+  if (missing.length === 0) return;
+  process.stderr.write(`imgproof: this package is not built: ${missing.join(", ")} missing beside cli.mjs.\n` +
+    "They are build outputs: run `make wasm-web` (or `make build`) at the top of the repository, then run this again.\n");
+  process.exit(69);
 }
 
 function die(msg) {
@@ -47,6 +61,10 @@ async function folder(root) {
 
 async function main(argv) {
   const [cmd, ...rest] = argv;
+  if (cmd === "--help" || cmd === "-h" || cmd === "help" || rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(usage + "\n");
+    return;
+  }
   if (cmd !== "verify" && cmd !== "inspect") die(cmd ? `unknown command ${JSON.stringify(cmd)}` : "no command");
   const opts = {};
   let source;
@@ -74,6 +92,7 @@ async function main(argv) {
     else die("more than one SOURCE");
   }
   if (source === undefined) die("no SOURCE");
+  requireBuilt();
   let st;
   try {
     st = await stat(source);
