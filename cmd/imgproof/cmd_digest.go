@@ -87,11 +87,7 @@ func mustVerify(cmd *cobra.Command, arg string, r *verify.Report) error {
 	if r.Verdict == verify.Verified {
 		return nil
 	}
-	format := string(r.Source.Format)
-	if format == "" {
-		format = "unknown format"
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s  %s (%s)\n", r.Verdict, arg, format)
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s  %s (%s)\n", r.Verdict, arg, formatName(r))
 	for _, f := range r.Findings {
 		if f.Severity == verify.SeverityError || f.Severity == verify.SeverityUnverifiable {
 			fmt.Fprintf(cmd.ErrOrStderr(), "%-12s %s\n", f.Severity, f.Error())

@@ -151,11 +151,7 @@ func writeJSON(w io.Writer, r *verify.Report) error {
 }
 
 func writeText(w io.Writer, r *verify.Report) {
-	format := string(r.Source.Format)
-	if format == "" {
-		format = "unknown format"
-	}
-	fmt.Fprintf(w, "%s  %s (%s)\n", r.Verdict, r.Source.Path, format)
+	fmt.Fprintf(w, "%s  %s (%s)\n", r.Verdict, r.Source.Path, formatName(r))
 	if r.Source.Transport != "" {
 		fmt.Fprintf(w, "transport %s\n", r.Source.Transport)
 	}
@@ -190,6 +186,14 @@ func writeText(w io.Writer, r *verify.Report) {
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "%-12s %s\n", f.Severity, f.Error())
 	}
+}
+
+// formatName names a report's source format, or says it is unknown.
+func formatName(r *verify.Report) string {
+	if r.Source.Format == "" {
+		return "unknown format"
+	}
+	return string(r.Source.Format)
 }
 
 // startProgress shows a byte counter on stderr when it is a terminal.

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs testdata/script/*.txtar. Each script gets EXAMPLES, the
-// bundled examples' directory, and proxies on a closed local port, so that
+// bundled examples' directory, ROOT, the repository's, and proxies on a closed local port, so that
 // a request that should never be made cannot reach the network.
 func TestScripts(t *testing.T) {
 	examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
@@ -39,6 +39,7 @@ func TestScripts(t *testing.T) {
 		Dir: filepath.Join("testdata", "script"),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", examples)
+			env.Setenv("ROOT", filepath.Dir(examples))
 			for _, k := range []string{"HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY"} {
 				env.Setenv(k, "http://127.0.0.1:9")
 			}
@@ -53,16 +54,22 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// cmdFixture writes a generated image: `fixture single|multi layout|oci-archive|docker-archive PATH`.
-// single is one linux/amd64 image unrelated to the bundled examples; multi
-// is an index over linux/amd64 and linux/arm64/v8.
+// cmdFixture writes a generated image:
+// `fixture single|onelayer|multi layout|oci-archive|docker-archive PATH`.
+// single is one linux/amd64 image of three layers, unrelated to the bundled
+// examples; onelayer is the same with its first layer only; multi is an
+// index over linux/amd64 and linux/arm64/v8. A docker-archive is a classic
+// docker save, which keeps no manifest.
 func cmdFixture(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
-		ts.Fatalf("usage: fixture single|multi layout|oci-archive|docker-archive PATH")
+		ts.Fatalf("usage: fixture single|onelayer|multi layout|oci-archive|docker-archive PATH")
 	}
 	spec := fixtures.Default()
+	spec.Images[0].Layers = fixtures.DefaultLayers("unrelated", fixtures.Gzip)
 	switch args[0] {
 	case "single":
+	case "onelayer":
+		spec.Images[0].Layers = spec.Images[0].Layers[:1]
 	case "multi":
 		spec = fixtures.MultiPlatform()
 	default:
