@@ -200,23 +200,3 @@ func writeCopy(w io.Writer, res *imagecopy.Result, dst string, f imagecopy.Forma
 	}
 	return nil
 }
-
-// runnableImages returns a report's images that are runnable images, not
-// attestations or artifacts.
-func runnableImages(r *verify.Report) []*verify.Image {
-	var out []*verify.Image
-	for i := range r.Images {
-		if k := r.Images[i].Kind; k == "" || k == "image" {
-			out = append(out, &r.Images[i])
-		}
-	}
-	return out
-}
-
-// plural says "1 image" or "2 images".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
