@@ -46,6 +46,22 @@ function die(msg) {
   process.exit(64);
 }
 
+// localPath takes the path out of a SOURCE named as the native CLI names
+// it (oci:DIR, oci-archive:FILE, docker-archive:FILE or a bare path). This
+// front end reads local files only, so a registry is a usage error.
+function localPath(source) {
+  for (const t of ["oci:", "oci-archive:", "docker-archive:"]) {
+    if (source.startsWith(t)) {
+      const rest = source.slice(t.length);
+      if (rest === "") die(`${source}: no path after ${t}`);
+      if (rest.includes(":")) die(`${source}: this front end takes no image name after the path`);
+      return rest;
+    }
+  }
+  if (/^(docker:\/\/|registry:)/.test(source)) die(`${source}: this front end reads local files only; the native imgproof verify reads registries`);
+  return source;
+}
+
 async function folder(root) {
   const map = {};
   async function walk(dir) {
@@ -92,14 +108,16 @@ async function main(argv) {
     else die("more than one SOURCE");
   }
   if (source === undefined) die("no SOURCE");
-  requireBuilt();
+  source = localPath(source);
   let st;
   try {
     st = await stat(source);
   } catch (err) {
-    process.stderr.write(`imgproof: ${err.message}\n`);
-    process.exit(2);
+    // A missing path is a usage error, as in the native CLI.
+    process.stderr.write(err.code === "ENOENT" ? `imgproof: ${source}: no such file or directory\n` : `imgproof: ${err.message}\n`);
+    process.exit(err.code === "ENOENT" ? 64 : 2);
   }
+  requireBuilt();
   const input = st.isDirectory() ? await folder(source) : await openAsBlob(source);
   let json;
   try {

@@ -35,3 +35,16 @@ test("an unbuilt package says how to build it", () => {
   assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|Cannot find module/);
   assert.equal(r.stdout, "");
 });
+
+test("a missing path is a usage error that names it; a registry is refused", () => {
+  const cli = join(npm, "cli.mjs");
+  let r = run(cli, "verify", "./nonexist.tar");
+  assert.equal(r.status, 64, r.stderr);
+  assert.equal(r.stderr, "imgproof: ./nonexist.tar: no such file or directory\n");
+  r = run(cli, "verify", "oci-archive:x.tar");
+  assert.equal(r.status, 64, r.stderr);
+  assert.match(r.stderr, /^imgproof: x\.tar: no such file or directory$/m);
+  r = run(cli, "verify", "docker://alpine");
+  assert.equal(r.status, 64, r.stderr);
+  assert.match(r.stderr, /reads local files only/);
+});
