@@ -74,7 +74,7 @@ type Result struct {
 	Dest    *verify.Report  `json:"dest,omitempty"`
 	Compare *compare.Result `json:"compare,omitempty"`
 	// Picked is true when only the images of Options.Verify.Platform were
-	// written, out of a source that holds more.
+	// written, out of a source that holds images of other platforms too.
 	Picked bool `json:"picked,omitempty"`
 }
 
@@ -150,7 +150,8 @@ func Copy(ctx context.Context, src, dst string, o *Options) (*Result, error) {
 		s.abort()
 		return res, fmt.Errorf("copying %s to %s: %w", src, dst, err)
 	}
-	res.Picked = c.picked
+	// Verification names the manifests it left out for another platform.
+	res.Picked = c.picked || (picked && srcRep.Has(verify.CodeUnselectedPlatform))
 
 	_, dstRep, closeDst, err := openSource(ctx, dst, o.Verify, lim)
 	if err != nil {
@@ -312,7 +313,6 @@ func (c *copier) pickedToLayout() error {
 	if len(index) == 0 {
 		return errors.New("the source holds no runnable image of that platform")
 	}
-	c.picked = true
 	ib, err := json.Marshal(struct {
 		SchemaVersion int          `json:"schemaVersion"`
 		MediaType     string       `json:"mediaType"`
