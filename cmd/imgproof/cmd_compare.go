@@ -103,8 +103,8 @@ func writeComparison(w io.Writer, res *compare.Result, a, b *verify.Report, outp
 		}
 		return "different"
 	}
-	fmt.Fprintf(w, "A: %s (%s, transport %s) %s\n", res.A.Source, formatName(a), a.Source.Transport, res.A.Verdict)
-	fmt.Fprintf(w, "B: %s (%s, transport %s) %s\n", res.B.Source, formatName(b), b.Source.Transport, res.B.Verdict)
+	fmt.Fprintf(w, "A: %s (%s, transport %s) %s\n", res.A.Source, formatName(a), transportName(a), res.A.Verdict)
+	fmt.Fprintf(w, "B: %s (%s, transport %s) %s\n", res.B.Source, formatName(b), transportName(b), res.B.Verdict)
 	fmt.Fprintf(w, "image ID:        %s\n", yn(res.SameImageID, compare.IdentityImageID))
 	fmt.Fprintf(w, "content:         %s\n", yn(res.SameContent, compare.IdentityContent))
 	fmt.Fprintf(w, "manifest digest: %s\n", yn(res.SameManifestDigest, compare.IdentityManifestDigest))

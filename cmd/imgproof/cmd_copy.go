@@ -87,7 +87,7 @@ them an existing DEST, and --tag for a source of several images).`,
 				name = src.Ref
 			}
 			res, err := imagecopy.Copy(cmd.Context(), name, dst, opts)
-			if res != nil {
+			if res != nil && src.Transport != transportPath {
 				res.Source.Source.Transport = src.Transport
 			}
 			switch {
@@ -164,7 +164,7 @@ func writeCopy(w io.Writer, res *imagecopy.Result, dst string, f imagecopy.Forma
 		return enc.Encode(out)
 	}
 	src := res.Source.Source
-	fmt.Fprintf(w, "source: %s (%s, transport %s) %s\n", src.Path, src.Format, src.Transport, res.Source.Verdict)
+	fmt.Fprintf(w, "source: %s (%s, transport %s) %s\n", src.Path, formatName(res.Source), transportName(res.Source), res.Source.Verdict)
 	if res.Source.Verdict != verify.Verified {
 		for _, x := range res.Source.Findings {
 			if x.Severity == verify.SeverityError || x.Severity == verify.SeverityUnverifiable {

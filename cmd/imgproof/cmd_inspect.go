@@ -42,9 +42,7 @@ func init() {
 // writeTree prints the graph for a person learning how images work.
 func writeTree(w io.Writer, r *verify.Report) {
 	format := formatName(r)
-	if r.Source.Transport != "" {
-		format += ", transport " + r.Source.Transport
-	}
+	format += ", transport " + transportName(r)
 	fmt.Fprintf(w, "%s (%s)  verdict: %s\n", r.Source.Path, format, r.Verdict)
 	indent := ""
 	if r.IndexDigest != nil {

@@ -152,9 +152,7 @@ func writeJSON(w io.Writer, r *verify.Report) error {
 
 func writeText(w io.Writer, r *verify.Report) {
 	fmt.Fprintf(w, "%s  %s (%s)\n", r.Verdict, r.Source.Path, formatName(r))
-	if r.Source.Transport != "" {
-		fmt.Fprintf(w, "transport %s\n", r.Source.Transport)
-	}
+	fmt.Fprintf(w, "transport %s\n", transportName(r))
 	if r.Source.Reference != "" {
 		fmt.Fprintf(w, "reference %s\n", r.Source.Reference)
 	}
@@ -186,6 +184,15 @@ func writeText(w io.Writer, r *verify.Report) {
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "%-12s %s\n", f.Severity, f.Error())
 	}
+}
+
+// transportName names the transport a report's source was read with: a
+// bare path has none in the report.
+func transportName(r *verify.Report) string {
+	if r.Source.Transport == "" {
+		return transportPath
+	}
+	return r.Source.Transport
 }
 
 // formatName names a report's source format, or says it is unknown.

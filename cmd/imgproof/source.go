@@ -192,7 +192,11 @@ func openSpec(ctx context.Context, s sourceSpec, opts *verify.Options) (*verify.
 		}
 		res = verify.Archive(ctx, f, st.Size(), s.Path, opts)
 	}
-	res.Report.Source.Transport = s.Transport
+	if s.Transport != transportPath {
+		// A bare path is left out of the JSON report, which then stays
+		// byte for byte the browser's, which is handed files, not names.
+		res.Report.Source.Transport = s.Transport
+	}
 	if err := s.checkFormat(res.Report); err != nil {
 		return nil, err
 	}

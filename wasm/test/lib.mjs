@@ -180,16 +180,9 @@ export async function launch(extraArgs = []) {
 // comparable returns a copy of a report in which the text that a
 // decompressor library adds to an E_DECOMPRESS message is cut: the native
 // CLI may inflate with ISA-L (-tags isal) and the browser with Go, and
-// their error texts differ. The source's transport, which says how the
-// native command line named the source (a path, oci-archive:FILE, …), is
-// dropped: a browser is handed files, not names. Everything else must be
-// equal.
+// their error texts differ. Everything else must be equal.
 export function comparable(report) {
   const r = structuredClone(report);
-  if (r.source) {
-    delete r.source.transport;
-    delete r.source.reference;
-  }
   for (const f of r.findings || []) {
     if (f.code === "E_DECOMPRESS") f.message = f.message.replace(/^(decompressing the layer failed after \d+ bytes): .*$/s, "$1: …");
   }
