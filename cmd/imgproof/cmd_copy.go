@@ -89,6 +89,9 @@ them an existing DEST, and --tag for a source of several images).`,
 			res, err := imagecopy.Copy(cmd.Context(), name, dst, opts)
 			if res != nil && src.Transport != transportPath {
 				res.Source.Source.Transport = src.Transport
+				if !src.local() {
+					res.Source.Source.Format = verify.FormatRegistry
+				}
 			}
 			switch {
 			case errors.Is(err, imagecopy.ErrDestExists), errors.Is(err, imagecopy.ErrTagNeedsOneImage):
