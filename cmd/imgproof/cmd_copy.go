@@ -26,9 +26,9 @@ func init() {
 	)
 	cmd := &cobra.Command{
 		Use:   "copy [flags] SOURCE DEST",
-		Short: "Copy an image between local formats without changing its image ID",
-		Long: `copy copies an image between an OCI layout directory, an OCI archive and a
-docker-save tarball. It verifies the source before writing, re-hashes every
+		Short: "Copy an image into a local format without changing its image ID",
+		Long: `copy copies an image into an OCI layout directory, an OCI archive or a
+docker-save tarball, from any of those or from a registry. It verifies the source before writing, re-hashes every
 blob while copying, then verifies the destination and compares it with the
 source. The config bytes are copied exactly, so the image ID never changes.
 
