@@ -29,7 +29,7 @@ prints nothing on stdout and exits as verify does: 1 FAILED,
 		if err := mustVerify(cmd, args[0], r); err != nil {
 			return err
 		}
-		if r.IndexDigest != nil && r.Source.Reference == "" {
+		if r.IndexDigest != nil {
 			fmt.Fprintln(cmd.OutOrStdout(), *r.IndexDigest)
 			return nil
 		}

@@ -7,7 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/imgproof/imgproof/verify"
 )
@@ -201,7 +204,7 @@ func openSpec(ctx context.Context, s sourceSpec, opts *verify.Options) (*verify.
 		return nil, err
 	}
 	if s.Ref != "" {
-		if err := selectRef(res.Report, s); err != nil {
+		if err := selectRef(res, s); err != nil {
 			return nil, err
 		}
 	}
@@ -232,18 +235,39 @@ func (s sourceSpec) checkFormat(r *verify.Report) error {
 }
 
 // selectRef keeps only the images that the source names ref, as skopeo's
-// oci:DIR:REF and docker-archive:FILE:REF do; the others were still
-// verified. A name that no image carries is a usage error.
-func selectRef(r *verify.Report, s sourceSpec) error {
-	var keep []verify.Image
+// oci:DIR:REF and docker-archive:FILE:REF do: the images under an
+// index.json entry whose org.opencontainers.image.ref.name is ref, or
+// images tagged ref (docker save RepoTags; a name without a tag means
+// :latest). The others were still verified. The top digest becomes the
+// named entry's. A name that no image carries is a usage error.
+func selectRef(res *verify.Result, s sourceSpec) error {
+	r := res.Report
 	var names []string
+	var under []string // paths of the index.json entries named ref
+	var top *string
+	for _, root := range res.Roots() {
+		n := root.Descriptor.Annotations[ocispec.AnnotationRefName]
+		if n == "" {
+			continue
+		}
+		names = append(names, n)
+		if n == s.Ref {
+			under = append(under, root.Path)
+			if isIndex(root.Descriptor.MediaType) && len(under) == 1 {
+				d := root.Descriptor.Digest.String()
+				top = &d
+			}
+		}
+	}
+	var keep []verify.Image
 	for _, img := range r.Images {
 		match := false
+		for _, p := range under {
+			match = match || img.Path == p || strings.HasPrefix(img.Path, p+"/")
+		}
 		for _, n := range img.RefNames {
 			names = append(names, n)
-			if n == s.Ref || n == s.Ref+":latest" {
-				match = true
-			}
+			match = match || n == s.Ref || n == s.Ref+":latest"
 		}
 		if match {
 			keep = append(keep, img)
@@ -255,11 +279,18 @@ func selectRef(r *verify.Report, s sourceSpec) error {
 	if len(keep) == 0 {
 		have := "it names no image"
 		if len(names) > 0 {
-			have = "its names are " + strings.Join(names, ", ")
+			slices.Sort(names)
+			have = "its names are " + strings.Join(slices.Compact(names), ", ")
 		}
 		return usageError{fmt.Errorf("%s: no image named %q in %s (%s)", s.Arg, s.Ref, s.Path, have)}
 	}
 	r.Images = keep
+	r.IndexDigest = top
 	r.Source.Reference = s.Ref
 	return nil
+}
+
+// isIndex reports whether a media type is an image index's.
+func isIndex(mt string) bool {
+	return mt == ocispec.MediaTypeImageIndex || mt == "application/vnd.docker.distribution.manifest.list.v2+json"
 }
