@@ -89,7 +89,12 @@ func parseSource(arg string) (sourceSpec, error) {
 	}
 	s.Transport, s.Path = transportPath, expandHome(arg)
 	if _, err := os.Stat(s.Path); err == nil || looksLikePath(arg) {
-		return s, s.checkLocal()
+		err := s.checkLocal()
+		if err != nil && !plainPath(arg) {
+			// ghcr.io/org/app:1 is a path here: say how to name a registry.
+			err = usageError{fmt.Errorf("%w (to read a registry, write docker://%s)", err, arg)}
+		}
+		return s, err
 	}
 	if onlyReference(arg) {
 		s.Transport, s.Path, s.Ref = transportDocker, "", arg
@@ -116,8 +121,22 @@ func (s sourceSpec) checkLocal() error {
 }
 
 // looksLikePath reports whether a bare argument can only be meant as a
-// local path.
+// local path: it is plainly a path (plainPath), or it has a path
+// separator before any : or @.
 func looksLikePath(s string) bool {
+	if plainPath(s) {
+		return true
+	}
+	i := strings.IndexAny(s, ":@")
+	if i < 0 {
+		i = len(s)
+	}
+	return strings.ContainsAny(s[:i], `/`+string(filepath.Separator))
+}
+
+// plainPath reports whether a bare argument starts with /, . or ~, or
+// ends in .tar, .tgz or .tar.gz: no registry reference does.
+func plainPath(s string) bool {
 	if strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") || strings.HasPrefix(s, "~") {
 		return true
 	}
@@ -126,11 +145,7 @@ func looksLikePath(s string) bool {
 			return true
 		}
 	}
-	i := strings.IndexAny(s, ":@")
-	if i < 0 {
-		i = len(s)
-	}
-	return strings.ContainsAny(s[:i], `/`+string(filepath.Separator))
+	return false
 }
 
 // onlyReference reports whether a bare argument that is not a path can
