@@ -8,12 +8,21 @@ TAGS      ?= $(shell test -f /usr/include/isa-l/igzip_lib.h && echo isal)
 # Packages that must build for GOOS=js GOARCH=wasm (the core and the wasm-safe attest code).
 WASM_SAFE ?= ./verify/... ./internal/... ./fixtures/... ./compare/... ./conformance/... ./attest/...
 
-.PHONY: all build test unit-test wasm wasm-test lint bench check ci example setup
+.PHONY: all build cli test unit-test wasm wasm-test lint bench check ci example setup
 
 all: build
 
+# build builds the CLI with the verifier page embedded: mk/wasm.mk makes it
+# depend on wasm-web, which runs before this recipe. cli builds the CLI
+# alone, with whatever page files are already built (serve says so when
+# there are none).
+GO_BUILD_CLI = $(GO) build -tags "$(TAGS)" -o $(BIN) ./cmd/imgproof
+
 build:
-	$(GO) build -tags "$(TAGS)" -o $(BIN) ./cmd/imgproof
+	$(GO_BUILD_CLI)
+
+cli:
+	$(GO_BUILD_CLI)
 
 test: build
 	$(GO) test ./...
@@ -35,8 +44,9 @@ lint:
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-# example verifies the bundled example image.
-example: build
+# example verifies the bundled example image. It needs only the CLI, not
+# the WebAssembly modules that build embeds for serve.
+example: cli
 	./$(BIN) verify examples/hello.oci.tar
 
 check: lint wasm test wasm-test

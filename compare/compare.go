@@ -45,6 +45,28 @@ type Result struct {
 	B       Side     `json:"b"`
 	// Images lists each pair of images compared, by platform.
 	Images []Pair `json:"images"`
+	// Unknown names the identities that could not be compared, so that
+	// their Same* field being false means "unknown", not "different":
+	// any of "imageID", "content", "manifestDigest" and "layerBlobs".
+	Unknown []string `json:"unknown,omitempty"`
+}
+
+// The names Unknown uses.
+const (
+	IdentityImageID        = "imageID"
+	IdentityContent        = "content"
+	IdentityManifestDigest = "manifestDigest"
+	IdentityLayerBlobs     = "layerBlobs"
+)
+
+// IsUnknown reports whether the identity could not be compared.
+func (r *Result) IsUnknown(identity string) bool {
+	for _, u := range r.Unknown {
+		if u == identity {
+			return true
+		}
+	}
+	return false
 }
 
 // Side summarises one source.
@@ -98,7 +120,7 @@ func Reports(a, b *verify.Report, opts *Options) *Result {
 	}
 	r.compareIndexes(a, b, ia, ib)
 	if len(ia) == 0 || len(ib) == 0 {
-		r.Reasons = append(r.Reasons, fmt.Sprintf("nothing to compare: A has %d runnable images, B has %d", len(ia), len(ib)))
+		r.Reasons = append(r.Reasons, fmt.Sprintf("nothing to compare: A has %s, B has %d", plural(len(ia), "runnable image"), len(ib)))
 		r.finish()
 		return r
 	}
@@ -117,6 +139,7 @@ func Reports(a, b *verify.Report, opts *Options) *Result {
 }
 
 func (r *Result) finish() {
+	r.Unknown = r.unknown()
 	r.SameImageID, r.SameContent, r.SameManifestDigest, r.SameLayerBlobs = len(r.Images) > 0, len(r.Images) > 0, len(r.Images) > 0, len(r.Images) > 0
 	for _, p := range r.Images {
 		r.SameImageID = r.SameImageID && p.SameImageID
@@ -145,6 +168,50 @@ func (r *Result) finish() {
 	if r.Reasons == nil {
 		r.Reasons = []string{}
 	}
+}
+
+// unknown lists the identities that could not be compared: all of them
+// when a side did not verify or nothing was paired; otherwise those a
+// pair lacks on one side (a classic docker save keeps no manifest digest,
+// a layer that could not be decompressed has no diff_id).
+func (r *Result) unknown() []string {
+	all := []string{IdentityImageID, IdentityContent, IdentityManifestDigest, IdentityLayerBlobs}
+	if !r.Verified {
+		return all
+	}
+	paired := 0
+	missing := map[string]bool{}
+	for _, p := range r.Images {
+		if p.A == nil || p.B == nil {
+			continue
+		}
+		paired++
+		for _, s := range []*Summary{p.A, p.B} {
+			missing[IdentityImageID] = missing[IdentityImageID] || s.ImageID == ""
+			missing[IdentityManifestDigest] = missing[IdentityManifestDigest] || s.ManifestDigest == nil
+			missing[IdentityContent] = missing[IdentityContent] || hasEmpty(s.DiffIDs)
+			missing[IdentityLayerBlobs] = missing[IdentityLayerBlobs] || hasEmpty(s.LayerDigests)
+		}
+	}
+	if paired == 0 {
+		return all
+	}
+	var out []string
+	for _, id := range all {
+		if missing[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func hasEmpty(xs []string) bool {
+	for _, x := range xs {
+		if x == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func side(rep *verify.Report) Side {
@@ -222,15 +289,41 @@ func (r *Result) compareIndexes(a, b *verify.Report, ia, ib []*verify.Image) {
 		r.Reasons = append(r.Reasons, "same index digest "+*da)
 	case da != nil && db != nil:
 		r.Reasons = append(r.Reasons, fmt.Sprintf("the index digests differ (A %s, B %s)", short(*da), short(*db)))
-	case da != nil && len(ib) == 1 && len(ia) > 1:
-		r.Reasons = append(r.Reasons, fmt.Sprintf("B is a single image: the platform %s was picked out of A's index of %d images", orUnknown(platformOf(ib[0])), len(ia)))
-	case db != nil && len(ia) == 1 && len(ib) > 1:
-		r.Reasons = append(r.Reasons, fmt.Sprintf("A is a single image: the platform %s was picked out of B's index of %d images", orUnknown(platformOf(ia[0])), len(ib)))
 	case da != nil:
-		r.Reasons = append(r.Reasons, "only A has a top index ("+short(*da)+"); B is a single image, as when one platform is picked out of an index")
+		r.Reasons = append(r.Reasons, indexOnOneSide("A", "B", *da, ia, ib))
 	case db != nil:
-		r.Reasons = append(r.Reasons, "only B has a top index ("+short(*db)+"); A is a single image, as when one platform is picked out of an index")
+		r.Reasons = append(r.Reasons, indexOnOneSide("B", "A", *db, ib, ia))
 	}
+}
+
+// indexOnOneSide explains a comparison where only side x has a top index.
+// It says that a platform was picked out of x's index only when the other
+// side's single image is one of the index's images.
+func indexOnOneSide(x, y, digest string, ix, iy []*verify.Image) string {
+	switch {
+	case len(iy) == 1 && len(ix) > 1 && containsImage(ix, iy[0]):
+		return fmt.Sprintf("%s is a single image: the platform %s was picked out of %s's index of %s",
+			y, orUnknown(platformOf(iy[0])), x, plural(len(ix), "image"))
+	case len(iy) == 1 && containsImage(ix, iy[0]):
+		return fmt.Sprintf("only %s has a top index (%s); %s is that index's image without it", x, short(digest), y)
+	case len(iy) == 1:
+		return fmt.Sprintf("only %s has a top index (%s, of %s); %s is a single image that is not among them",
+			x, short(digest), plural(len(ix), "image"), y)
+	default:
+		return fmt.Sprintf("only %s has a top index (%s, of %s); %s lists its %s without one",
+			x, short(digest), plural(len(ix), "image"), y, plural(len(iy), "image"))
+	}
+}
+
+// containsImage reports whether im is one of xs: same image ID and same
+// content, whatever its manifest.
+func containsImage(xs []*verify.Image, im *verify.Image) bool {
+	for _, x := range xs {
+		if x.ImageID != "" && x.ImageID == im.ImageID {
+			return true
+		}
+	}
+	return false
 }
 
 func summarize(im *verify.Image) *Summary {
@@ -295,7 +388,7 @@ func comparePair(a, b *verify.Image) Pair {
 
 func layerReasons(p *Pair, sa, sb *Summary, why func(string, ...any)) {
 	if len(sa.DiffIDs) != len(sb.DiffIDs) {
-		why("the layer counts differ: A has %d layers, B has %d", len(sa.DiffIDs), len(sb.DiffIDs))
+		why("the layer counts differ: A has %s, B has %d", plural(len(sa.DiffIDs), "layer"), len(sb.DiffIDs))
 		return
 	}
 	for i := range sa.DiffIDs {
@@ -366,9 +459,17 @@ func short(d string) string {
 
 func orUnknown(s string) string {
 	if s == "" {
-		return "(unknown)"
+		return "unknown"
 	}
 	return s
+}
+
+// plural says "1 layer" or "2 layers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func ints(xs []int) string {

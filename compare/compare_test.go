@@ -70,6 +70,8 @@ func TestCompare(t *testing.T) {
 			[]string{"different images", "the content differs from layer 0 on"}},
 		{"a side fails to verify", layoutReport(t, base), layoutReport(t, tampered), false, true, false, true, false,
 			[]string{"A is VERIFIED and B is FAILED"}},
+		{"a single unrelated image against an index", layoutReport(t, otherLayers), layoutReport(t, multi), false, false, false, false, true,
+			[]string{"only B has a top index", "of 2 images); A is a single image that is not among them"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,5 +105,42 @@ func TestComparePlatformOption(t *testing.T) {
 	r = Reports(a, layoutReport(t, one), nil)
 	if r.SameImage {
 		t.Fatalf("an index of two platforms matched an index of one: %q", r.Reasons)
+	}
+}
+
+// A single image that is not in the other side's index is not said to have
+// been picked out of it.
+func TestCompareUnrelatedSingleIsNotPicked(t *testing.T) {
+	other := fixtures.MustBuild(fixtures.Spec{Images: []fixtures.ImageSpec{{
+		Platform: fixtures.Platform{OS: "linux", Architecture: "amd64"},
+		Layers:   fixtures.DefaultLayers("unrelated", fixtures.Gzip),
+	}}})
+	r := Reports(layoutReport(t, other), layoutReport(t, fixtures.MustBuild(fixtures.MultiPlatform())), nil)
+	if all := strings.Join(r.Reasons, "\n"); strings.Contains(all, "picked") {
+		t.Fatalf("an unrelated image is said to be picked out of the index:\n%s", all)
+	}
+}
+
+// Counts of one take the singular, and what could not be compared is
+// listed as unknown rather than different.
+func TestCompareWording(t *testing.T) {
+	base := fixtures.MustBuild(single(fixtures.Gzip, false))
+	// A verified source with no runnable image (only an artifact).
+	empty := &verify.Report{Verdict: verify.Verified, Images: []verify.Image{{Kind: "artifact", ImageID: "sha256:00"}}}
+	r := Reports(layoutReport(t, base), empty, nil)
+	all := strings.Join(r.Reasons, "\n")
+	if !strings.Contains(all, "nothing to compare: A has 1 runnable image, B has 0") {
+		t.Fatalf("reasons:\n%s", all)
+	}
+	if len(r.Unknown) != 4 || !r.IsUnknown(IdentityImageID) {
+		t.Fatalf("nothing paired, yet unknown = %q", r.Unknown)
+	}
+	classic := dockerReport(t, base, fixtures.Classic)
+	r = Reports(layoutReport(t, base), classic, nil)
+	if len(r.Unknown) != 1 || !r.IsUnknown(IdentityManifestDigest) || r.IsUnknown(IdentityImageID) {
+		t.Fatalf("classic docker save: unknown = %q, want only manifestDigest", r.Unknown)
+	}
+	if r = Reports(layoutReport(t, base), layoutReport(t, base), nil); len(r.Unknown) != 0 {
+		t.Fatalf("an image against itself: unknown = %q", r.Unknown)
 	}
 }

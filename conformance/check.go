@@ -60,6 +60,7 @@ type checker struct {
 	results []Result
 	applied map[string]bool
 	seen    map[string]bool // fail results already recorded, by rule|path|message
+	framing map[string]bool // rules the archive reader failed for the whole archive
 	docs    map[string]bool // indexes already checked, by digest
 	// manifests already checked, by digest: whether each is a runnable image.
 	manifests map[string]bool
@@ -74,7 +75,7 @@ type checker struct {
 }
 
 func newChecker(name string) *checker {
-	return &checker{name: name, applied: map[string]bool{}, seen: map[string]bool{}, docs: map[string]bool{}, manifests: map[string]bool{},
+	return &checker{name: name, applied: map[string]bool{}, seen: map[string]bool{}, framing: map[string]bool{}, docs: map[string]bool{}, manifests: map[string]bool{},
 		blobs: map[string]bool{}, tarLayers: map[string]bool{}, layers: map[string][]Violation{}}
 }
 
@@ -141,6 +142,9 @@ func (c *checker) has(name string) bool {
 func (c *checker) run() {
 	for _, p := range c.files.Problems() {
 		c.fail(p.Rule, p.Path, p.Message)
+		if p.Path == wholeArchive {
+			c.framing[p.Rule] = true
+		}
 	}
 	if c.archive {
 		c.apply("IMGPROOF-ARCH-001", "IMGPROOF-ARCH-002", "IMGPROOF-ARCH-003", "IMGPROOF-ARCH-004")
@@ -167,6 +171,20 @@ func (c *checker) run() {
 	}
 	c.mapFindings()
 	c.layerResults()
+}
+
+// wholeArchive is the path of a problem of the archive as a whole, as the
+// verifier names it too.
+const wholeArchive = "archive"
+
+// allIn reports whether every id is in set.
+func allIn(ids []string, set map[string]bool) bool {
+	for _, id := range ids {
+		if !set[id] {
+			return false
+		}
+	}
+	return len(ids) > 0
 }
 
 // mapFindings turns the verifier's findings into rule failures.
@@ -249,6 +267,10 @@ func (c *checker) mapFindings() {
 				continue
 			}
 			ids = []string{"IMGPROOF-VERIFY-001"}
+		}
+		if (f.Code == verify.CodeArchiveTruncated || f.Code == verify.CodeArchiveTrailingData) && f.Path == wholeArchive &&
+			allIn(ids, c.framing) {
+			continue // the archive reader here already failed the rule for the whole archive
 		}
 		msg := f.Message
 		if f.Expected != "" || f.Actual != "" {

@@ -188,11 +188,11 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 			break
 		}
 		if err != nil {
-			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", "", fmt.Sprintf("archive is not a complete tar archive: %v", err)})
+			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", wholeArchive, fmt.Sprintf("archive is not a complete tar archive: %v", err)})
 			return t, nil
 		}
 		if len(t.entries) >= 1<<20 {
-			t.probs = append(t.probs, Problem{"IMGPROOF-LIMIT-001", "", "archive has more than 1048576 entries"})
+			t.probs = append(t.probs, Problem{"IMGPROOF-LIMIT-001", wholeArchive, "archive has more than 1048576 entries"})
 			return t, nil
 		}
 		name, safe := cleanName(h.Name)
@@ -236,12 +236,12 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 		t.entries = append(t.entries, e)
 	}
 	if tail := pos() - roundBlock(lastEnd); tail < 1024 {
-		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", "", "archive ends without the two zero blocks of the end-of-archive marker"})
+		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", wholeArchive, "archive ends without the two zero blocks of the end-of-archive marker"})
 	}
 	if nz, err := nonZeroTail(src); err != nil {
-		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", "", fmt.Sprintf("reading after the end-of-archive marker: %v", err)})
+		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", wholeArchive, fmt.Sprintf("reading after the end-of-archive marker: %v", err)})
 	} else if nz {
-		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", "", "non-zero data follows the end-of-archive marker"})
+		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", wholeArchive, "non-zero data follows the end-of-archive marker"})
 	}
 	for _, e := range t.entries {
 		if e.Type == tar.TypeSymlink || e.Type == tar.TypeLink {

@@ -55,11 +55,16 @@ type Options struct {
 	// Gzip compresses an archive destination as a whole.
 	Gzip bool
 	// Verify is passed to every verification. Its Platform selects the
-	// images written to a docker-save destination.
+	// images written: a layout or OCI archive destination then holds only
+	// that platform's image manifest, copied byte for byte, in an
+	// index.json of its own.
 	Verify *verify.Options
 	// Tags name the image in a docker-save destination (repo:tag). The
 	// default is the names the source gives it.
 	Tags []string
+	// SourceFS, if set, is the source as an OCI layout (a registry, for
+	// example); src is then only its name.
+	SourceFS fs.FS
 }
 
 // Result holds the reports of a copy.
@@ -68,6 +73,9 @@ type Result struct {
 	// Dest is nil when nothing was written.
 	Dest    *verify.Report  `json:"dest,omitempty"`
 	Compare *compare.Result `json:"compare,omitempty"`
+	// Picked is true when only the images of Options.Verify.Platform were
+	// written, out of a source that holds images of other platforms too.
+	Picked bool `json:"picked,omitempty"`
 }
 
 // Errors a copy can end with.
@@ -79,6 +87,11 @@ var (
 	ErrDestMismatch = errors.New("destination is not the same image")
 	// ErrBlobMismatch: a blob changed between verification and copy.
 	ErrBlobMismatch = errors.New("blob does not match its digest")
+	// ErrDestExists: the destination already exists; nothing was written.
+	ErrDestExists = errors.New("destination already exists")
+	// ErrTagNeedsOneImage: tags were given for a source of several
+	// images; nothing was written.
+	ErrTagNeedsOneImage = errors.New("--tag needs exactly one image")
 )
 
 // Copy copies the image at src (a layout directory or an archive file) to
@@ -88,14 +101,21 @@ func Copy(ctx context.Context, src, dst string, o *Options) (*Result, error) {
 		return nil, fmt.Errorf("imagecopy: destination format must be %s, %s or %s", Layout, OCIArchive, DockerArchive)
 	}
 	if _, err := os.Lstat(dst); err == nil {
-		return nil, fmt.Errorf("%s: %w", dst, errExists)
+		return nil, fmt.Errorf("%s: %w", dst, ErrDestExists)
 	}
 	lim := limits.Default()
 	if o.Verify != nil && o.Verify.Limits != nil {
 		lim = *o.Verify.Limits
 	}
-	srcFS, srcRep, closeSrc, err := openSource(ctx, src, o.Verify, lim)
-	if err != nil {
+	var (
+		srcFS    fs.FS
+		srcRep   *verify.Report
+		closeSrc = func() {}
+		err      error
+	)
+	if o.SourceFS != nil {
+		srcFS, srcRep = o.SourceFS, verify.Dir(ctx, o.SourceFS, src, o.Verify).Report
+	} else if srcFS, srcRep, closeSrc, err = openSource(ctx, src, o.Verify, lim); err != nil {
 		return nil, err
 	}
 	defer closeSrc()
@@ -114,9 +134,12 @@ func Copy(ctx context.Context, src, dst string, o *Options) (*Result, error) {
 		return res, err
 	}
 	c := &copier{ctx: ctx, src: srcFS, dst: s, lim: lim, rep: srcRep, written: map[string]bool{}}
-	switch o.Format {
-	case DockerArchive:
+	picked := o.Verify != nil && o.Verify.Platform != nil
+	switch {
+	case o.Format == DockerArchive:
 		err = c.toDocker(o.Tags)
+	case picked:
+		err = c.pickedToLayout()
 	default:
 		err = c.toLayout()
 	}
@@ -127,6 +150,8 @@ func Copy(ctx context.Context, src, dst string, o *Options) (*Result, error) {
 		s.abort()
 		return res, fmt.Errorf("copying %s to %s: %w", src, dst, err)
 	}
+	// Verification names the manifests it left out for another platform.
+	res.Picked = c.picked || (picked && srcRep.Has(verify.CodeUnselectedPlatform))
 
 	_, dstRep, closeDst, err := openSource(ctx, dst, o.Verify, lim)
 	if err != nil {
@@ -137,6 +162,9 @@ func Copy(ctx context.Context, src, dst string, o *Options) (*Result, error) {
 	res.Compare = compare.Reports(srcRep, dstRep, nil)
 	exact := o.Format != DockerArchive && c.fromLayout
 	switch {
+	case picked && exact && !res.Compare.SameManifestDigest:
+		err = fmt.Errorf("%w: the picked manifest was not copied byte for byte: %s", ErrDestMismatch, strings.Join(res.Compare.Reasons, "; "))
+	case picked:
 	case dstRep.Verdict != verify.Verified:
 		err = fmt.Errorf("%w: %s is %s", ErrDestMismatch, dst, dstRep.Verdict)
 	case !res.Compare.SameImageID || !res.Compare.SameContent:
@@ -192,6 +220,7 @@ type copier struct {
 	written    map[string]bool
 	count      int
 	fromLayout bool
+	picked     bool
 	sizeOf     map[string]int64
 }
 
@@ -244,6 +273,64 @@ func (c *copier) toLayout() error {
 		return err
 	}
 	return c.putBytes("index.json", idx)
+}
+
+// pickedToLayout writes an OCI layout that holds only the runnable images
+// that verification selected (one platform): each image manifest and what
+// it names are copied byte for byte, and a new index.json lists them with
+// their platform and the names the source gave them.
+func (c *copier) pickedToLayout() error {
+	if _, err := fs.Stat(c.src, "index.json"); errors.Is(err, fs.ErrNotExist) {
+		return c.classicToLayout() // a classic docker save holds one image per entry, picked by verification
+	}
+	c.fromLayout = true
+	var index []pickedDesc
+	for i := range c.rep.Images {
+		img := &c.rep.Images[i]
+		if (img.Kind != "" && img.Kind != "image") || img.ManifestDigest == nil {
+			continue
+		}
+		d, err := digest.Parse(*img.ManifestDigest)
+		if err != nil {
+			return fmt.Errorf("image %d: %w", i, err)
+		}
+		b, err := readSmall(c.src, blobName(d), c.docLimit())
+		if err != nil {
+			return err
+		}
+		x := desc{MediaType: img.ManifestMediaType, Digest: d.String(), Size: int64(len(b))}
+		if err := c.copyTree(x, 0); err != nil {
+			return err
+		}
+		for _, n := range orNone(img.RefNames) {
+			pd := pickedDesc{desc: x, Platform: img.Platform}
+			if n != "" {
+				pd.Annotations = map[string]string{"org.opencontainers.image.ref.name": n}
+			}
+			index = append(index, pd)
+		}
+	}
+	if len(index) == 0 {
+		return errors.New("the source holds no runnable image of that platform")
+	}
+	ib, err := json.Marshal(struct {
+		SchemaVersion int          `json:"schemaVersion"`
+		MediaType     string       `json:"mediaType"`
+		Manifests     []pickedDesc `json:"manifests"`
+	}{2, "application/vnd.oci.image.index.v1+json", index})
+	if err != nil {
+		return err
+	}
+	if err := c.putBytes("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
+		return err
+	}
+	return c.putBytes("index.json", ib)
+}
+
+// pickedDesc is an index entry with the platform it was picked for.
+type pickedDesc struct {
+	desc
+	Platform *verify.Platform `json:"platform,omitempty"`
 }
 
 // copyTree copies a blob and, for an index or manifest, what it names.
@@ -391,6 +478,10 @@ func (c *copier) classicToLayout() error {
 			return err
 		}
 		cd := digest.FromBytes(cfg)
+		if !c.reported(cd.String()) {
+			c.picked = true // verification left it out (another platform)
+			continue
+		}
 		if err := c.putOnce(blobName(cd), cfg); err != nil {
 			return err
 		}
@@ -425,6 +516,16 @@ func (c *copier) classicToLayout() error {
 		}
 	}
 	return c.writeIndex(index)
+}
+
+// reported tells whether verification reported the image with this ID.
+func (c *copier) reported(id string) bool {
+	for _, img := range c.rep.Images {
+		if img.ImageID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func orNone(tags []string) []string {
@@ -539,7 +640,7 @@ func (c *copier) toDocker(tags []string) error {
 	}
 	if len(tags) > 0 {
 		if len(images) != 1 {
-			return fmt.Errorf("--tag needs exactly one image, the source has %d (select one with --platform)", len(images))
+			return fmt.Errorf("%w, the source has %d (select one with --platform)", ErrTagNeedsOneImage, len(images))
 		}
 		images[0].tags = tags
 	}

@@ -182,8 +182,8 @@ func TestCopyRefusesBadSourceAndExistingDest(t *testing.T) {
 	if err := os.WriteFile(dst, []byte("keep me"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Copy(context.Background(), good, dst, &Options{Format: OCIArchive}); err == nil {
-		t.Fatal("copy overwrote an existing destination")
+	if _, err := Copy(context.Background(), good, dst, &Options{Format: OCIArchive}); !errors.Is(err, ErrDestExists) {
+		t.Fatalf("copy onto an existing destination: err=%v, want ErrDestExists", err)
 	}
 	if got, _ := os.ReadFile(dst); string(got) != "keep me" {
 		t.Fatal("existing destination was changed")
@@ -247,4 +247,68 @@ func TestSkopeoReadsDockerDestination(t *testing.T) {
 	if rep.Verdict != verify.Verified || rep.Images[0].ImageID != b.Expected.Images[0].ConfigDigest {
 		t.Fatalf("skopeo's copy: %s %+v", rep.Verdict, rep.Images)
 	}
+}
+
+// --platform writes that platform's image alone, byte for byte, in an
+// index.json of its own; the other platform's blobs are not written.
+func TestPlatformCopiesOnlyThatImage(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.MultiPlatform())
+	src := writeLayout(t, b)
+	arm := &verify.Platform{OS: "linux", Architecture: "arm64"}
+	for _, f := range []Format{Layout, OCIArchive, DockerArchive} {
+		t.Run(string(f), func(t *testing.T) {
+			dst := filepath.Join(t.TempDir(), "dst")
+			res := mustCopy(t, src, dst, &Options{Format: f, Verify: &verify.Options{Platform: arm}})
+			if !res.Picked {
+				t.Fatal("Picked is false for one platform out of two")
+			}
+			rep := reverify(t, dst)
+			var ids []string
+			for _, im := range rep.Images {
+				if im.Kind == "image" {
+					ids = append(ids, im.ImageID)
+				}
+			}
+			want := b.Expected.Images[1].ConfigDigest
+			if len(ids) != 1 || ids[0] != want {
+				t.Fatalf("destination holds images %v, want only %s", ids, want)
+			}
+			if f != DockerArchive && (len(rep.Images) != 1 || rep.Images[0].ManifestDigest == nil ||
+				*rep.Images[0].ManifestDigest != b.Expected.Images[1].ManifestDigest) {
+				t.Fatalf("the arm64 manifest was not copied byte for byte: %+v", rep.Images)
+			}
+		})
+	}
+	// A source of that platform alone picks nothing out.
+	one := filepath.Join(t.TempDir(), "one")
+	mustCopy(t, src, one, &Options{Format: Layout, Verify: &verify.Options{Platform: arm}})
+	res := mustCopy(t, one, filepath.Join(t.TempDir(), "again"), &Options{Format: Layout, Verify: &verify.Options{Platform: arm}})
+	if res.Picked {
+		t.Fatal("Picked is true for a source of one image")
+	}
+}
+
+// reverify verifies a copy without selecting a platform: it must hold no
+// other image.
+func reverify(t *testing.T, path string) *verify.Report {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep *verify.Report
+	if st.IsDir() {
+		rep = verify.Dir(context.Background(), os.DirFS(path), path, nil).Report
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		rep = verify.Archive(context.Background(), f, st.Size(), path, nil).Report
+	}
+	if rep.Verdict != verify.Verified {
+		t.Fatalf("%s: %s %v", path, rep.Verdict, rep.Err())
+	}
+	return rep
 }

@@ -64,7 +64,7 @@ func (s *dirSink) commit() error {
 		return err
 	}
 	if _, err := os.Lstat(s.dst); err == nil {
-		return fmt.Errorf("%s: %w", s.dst, errExists)
+		return fmt.Errorf("%s: %w", s.dst, ErrDestExists)
 	}
 	return os.Rename(s.tmp, s.dst)
 }
@@ -140,7 +140,7 @@ func (s *tarSink) commit() error {
 		return err
 	}
 	if _, err := os.Lstat(s.dst); err == nil {
-		return fmt.Errorf("%s: %w", s.dst, errExists)
+		return fmt.Errorf("%s: %w", s.dst, ErrDestExists)
 	}
 	return os.Rename(s.f.Name(), s.dst)
 }

@@ -5,8 +5,6 @@ package imagecopy
 import (
 	"archive/tar"
 	"bufio"
-
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -227,5 +225,3 @@ func readSmall(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	}
 	return b, nil
 }
-
-var errExists = errors.New("destination already exists")

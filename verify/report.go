@@ -76,6 +76,14 @@ type Source struct {
 	// Views lists the views of a docker-save archive that were verified:
 	// "manifest.json" and, for Docker 25+, "index.json".
 	Views []string `json:"views,omitempty"`
+	// Transport is the transport the command line named the source with:
+	// oci, oci-archive, docker-archive or docker (a registry). Empty for
+	// a bare local path, whose format was detected from its content, and
+	// for a source not named on a command line (the browser's files).
+	Transport string `json:"transport,omitempty"`
+	// Reference is the image name that selected the reported images
+	// (oci:DIR:REF), when one was given.
+	Reference string `json:"reference,omitempty"`
 }
 
 // Format is the container format of a source.

@@ -19,12 +19,14 @@ func init() {
 	cmd := &cobra.Command{
 		Use:   "compare [flags] A B",
 		Short: "Tell whether two images are the same image, and why their digests differ",
-		Long: `compare verifies two sources (registry references, OCI layouts, OCI archives
-or docker-save tarballs) and compares them at every level: index digest,
-manifest digest, image ID (config digest), diff_ids, and layer blobs with
-their compression. It explains why digests differ when the image is the
+		Long: `compare verifies two sources, each named as for verify (oci:DIR,
+oci-archive:FILE, docker-archive:FILE, docker://REF or a path), and
+compares them at every level: index digest, manifest digest, image ID
+(config digest), diff_ids, and layer blobs with their compression. It explains why digests differ when the image is the
 same: layers recompressed, manifest media type converted, a platform picked
-out of an index.
+out of an index. An identity that cannot be compared (a classic docker
+save keeps no manifest digest; nothing is compared between unverified
+sources) is "unknown", not "different".
 
 Exit status: 0 when the image IDs and the content (diff_ids) are the same,
 1 when they differ, 2 when a side does not verify, 64 on usage errors.`,
@@ -39,11 +41,21 @@ Exit status: 0 when the image IDs and the content (diff_ids) are the same,
 			}
 			copts := compare.Options{Platform: opts.Platform}
 			ctx := cmd.Context()
-			ra, err := openSource(ctx, args[0], opts)
+			// Both arguments are checked before either is read, so a
+			// mistyped second path costs no verification of the first.
+			sa, err := parseSource(args[0])
 			if err != nil {
 				return err
 			}
-			rb, err := openSource(ctx, args[1], opts)
+			sb, err := parseSource(args[1])
+			if err != nil {
+				return err
+			}
+			ra, err := openSpec(ctx, sa, opts)
+			if err != nil {
+				return err
+			}
+			rb, err := openSpec(ctx, sb, opts)
 			if err != nil {
 				return err
 			}
@@ -82,18 +94,21 @@ func writeComparison(w io.Writer, res *compare.Result, a, b *verify.Report, outp
 			ReportB *verify.Report `json:"reportB"`
 		}{res, a, b})
 	}
-	yn := func(v bool) string {
-		if v {
+	yn := func(v bool, identity string) string {
+		switch {
+		case v:
 			return "same"
+		case res.IsUnknown(identity):
+			return "unknown"
 		}
 		return "different"
 	}
-	fmt.Fprintf(w, "A: %s (%s) %s\n", res.A.Source, res.A.Format, res.A.Verdict)
-	fmt.Fprintf(w, "B: %s (%s) %s\n", res.B.Source, res.B.Format, res.B.Verdict)
-	fmt.Fprintf(w, "image ID:        %s\n", yn(res.SameImageID))
-	fmt.Fprintf(w, "content:         %s\n", yn(res.SameContent))
-	fmt.Fprintf(w, "manifest digest: %s\n", yn(res.SameManifestDigest))
-	fmt.Fprintf(w, "layer blobs:     %s\n", yn(res.SameLayerBlobs))
+	fmt.Fprintf(w, "A: %s (%s, transport %s) %s\n", res.A.Source, formatName(a), transportName(a), res.A.Verdict)
+	fmt.Fprintf(w, "B: %s (%s, transport %s) %s\n", res.B.Source, formatName(b), transportName(b), res.B.Verdict)
+	fmt.Fprintf(w, "image ID:        %s\n", yn(res.SameImageID, compare.IdentityImageID))
+	fmt.Fprintf(w, "content:         %s\n", yn(res.SameContent, compare.IdentityContent))
+	fmt.Fprintf(w, "manifest digest: %s\n", yn(res.SameManifestDigest, compare.IdentityManifestDigest))
+	fmt.Fprintf(w, "layer blobs:     %s\n", yn(res.SameLayerBlobs, compare.IdentityLayerBlobs))
 	for _, r := range res.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r)
 	}

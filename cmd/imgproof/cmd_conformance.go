@@ -25,30 +25,39 @@ layout, annotations, layer changesets) and of the docker save format
 rule's result with the spec clause it enforces. Layer contents are checked
 as they stream past; nothing is extracted.
 
-SOURCE is an OCI image layout directory, or an OCI archive or docker save
-tarball (plain or gzipped).
+SOURCE is named as for verify: oci:DIR, oci-archive:FILE, docker-archive:FILE,
+docker://REF (the registry's manifests seen as a layout), or a path.
 
---level must reports MUST rules only; --level should (the default) reports
-MUST and SHOULD rules.
+By default every MUST and SHOULD rule is reported, and only a MUST failure
+sets the exit code: a SHOULD failure is a finding, not a verdict.
+--level should reports the same rules and makes SHOULD failures fail too;
+--level must reports MUST rules only.
 
-Exit codes: 0 when no rule at the chosen level fails, 1 when one does,
-64 usage error, 2 when SOURCE cannot be opened.`,
+Exit codes: 0 when no gating rule fails (MUST rules; MUST and SHOULD rules
+with --level should), 1 when one does, 2 when SOURCE cannot be read,
+64 usage error.`,
 	Args: exactArgs(1),
 	RunE: runConformance,
 }
 
 func init() {
 	f := conformanceCmd.Flags()
-	f.StringVar(&conformanceFlags.level, "level", "should", "rules to enforce: must or should")
+	f.StringVar(&conformanceFlags.level, "level", "", "rules that fail the run: must (the default: SHOULD failures are reported only) or should (SHOULD failures fail too; --level must also hides SHOULD rules)")
 	f.StringVarP(&conformanceFlags.output, "output", "o", "text", "output format: text, json, junit or sarif")
 	f.StringVar(&conformanceFlags.platform, "platform", "", "select the image for `os/arch[/variant]` from an index")
 	rootCmd.AddCommand(conformanceCmd)
 }
 
 func runConformance(cmd *cobra.Command, args []string) error {
-	level, ok := conformance.ParseLevel(conformanceFlags.level)
-	if !ok || level == conformance.May {
-		return usageError{fmt.Errorf("--level must be must or should, not %q", conformanceFlags.level)}
+	// report is the level of the rules shown, gate that of the rules
+	// whose failure sets the exit code.
+	report, gate := conformance.Should, conformance.Must
+	if conformanceFlags.level != "" {
+		level, ok := conformance.ParseLevel(conformanceFlags.level)
+		if !ok || level == conformance.May {
+			return usageError{fmt.Errorf("--level must be must or should, not %q", conformanceFlags.level)}
+		}
+		report, gate = level, level
 	}
 	write := map[string]func(*conformance.Report) error{
 		"text":  func(r *conformance.Report) error { return conformance.WriteText(cmd.OutOrStdout(), r) },
@@ -64,27 +73,41 @@ func runConformance(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	opts := &conformance.Options{Verify: *vopts}
-	src := args[0]
-	st, err := os.Stat(src)
+	src, err := parseSource(args[0])
 	if err != nil {
 		return err
 	}
+	if src.Ref != "" && src.local() {
+		return usageError{fmt.Errorf("%s: conformance checks the whole source; select an image with --platform, not a name after the path", src.Arg)}
+	}
 	var rep *conformance.Report
-	if st.IsDir() {
-		rep = conformance.CheckFS(cmd.Context(), os.DirFS(src), src, opts)
-	} else {
-		f, err := os.Open(src)
+	switch st, err := os.Stat(src.Path); {
+	case !src.local():
+		if registryFS == nil {
+			return usageError{fmt.Errorf("%s: this build cannot read registries", src.Arg)}
+		}
+		fsys, err := registryFS(cmd.Context(), src.Ref, vopts)
+		if err != nil {
+			return err
+		}
+		rep = conformance.CheckFS(cmd.Context(), fsys, src.Ref, opts)
+	case err != nil:
+		return err
+	case st.IsDir():
+		rep = conformance.CheckFS(cmd.Context(), os.DirFS(src.Path), src.Path, opts)
+	default:
+		f, err := os.Open(src.Path)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		rep = conformance.CheckArchive(cmd.Context(), f, st.Size(), src, opts)
+		rep = conformance.CheckArchive(cmd.Context(), f, st.Size(), src.Path, opts)
 	}
-	rep = rep.Filter(level)
+	rep = rep.Filter(report)
 	if err := write(rep); err != nil {
 		return err
 	}
-	if rep.Failed(level) {
+	if rep.Failed(gate) {
 		return exitError{1}
 	}
 	return nil

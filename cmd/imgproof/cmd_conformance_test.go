@@ -43,7 +43,7 @@ func TestConformanceCommand(t *testing.T) {
 		{"should rule at should level", []string{"--level", "should", "--output", "text", shouldOnly}, 1, "OCI-LAYER-009"},
 		{"bad output", []string{"--level", "must", "--output", "yaml", valid}, exitUsage, ""},
 		{"bad level", []string{"--level", "may", "--output", "text", valid}, exitUsage, ""},
-		{"missing source", []string{"--level", "must", "--output", "text", filepath.Join(t.TempDir(), "nope.tar")}, 2, ""},
+		{"missing source", []string{"--level", "must", "--output", "text", filepath.Join(t.TempDir(), "nope.tar")}, exitUsage, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out := runCLI(t, append([]string{"conformance"}, tc.args...)...)

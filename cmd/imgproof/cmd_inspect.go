@@ -18,7 +18,7 @@ var inspectCmd = &cobra.Command{
 	Long: `inspect prints the image graph of SOURCE as a tree: index, then one manifest
 per platform, then each manifest's config (whose digest is the image ID), then
 its layers with their stored digest and their diff_id. Every value is
-recomputed from the bytes.`,
+recomputed from the bytes. SOURCE is named as for verify.`,
 	Args: exactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		opts, err := commonOptions(inspectPlatform)
@@ -41,7 +41,9 @@ func init() {
 
 // writeTree prints the graph for a person learning how images work.
 func writeTree(w io.Writer, r *verify.Report) {
-	fmt.Fprintf(w, "%s (%s)  verdict: %s\n", r.Source.Path, r.Source.Format, r.Verdict)
+	format := formatName(r)
+	format += ", transport " + transportName(r)
+	fmt.Fprintf(w, "%s (%s)  verdict: %s\n", r.Source.Path, format, r.Verdict)
 	indent := ""
 	if r.IndexDigest != nil {
 		fmt.Fprintf(w, "└─ index %s\n", *r.IndexDigest)

@@ -19,6 +19,9 @@ import (
 	"github.com/imgproof/imgproof/wasm/web"
 )
 
+// pageReady reports whether the page's WebAssembly module is embedded.
+var pageReady = web.Ready
+
 // servePolicy keeps the page offline: it may load only its own files, and
 // nothing it computes can be sent anywhere.
 const servePolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
@@ -30,16 +33,25 @@ func init() {
 		Use:   "serve [--addr 127.0.0.1:8080]",
 		Short: "Serve the in-browser verifier page",
 		Long: "serve serves the verifier's page, embedded in this binary, over HTTP. The page verifies\n" +
-			"images inside the browser with the WebAssembly build of imgproof: nothing is uploaded.",
+			"images inside the browser with the WebAssembly build of imgproof: nothing is uploaded.\n\n" +
+			"The page's WebAssembly module is a build output: `make build` in a clone of the\n" +
+			"repository builds it and embeds it. A binary built without it (as `go install`\n" +
+			"builds it) cannot serve the page and says so.\n\n" +
+			"Exit status: 0 when stopped with Ctrl-C, 69 when the page is not in this binary or the\n" +
+			"address cannot be listened on, 64 usage error.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !web.Ready() {
-				return errors.New("this binary was built without the WebAssembly module: run `make build` " +
-					"(or `make wasm-web` and then `go build ./cmd/imgproof`)")
+			if !pageReady() {
+				fmt.Fprintln(cmd.ErrOrStderr(), "imgproof serve: this binary holds no verifier page: the page's WebAssembly\n"+
+					"module is built from a clone of the repository (git clone, then `make build`,\n"+
+					"which embeds it), and `go install` cannot build it. `imgproof verify SOURCE`\n"+
+					"runs the same checks natively.")
+				return exitError{exitUnavailable}
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
-				return fmt.Errorf("serve: %w", err)
+				fmt.Fprintln(cmd.ErrOrStderr(), "imgproof serve:", err)
+				return exitError{exitUnavailable}
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "imgproof: serving the verifier on http://%s/ (Ctrl-C to stop)\n", ln.Addr())
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)

@@ -42,9 +42,18 @@ every diff_id (by decompressing gzip, zstd or uncompressed layers), the chain
 IDs, the image ID (config digest), and the manifest and index digests, and
 checks each link between them.
 
-SOURCE is an OCI image layout directory, an OCI archive or a docker save
-tarball (plain or gzipped, detected from the content), or a registry
-reference when registry support is built in.
+SOURCE is named as skopeo names it:
+  oci:DIR[:REF]              an OCI image layout directory (REF picks the
+                             images named REF)
+  oci-archive:FILE[:REF]     an OCI archive, plain or gzipped
+  docker-archive:FILE[:REF]  a docker save tarball, plain or gzipped
+  docker://REF, registry:REF an image in a registry
+or bare: a path when it exists or looks like one (it starts with /, . or ~,
+has a / before any : or @, or ends in .tar, .tgz or .tar.gz), its format
+detected from its content; else a registry reference when it can only be one
+(a tag, digest or port before any /, as in alpine:3 or localhost:5000/app).
+A missing path is a usage error and never reaches the network. The report
+names the transport used.
 
 Exit codes: 0 VERIFIED, 1 FAILED, 2 UNVERIFIABLE, 64 usage error.`,
 	Args: exactArgs(1),
@@ -142,7 +151,11 @@ func writeJSON(w io.Writer, r *verify.Report) error {
 }
 
 func writeText(w io.Writer, r *verify.Report) {
-	fmt.Fprintf(w, "%s  %s (%s)\n", r.Verdict, r.Source.Path, r.Source.Format)
+	fmt.Fprintf(w, "%s  %s (%s)\n", r.Verdict, r.Source.Path, formatName(r))
+	fmt.Fprintf(w, "transport %s\n", transportName(r))
+	if r.Source.Reference != "" {
+		fmt.Fprintf(w, "reference %s\n", r.Source.Reference)
+	}
 	if r.IndexDigest != nil {
 		fmt.Fprintf(w, "index     %s\n", *r.IndexDigest)
 	}
@@ -171,6 +184,23 @@ func writeText(w io.Writer, r *verify.Report) {
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "%-12s %s\n", f.Severity, f.Error())
 	}
+}
+
+// transportName names the transport a report's source was read with: a
+// bare path has none in the report.
+func transportName(r *verify.Report) string {
+	if r.Source.Transport == "" {
+		return transportPath
+	}
+	return r.Source.Transport
+}
+
+// formatName names a report's source format, or says it is unknown.
+func formatName(r *verify.Report) string {
+	if r.Source.Format == "" {
+		return "unknown format"
+	}
+	return string(r.Source.Format)
 }
 
 // startProgress shows a byte counter on stderr when it is a terminal.

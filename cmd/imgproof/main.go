@@ -15,8 +15,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes beyond the verdicts' 0, 1 and 2.
-const exitUsage = 64
+// Exit codes beyond the verdicts' 0, 1 and 2, from sysexits.h: a usage
+// error, and a service this binary cannot provide (serve without its page).
+const (
+	exitUsage       = 64
+	exitUnavailable = 69
+)
 
 // usageError marks an error in how the command was called.
 type usageError struct{ error }

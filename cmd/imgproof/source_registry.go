@@ -5,9 +5,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 
 	"github.com/spf13/pflag"
 
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/registry"
 	"github.com/imgproof/imgproof/verify"
 )
@@ -19,6 +22,20 @@ func init() {
 	addRegistryFlags(rootCmd.PersistentFlags(), &regFlags)
 	registrySource = func(ctx context.Context, ref string, opts *verify.Options) (*verify.Result, error) {
 		return openRegistry(ctx, ref, opts, regFlags)
+	}
+	registryFS = func(ctx context.Context, ref string, opts *verify.Options) (fs.FS, error) {
+		lim := limits.Default()
+		if opts != nil && opts.Limits != nil {
+			lim = *opts.Limits
+		}
+		f, err := registry.Open(ctx, ref, lim, &registry.Options{InsecureUnsafe: regFlags.Insecure, NoDiscovery: regFlags.NoDiscovery})
+		if errors.Is(err, registry.ErrReference) {
+			return nil, usageError{err}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+		return f, nil
 	}
 }
 

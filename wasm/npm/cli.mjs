@@ -8,8 +8,11 @@
 //
 // SOURCE is a tar or tar.gz file, or an OCI layout directory. It prints the
 // same JSON report as the native `imgproof verify --output json` and exits
-// 0 (VERIFIED), 1 (FAILED), 2 (UNVERIFIABLE) or 64 (usage).
-import { openAsBlob } from "node:fs";
+// 0 (VERIFIED), 1 (FAILED), 2 (UNVERIFIABLE) or 64 (usage); `--help` prints
+// the usage and exits 0, and a package whose WebAssembly files were not
+// built exits 69 with the command that builds them.
+import { existsSync, openAsBlob } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { exitCode, verifyJSON } from "./index.mjs";
@@ -27,9 +30,36 @@ async function small(path) {
   }
 }
 
+// built checks the build outputs that load() imports, so that an unbuilt
+// clone says how to build them instead of failing on a missing module.
+function requireBuilt() {
+  const missing = ["imgproof.wasm", "wasm_exec.js", "engines.js"]
+    .filter((f) => !existsSync(fileURLToPath(new URL("./" + f, import.meta.url))));
+  if (missing.length === 0) return;
+  process.stderr.write(`imgproof: this package is not built: ${missing.join(", ")} missing beside cli.mjs.\n` +
+    "They are build outputs: run `make wasm-web` (or `make build`) at the top of the repository, then run this again.\n");
+  process.exit(69);
+}
+
 function die(msg) {
   process.stderr.write(msg + "\n" + usage + "\n");
   process.exit(64);
+}
+
+// localPath takes the path out of a SOURCE named as the native CLI names
+// it (oci:DIR, oci-archive:FILE, docker-archive:FILE or a bare path). This
+// front end reads local files only, so a registry is a usage error.
+function localPath(source) {
+  for (const t of ["oci:", "oci-archive:", "docker-archive:"]) {
+    if (source.startsWith(t)) {
+      const rest = source.slice(t.length);
+      if (rest === "") die(`${source}: no path after ${t}`);
+      if (rest.includes(":")) die(`${source}: this front end takes no image name after the path`);
+      return rest;
+    }
+  }
+  if (/^(docker:\/\/|registry:)/.test(source)) die(`${source}: this front end reads local files only; the native imgproof verify reads registries`);
+  return source;
 }
 
 async function folder(root) {
@@ -47,6 +77,10 @@ async function folder(root) {
 
 async function main(argv) {
   const [cmd, ...rest] = argv;
+  if (cmd === "--help" || cmd === "-h" || cmd === "help" || rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(usage + "\n");
+    return;
+  }
   if (cmd !== "verify" && cmd !== "inspect") die(cmd ? `unknown command ${JSON.stringify(cmd)}` : "no command");
   const opts = {};
   let source;
@@ -74,13 +108,16 @@ async function main(argv) {
     else die("more than one SOURCE");
   }
   if (source === undefined) die("no SOURCE");
+  source = localPath(source);
   let st;
   try {
     st = await stat(source);
   } catch (err) {
-    process.stderr.write(`imgproof: ${err.message}\n`);
-    process.exit(2);
+    // A missing path is a usage error, as in the native CLI.
+    process.stderr.write(err.code === "ENOENT" ? `imgproof: ${source}: no such file or directory\n` : `imgproof: ${err.message}\n`);
+    process.exit(err.code === "ENOENT" ? 64 : 2);
   }
+  requireBuilt();
   const input = st.isDirectory() ? await folder(source) : await openAsBlob(source);
   let json;
   try {
