@@ -60,8 +60,8 @@ func (c *client) openBlob(ctx context.Context, d digest.Digest) (*blobReader, *h
 
 // blobError names the blob time limit when it is what ended a fetch.
 func (c *client) blobError(ctx context.Context, err error) error {
-	if errors.Is(context.Cause(ctx), errBlobTime) && !errors.Is(err, errBlobTime) {
-		return fmt.Errorf("%w: more than %s (limit %s): %w", errBlobTime, c.blobTime, limits.RegistryBlobTime, err)
+	if errors.Is(context.Cause(ctx), errBlobTime) {
+		return fmt.Errorf("more than %s on one blob (limit %s): %w", c.blobTime, limits.RegistryBlobTime, err)
 	}
 	return err
 }
