@@ -112,7 +112,7 @@ func (l *hostLimiter) throttle() {
 }
 
 // state returns the cap in force and the peak in flight.
-func (l *hostLimiter) state() (cap, peak int) {
+func (l *hostLimiter) state() (limit, peak int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.capLocked(time.Now()), l.peak
