@@ -71,6 +71,33 @@ type client struct {
 	blobTime time.Duration // the total time for one blob
 	host     *hostLimiter
 	events   *events
+
+	mu     sync.Mutex
+	broken error // why a fetch gave up; later fetches are then not tried
+}
+
+// giveUp remembers err when it ended a fetch on a timeout or a spent
+// retry budget: the verdict is then UNVERIFIABLE whatever else happens, so
+// the fetches that follow fail at once instead of each spending the same
+// limits again. A stall costs the stall limit once, not once per blob.
+func (c *client) giveUp(err error) {
+	if errors.Is(err, errBudget) || errors.Is(err, errIdle) || errors.Is(err, ErrFirstByte) || errors.Is(err, errBlobTime) {
+		c.mu.Lock()
+		if c.broken == nil {
+			c.broken = err
+		}
+		c.mu.Unlock()
+	}
+}
+
+// given returns an error when an earlier fetch gave up.
+func (c *client) given() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.broken == nil {
+		return nil
+	}
+	return fmt.Errorf("not fetched: an earlier request to %s gave up: %w", c.repo.RegistryStr(), c.broken)
 }
 
 // events collects what the transport layer saw, for the report.
@@ -206,7 +233,7 @@ func (c *client) get(ctx context.Context, kind, ref string, limit int64, what st
 			}
 			d, stop := b.next(err.Error(), -1)
 			if stop != nil {
-				return nil, fmt.Errorf("reading %s: %w (%s)", what, err, stop.Error())
+				return nil, fmt.Errorf("reading %s: %w (%w)", what, err, stop)
 			}
 			if err := sleep(ctx, d); err != nil {
 				return nil, fmt.Errorf("reading %s: %w", what, err)
@@ -253,11 +280,10 @@ func (c *client) do(ctx context.Context, kind, ref string, accept []string, from
 		case from > 0 && resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 			return nil, nil, fmt.Errorf("GET %s: %w", req.URL.Redacted(), errRangeRefused)
 		}
-		why := ""
-		if b := budgetFrom(ctx); b != nil && b.stopped() != "" {
-			why = " (" + b.stopped() + ")"
+		if b := budgetFrom(ctx); b != nil && b.stopped() != nil {
+			return nil, nil, fmt.Errorf("GET %s: %s (%w)", req.URL.Redacted(), resp.Status, b.stopped())
 		}
-		return nil, nil, fmt.Errorf("GET %s: %s%s", req.URL.Redacted(), resp.Status, why)
+		return nil, nil, fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
 	}
 	return newIdleBody(ctx, resp.Body, c.idle, cancel), resp, nil
 }

@@ -4,10 +4,15 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -368,7 +373,7 @@ func TestFaultProxyPersistent(t *testing.T) {
 			if c.code != "" && !rep.Has(c.code) {
 				t.Errorf("no %s finding: %v", c.code, findingCodes(rep))
 			}
-			t.Logf("%s in %s", rep.Verdict, took.Round(time.Millisecond))
+			t.Logf("%s in %s, blob requests %v", rep.Verdict, took.Round(time.Millisecond), p.blobRequests())
 			if took > c.within {
 				t.Errorf("took %s, more than %s", took, c.within)
 			}
@@ -423,4 +428,57 @@ func TestFaultProxyLimits(t *testing.T) {
 			t.Errorf("%d requests in flight at once; the cap is 2", p.peak)
 		}
 	})
+}
+
+// TestFaultProxyCLI runs imgproof verify through the proxy: the registry
+// limits are --limit kinds, a transient fault per blob exits 0, a stall
+// exits 2 within the stall limit set on the command line.
+func TestFaultProxyCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	addr, _ := pushFaultImage(t)
+	bin := filepath.Join(t.TempDir(), "imgproof")
+	run(t, "go", "build", "-o", bin, "../cmd/imgproof")
+	for _, c := range []struct {
+		fault  string
+		every  bool
+		exit   int
+		within time.Duration
+	}{
+		{fault500, false, 0, 20 * time.Second},
+		{faultReset, false, 0, 20 * time.Second},
+		{faultStall, true, 2, 8 * time.Second},
+		{faultDifferent, true, 1, 20 * time.Second},
+	} {
+		t.Run(c.fault, func(t *testing.T) {
+			p := newFaultProxy(t, addr, c.fault, c.every)
+			start := time.Now()
+			cmd := exec.Command(bin, "verify", "--output", "json", "--limit", "registry-stall-ms=700",
+				"--limit", "registry-attempts=3", p.host()+"/test/fault:v1")
+			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+t.TempDir())
+			out, err := cmd.Output()
+			took := time.Since(start)
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != c.exit || took > c.within {
+				t.Fatalf("exit %d after %s; want %d within %s\n%s", code, took, c.exit, c.within, out)
+			}
+			var rep verify.Report
+			if err := json.Unmarshal(out, &rep); err != nil {
+				t.Fatal(err)
+			}
+			if c.exit == 0 && !rep.Has(CodeFetchRetried) {
+				t.Errorf("no %s in the report", CodeFetchRetried)
+			}
+			if c.exit == 2 && !strings.Contains(reportText(&rep), string(limits.RegistryStall)) {
+				t.Errorf("no finding names %s: %s", limits.RegistryStall, out)
+			}
+		})
+	}
 }

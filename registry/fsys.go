@@ -197,8 +197,12 @@ func (f *FS) openBlob(d digest.Digest, name string) (fs.File, error) {
 // fetchManifest fetches a manifest by digest, remembers it and learns the
 // descriptors it names.
 func (f *FS) fetchManifest(d digest.Digest) ([]byte, error) {
+	if err := f.c.given(); err != nil {
+		return nil, err
+	}
 	r, err := f.c.get(f.ctx, "manifests", d.String(), f.docLimit(), "manifest "+d.String())
 	if err != nil {
+		f.c.giveUp(err)
 		return nil, err
 	}
 	f.checkHeaders(r, d, "registry:/v2/"+f.c.repo.RepositoryStr()+"/manifests/"+d.String())

@@ -45,12 +45,16 @@ type blobReader struct {
 // openBlob sends the first request for a blob. The response gives the
 // caller its headers; the reader resumes from later cuts on its own.
 func (c *client) openBlob(ctx context.Context, d digest.Digest) (*blobReader, *http.Response, error) {
+	if err := c.given(); err != nil {
+		return nil, nil, err
+	}
 	b := &budget{p: c.policy}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.blobTime, errBlobTime)
 	ctx = withBudget(ctx, b)
 	body, resp, err := c.do(ctx, "blobs", d.String(), nil, 0)
 	if err != nil {
 		err = c.blobError(ctx, err)
+		c.giveUp(err)
 		cancel()
 		c.note(c.path("blobs", d.String()), b)
 		return nil, nil, err
@@ -61,7 +65,7 @@ func (c *client) openBlob(ctx context.Context, d digest.Digest) (*blobReader, *h
 // blobError names the blob time limit when it is what ended a fetch.
 func (c *client) blobError(ctx context.Context, err error) error {
 	if errors.Is(context.Cause(ctx), errBlobTime) {
-		return fmt.Errorf("more than %s on one blob (limit %s): %w", c.blobTime, limits.RegistryBlobTime, err)
+		return fmt.Errorf("%w: more than %s (limit %s): %w", errBlobTime, c.blobTime, limits.RegistryBlobTime, err)
 	}
 	return err
 }
@@ -98,14 +102,22 @@ func (r *blobReader) Read(p []byte) (int, error) {
 // retry decides, after err, whether to fetch again; it waits out the
 // backoff first. When it gives up, r.err says why.
 func (r *blobReader) retry(err error) bool {
+	if r.try(err) {
+		return true
+	}
+	r.c.giveUp(r.err)
+	return false
+}
+
+func (r *blobReader) try(err error) bool {
 	what := fmt.Sprintf("blob %s cut at byte %d", r.d, r.off)
-	if !retryError(err) || r.b.stopped() != "" {
+	if !retryError(err) || r.b.stopped() != nil {
 		r.err = fmt.Errorf("%s: %w", what, r.c.blobError(r.ctx, err))
 		return false
 	}
 	d, stop := r.b.next(fmt.Sprintf("cut at byte %d: %v", r.off, err), -1)
 	if stop != nil {
-		r.err = fmt.Errorf("%s: %w (%s)", what, err, stop.Error())
+		r.err = fmt.Errorf("%s: %w (%w)", what, err, stop)
 		return false
 	}
 	if err := sleep(r.ctx, d); err != nil {

@@ -18,6 +18,9 @@ import (
 	"github.com/imgproof/imgproof/internal/limits"
 )
 
+// errBudget marks a fetch that gave up because its retry budget was spent.
+var errBudget = errors.New("retry budget spent")
+
 // ErrFirstByte is returned when a response's headers do not arrive within
 // the first-byte limit.
 var ErrFirstByte = errors.New("registry did not answer in time")
@@ -87,7 +90,7 @@ type budget struct {
 	resumed  []int64 // offsets continued from with a 206 answer
 	restarts []int64 // offsets reached again from a full answer
 	reasons  []string
-	gaveUp   string
+	gaveUp   error
 }
 
 type budgetKey struct{}
@@ -118,7 +121,8 @@ func (b *budget) next(reason string, retryAfter time.Duration) (time.Duration, e
 	b.reasons = append(b.reasons, reason)
 	d, err := b.delay(retryAfter)
 	if err != nil {
-		b.gaveUp = err.Error()
+		err = fmt.Errorf("%w: %w", errBudget, err)
+		b.gaveUp = err
 		return 0, err
 	}
 	b.waited += d
@@ -150,8 +154,8 @@ func (b *budget) delay(retryAfter time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-// stopped returns why the fetch gave up, or "".
-func (b *budget) stopped() string {
+// stopped returns why the fetch gave up, or nil.
+func (b *budget) stopped() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.gaveUp
@@ -286,7 +290,7 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			if resp != nil {
 				return resp, nil // the caller turns the status into an error
 			}
-			return nil, fmt.Errorf("%w (%s)", err, stop.Error())
+			return nil, fmt.Errorf("%w (%w)", err, stop)
 		}
 		if resp != nil {
 			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)

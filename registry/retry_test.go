@@ -111,7 +111,7 @@ func TestBudgetBoundsAttemptsAndWaits(t *testing.T) {
 			t.Errorf("wait %d is %s, want within [%s, %s]", i+1, waits[i], max/2, max)
 		}
 	}
-	if b.stopped() == "" {
+	if !errors.Is(b.stopped(), errBudget) {
 		t.Error("the budget does not remember why it stopped")
 	}
 	// Retry-After is honoured exactly, up to the cap.
