@@ -146,6 +146,7 @@ func newClient(ctx context.Context, repo name.Repository, lim limits.Limits, o *
 	if o == nil {
 		o = &Options{}
 	}
+	lim = withRegistryDefaults(lim)
 	p := newPolicy(lim, o)
 	idle := millis(lim.RegistryStallMillis)
 	if o.IdleTimeout > 0 {

@@ -59,6 +59,7 @@ type policy struct {
 }
 
 func newPolicy(lim limits.Limits, o *Options) policy {
+	lim = withRegistryDefaults(lim)
 	p := policy{
 		attempts:  lim.RegistryAttempts,
 		waitTotal: millis(lim.RegistryRetryWaitMillis),
@@ -72,8 +73,20 @@ func newPolicy(lim limits.Limits, o *Options) policy {
 	if o != nil && o.HeaderTimeout > 0 {
 		p.firstByte = o.HeaderTimeout
 	}
-	p.attempts = max(p.attempts, 1)
 	return p
+}
+
+// withRegistryDefaults fills registry limits that are not set (a Limits
+// built field by field) with their defaults.
+func withRegistryDefaults(lim limits.Limits) limits.Limits {
+	d := limits.Default()
+	for _, k := range limits.Kinds() {
+		if v, _ := lim.Get(k); k.Registry() && v <= 0 {
+			dv, _ := d.Get(k)
+			_ = lim.Set(k, dv)
+		}
+	}
+	return lim
 }
 
 func millis(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }

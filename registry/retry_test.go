@@ -264,3 +264,16 @@ func TestThrottledRegistryLowersTheCap(t *testing.T) {
 		t.Fatalf("cap %d after a 429; want %d", c, full/2)
 	}
 }
+
+func TestUnsetRegistryLimitsTakeTheirDefaults(t *testing.T) {
+	p := newPolicy(limits.Limits{}, nil)
+	d := limits.Default()
+	if p.attempts != d.RegistryAttempts || p.firstByte != millis(d.RegistryFirstByteMillis) || p.waitTotal != millis(d.RegistryRetryWaitMillis) ||
+		p.waitCap != millis(d.RegistryRetryAfterMillis) || p.base != 500*time.Millisecond {
+		t.Fatalf("policy from zero limits: %+v", p)
+	}
+	p = newPolicy(limits.Default(), &Options{HeaderTimeout: time.Second, BackoffBase: time.Millisecond})
+	if p.firstByte != time.Second || p.base != time.Millisecond {
+		t.Fatalf("options do not replace the limits: %+v", p)
+	}
+}
