@@ -415,17 +415,28 @@ func TestFaultProxyLimits(t *testing.T) {
 		}
 	})
 	t.Run(string(limits.RegistryParallel), func(t *testing.T) {
-		p := newFaultProxy(t, addr, faultSlow, true)
-		p.target = allPaths
-		lim := faultLimits()
-		lim.RegistryParallel = 2
-		rep, _ := verifyThrough(t, p.host()+"/test/fault:v1", lim)
-		if rep.Verdict != verify.Verified {
-			t.Fatalf("%s %v", rep.Verdict, rep.Err())
-		}
-		t.Logf("peak %d requests in flight", p.peak)
-		if p.peak > 2 || p.peak < 1 {
-			t.Errorf("%d requests in flight at once; the cap is 2", p.peak)
+		// Three slow layers hashed by eight workers: without the cap three
+		// requests are in flight at once, with a cap of two never more.
+		for _, c := range []struct{ cap, min, max int }{{64, 3, 64}, {2, 1, 2}} {
+			p := newFaultProxy(t, addr, faultSlow, true)
+			lim := faultLimits()
+			lim.RegistryParallel = c.cap
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			res, err := Verify(ctx, p.host()+"/test/fault:v1", &verify.Options{Limits: &lim, Parallelism: 8}, &Options{Keychain: authn.NewMultiKeychain()})
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Report.Verdict != verify.Verified {
+				t.Fatalf("%s %v", res.Report.Verdict, res.Report.Err())
+			}
+			p.mu.Lock()
+			peak := p.peak
+			p.mu.Unlock()
+			t.Logf("cap %d: peak %d requests in flight", c.cap, peak)
+			if peak < c.min || peak > c.max {
+				t.Errorf("cap %d: %d requests in flight at once; want %d to %d", c.cap, peak, c.min, c.max)
+			}
 		}
 	})
 }
