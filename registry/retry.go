@@ -296,6 +296,8 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			if resp.StatusCode == http.StatusTooManyRequests {
 				r.host.throttle()
 			}
+			// Retry-After comes with 429 and 503 (RFC 9110, section
+			// 10.2.3), and is honoured on any transient answer.
 			retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
 		d, stop := b.next(reason, retryAfter)
