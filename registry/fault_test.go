@@ -416,8 +416,9 @@ func TestFaultProxyLimits(t *testing.T) {
 	})
 	t.Run(string(limits.RegistryParallel), func(t *testing.T) {
 		// Three slow layers hashed by eight workers: without the cap three
-		// requests are in flight at once, with a cap of two never more.
-		for _, c := range []struct{ cap, min, max int }{{64, 3, 64}, {2, 1, 2}} {
+		// requests are in flight at once, with a cap of two never more, and a
+		// cap of one serializes every request without a deadlock.
+		for _, c := range []struct{ cap, min, max int }{{64, 3, 64}, {2, 1, 2}, {1, 1, 1}} {
 			p := newFaultProxy(t, addr, faultSlow, true)
 			lim := faultLimits()
 			lim.RegistryParallel = c.cap
