@@ -444,4 +444,4 @@ const (
 // CodeFetchRetried notes a registry request that took more than one
 // attempt: its Actual says how many, and where a blob was resumed. It is
 // information only; the verdict rests on the bytes.
-const CodeFetchRetried verify.Code = "I_FETCH_RETRIED"
+const CodeFetchRetried = verify.CodeFetchRetried

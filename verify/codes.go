@@ -81,6 +81,9 @@ const (
 	// CodeUnselectedPlatform: with a platform selected, the manifests of
 	// the other platforms were verified by digest only.
 	CodeUnselectedPlatform Code = "I_UNSELECTED_PLATFORM"
+	// CodeFetchRetried: a registry request took more than one attempt; the
+	// finding says how many and where a blob was resumed.
+	CodeFetchRetried Code = "I_FETCH_RETRIED"
 	// CodeNothingVerified: zero checks ran, which is never VERIFIED.
 	CodeNothingVerified Code = "E_NOTHING_VERIFIED"
 )
@@ -91,7 +94,7 @@ func (c Code) DefaultSeverity() Severity {
 	case CodeUnsupportedAlgorithm, CodeBlobMissing, CodeLimitExceeded, CodeForeignLayer,
 		CodeNothingVerified, CodeUnsupportedCompress, CodeRead, CodeNoMatchingPlatform, CodeFetch:
 		return SeverityUnverifiable
-	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform:
+	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform, CodeFetchRetried:
 		return SeverityInfo
 	case CodeArchiveTrailingData, CodeDiscovery:
 		return SeverityWarning
