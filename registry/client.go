@@ -81,7 +81,9 @@ type client struct {
 // the fetches that follow fail at once instead of each spending the same
 // limits again. A stall costs the stall limit once, not once per blob.
 func (c *client) giveUp(err error) {
-	if errors.Is(err, errBudget) || errors.Is(err, errIdle) || errors.Is(err, ErrFirstByte) || errors.Is(err, errBlobTime) {
+	var ne net.Error
+	if errors.Is(err, errBudget) || errors.Is(err, errIdle) || errors.Is(err, ErrFirstByte) || errors.Is(err, errBlobTime) ||
+		errors.As(err, &ne) && ne.Timeout() {
 		c.mu.Lock()
 		if c.broken == nil {
 			c.broken = err
@@ -90,8 +92,8 @@ func (c *client) giveUp(err error) {
 	}
 }
 
-// given returns an error when an earlier fetch gave up.
-func (c *client) given() error {
+// earlierGiveUp returns an error when an earlier fetch gave up.
+func (c *client) earlierGiveUp() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.broken == nil {
@@ -162,7 +164,6 @@ func newClient(ctx context.Context, repo name.Repository, lim limits.Limits, o *
 			MaxIdleConnsPerHost:   16,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   30 * time.Second,
-			ResponseHeaderTimeout: p.firstByte,
 			ExpectContinueTimeout: time.Second,
 		}
 	}

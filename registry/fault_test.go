@@ -341,15 +341,16 @@ func TestFaultProxyPersistent(t *testing.T) {
 		within   time.Duration
 		attempts int    // requests per failed blob, when set
 		says     string // a finding's message contains this
+		once     bool   // after the config blob gave up, no other blob is asked for
 	}{
-		{fault: fault500, every: true, want: verify.Unverifiable, within: 10 * time.Second, attempts: 4, says: "4 attempts"},
-		{fault: faultReset, every: true, want: verify.Unverifiable, within: 10 * time.Second, attempts: 4, says: "4 attempts"},
+		{fault: fault500, every: true, want: verify.Unverifiable, within: 10 * time.Second, attempts: 4, says: "4 attempts", once: true},
+		{fault: faultReset, every: true, want: verify.Unverifiable, within: 10 * time.Second, attempts: 4, says: "4 attempts", once: true},
 		{fault: faultShort, every: true, want: verify.Unverifiable, within: 10 * time.Second, attempts: 4, says: "4 attempts"},
 		{fault: faultRedirect, every: true, want: verify.Unverifiable, within: 10 * time.Second},
 		{fault: fault429Long, every: true, want: verify.Unverifiable, within: 5 * time.Second, attempts: 1, says: string(limits.RegistryRetryAfter)},
-		{fault: faultStall, every: true, want: verify.Unverifiable, within: 5 * time.Second, says: string(limits.RegistryStall)},
+		{fault: faultStall, every: true, want: verify.Unverifiable, within: 5 * time.Second, says: string(limits.RegistryStall), once: true},
 		{fault: faultStall, want: verify.Unverifiable, within: 5 * time.Second, says: string(limits.RegistryStall)},
-		{fault: faultFirstByte, every: true, want: verify.Unverifiable, within: 8 * time.Second, says: string(limits.RegistryFirstByte)},
+		{fault: faultFirstByte, every: true, want: verify.Unverifiable, within: 8 * time.Second, says: string(limits.RegistryFirstByte), once: true},
 		{fault: faultLonger, every: true, want: verify.Failed, code: verify.CodeSizeMismatch, within: 10 * time.Second},
 		{fault: faultDifferent, every: true, want: verify.Failed, code: verify.CodeDigestMismatch, within: 10 * time.Second},
 		{fault: faultDifferent, want: verify.Failed, code: verify.CodeDigestMismatch, within: 10 * time.Second},
@@ -379,6 +380,12 @@ func TestFaultProxyPersistent(t *testing.T) {
 			}
 			if c.says != "" && !strings.Contains(reportText(rep), c.says) {
 				t.Errorf("no finding says %q: %v", c.says, rep.Err())
+			}
+			if reqs := p.blobRequests(); c.once && len(reqs) != 1 {
+				t.Errorf("blobs asked for after the first gave up: %v", reqs)
+			}
+			if c.once && !strings.Contains(reportText(rep), "not fetched: an earlier request") {
+				t.Errorf("no finding says the other blobs were not fetched: %v", rep.Err())
 			}
 			if c.attempts > 0 {
 				reqs := p.blobRequests()

@@ -197,7 +197,7 @@ func (f *FS) openBlob(d digest.Digest, name string) (fs.File, error) {
 // fetchManifest fetches a manifest by digest, remembers it and learns the
 // descriptors it names.
 func (f *FS) fetchManifest(d digest.Digest) ([]byte, error) {
-	if err := f.c.given(); err != nil {
+	if err := f.c.earlierGiveUp(); err != nil {
 		return nil, err
 	}
 	r, err := f.c.get(f.ctx, "manifests", d.String(), f.docLimit(), "manifest "+d.String())

@@ -45,7 +45,7 @@ type blobReader struct {
 // openBlob sends the first request for a blob. The response gives the
 // caller its headers; the reader resumes from later cuts on its own.
 func (c *client) openBlob(ctx context.Context, d digest.Digest) (*blobReader, *http.Response, error) {
-	if err := c.given(); err != nil {
+	if err := c.earlierGiveUp(); err != nil {
 		return nil, nil, err
 	}
 	b := &budget{p: c.policy}
