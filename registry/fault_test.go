@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -47,7 +48,11 @@ const (
 	faultLonger    = "longer"       // the body with bytes appended
 	faultDifferent = "different"    // the body with one byte changed
 	faultBadCut    = "bad-then-cut" // half of a changed body, then the connection closes
+	faultCutAt     = "cut-at"       // every body cut after cutAt bytes
 )
+
+// cutAt is where faultCutAt cuts every response.
+const cutAt = 256 << 10
 
 // faultProxy forwards to a registry and injects a fault into the first
 // request for each path it targets, or into every such request.
@@ -179,6 +184,12 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(resp.StatusCode)
 	switch fault {
+	case faultCutAt:
+		_, _ = w.Write(body[:min(len(body), cutAt)])
+		w.(http.Flusher).Flush()
+		if len(body) > cutAt {
+			panic(http.ErrAbortHandler) // closes the connection mid-body
+		}
 	case faultReset, faultShort, faultBadCut:
 		_, _ = w.Write(body[:len(body)/2])
 		w.(http.Flusher).Flush()
@@ -447,6 +458,54 @@ func TestFaultProxyLimits(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFaultProxyManyResumes serves a 2 MiB layer whose every response is
+// cut after 256 KiB: with Range it arrives in nine pieces and verifies;
+// without Range each restart is cut at the same place, so it can never
+// finish and ends UNVERIFIABLE after registry-attempts requests.
+func TestFaultProxyManyResumes(t *testing.T) {
+	addr := startRegistry(t)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	raw := make([]byte, 2<<20)
+	for i := range raw {
+		raw[i] = byte(rnd.Uint32())
+	}
+	b := fixtures.MustBuild(fixtures.Spec{Images: []fixtures.ImageSpec{{
+		Platform: fixtures.Platform{OS: "linux", Architecture: "amd64"},
+		Layers:   []fixtures.Layer{{Compression: fixtures.Gzip, Entries: []fixtures.Entry{fixtures.File("noise", string(raw))}}},
+	}}})
+	skopeoCopy(t, nil, "oci:"+layoutDir(t, b)+":latest", "docker://"+addr+"/test/big:v1")
+	layer := b.Expected.Images[0].Layers[0].Digest
+	size := len(b.Blobs[layer])
+	pieces := (size + cutAt - 1) / cutAt
+	lim := faultLimits()
+	lim.RegistryAttempts = pieces + 1
+
+	p := newFaultProxy(t, addr, faultCutAt, true)
+	rep, took := verifyThrough(t, p.host()+"/test/big:v1", lim)
+	t.Logf("%d-byte layer in %d pieces: %s in %s", size, pieces, rep.Verdict, took.Round(time.Millisecond))
+	if rep.Verdict != verify.Verified {
+		t.Fatalf("verdict %s: %v", rep.Verdict, rep.Err())
+	}
+	note := retried(rep)[layer]
+	if !strings.HasPrefix(note.Actual, strconv.Itoa(pieces)+" attempts") || strings.Count(note.Actual, "resumed at byte") != pieces-1 ||
+		!strings.Contains(note.Actual, "resumed at byte "+strconv.Itoa(cutAt)+",") {
+		t.Errorf("note %q; want %d attempts and %d resumes", note.Actual, pieces, pieces-1)
+	}
+	if got := p.blobRequests()[layer]; got != pieces {
+		t.Errorf("%d requests for the layer; want %d", got, pieces)
+	}
+
+	p = newFaultProxy(t, addr, faultCutAt, true)
+	p.noRange = true
+	rep, took = verifyThrough(t, p.host()+"/test/big:v1", lim)
+	if rep.Verdict != verify.Unverifiable || !strings.Contains(reportText(rep), string(limits.RegistryAttempts)) || took > 15*time.Second {
+		t.Fatalf("no Range, every body cut at %d: %s in %s: %v", cutAt, rep.Verdict, took, rep.Err())
+	}
+	if got := p.blobRequests()[layer]; got != lim.RegistryAttempts {
+		t.Errorf("%d requests for the layer; want %d", got, lim.RegistryAttempts)
+	}
 }
 
 // TestFaultProxyCLI runs imgproof verify through the proxy: the registry
