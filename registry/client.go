@@ -17,12 +17,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/opencontainers/go-digest"
 
 	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // Options tunes registry access. The zero value is the strictest setting.
+// Retries, timeouts and the per-registry request cap come from the limits
+// (the registry-* kinds of internal/limits).
 type Options struct {
 	// InsecureUnsafe allows plain HTTP to a registry that is not on
 	// loopback. Loopback registries may always use plain HTTP.
@@ -31,28 +32,17 @@ type Options struct {
 	// reads ~/.docker/config.json and credential helpers.
 	Keychain authn.Keychain
 	// Transport is the base HTTP transport; nil means a dedicated
-	// http.Transport with the timeouts below.
+	// http.Transport.
 	Transport http.RoundTripper
-	// HeaderTimeout bounds the wait for response headers; 0 means 60s.
+	// HeaderTimeout, when set, replaces the registry-first-byte-ms limit.
 	HeaderTimeout time.Duration
-	// IdleTimeout bounds the wait for the next body bytes; 0 means 60s.
+	// IdleTimeout, when set, replaces the registry-stall-ms limit.
 	IdleTimeout time.Duration
+	// BackoffBase is the first wait before a retry, doubled for each
+	// further one; 0 means 500ms.
+	BackoffBase time.Duration
 	// NoDiscovery turns off the search for signatures and attestations.
 	NoDiscovery bool
-}
-
-func (o *Options) headerTimeout() time.Duration {
-	if o == nil || o.HeaderTimeout <= 0 {
-		return 60 * time.Second
-	}
-	return o.HeaderTimeout
-}
-
-func (o *Options) idleTimeout() time.Duration {
-	if o == nil || o.IdleTimeout <= 0 {
-		return 60 * time.Second
-	}
-	return o.IdleTimeout
 }
 
 // The manifest media types this package asks for. Docker schema 1 is
@@ -74,10 +64,42 @@ func (notFoundError) Is(target error) bool { return target == fs.ErrNotExist }
 
 // client fetches manifests and blobs of one repository.
 type client struct {
-	repo   name.Repository
-	http   *http.Client
-	idle   time.Duration
-	events *events
+	repo     name.Repository
+	http     *http.Client
+	policy   policy
+	idle     time.Duration // the stall limit
+	blobTime time.Duration // the total time for one blob
+	host     *hostLimiter
+	events   *events
+
+	mu     sync.Mutex
+	broken error // why a fetch gave up; later fetches are then not tried
+}
+
+// giveUp remembers err when it ended a fetch on a timeout or a spent
+// retry budget: the verdict is then UNVERIFIABLE whatever else happens, so
+// the fetches that follow fail at once instead of each spending the same
+// limits again. A stall costs the stall limit once, not once per blob.
+func (c *client) giveUp(err error) {
+	var ne net.Error
+	if errors.Is(err, errBudget) || errors.Is(err, errIdle) || errors.Is(err, ErrFirstByte) || errors.Is(err, errBlobTime) ||
+		errors.As(err, &ne) && ne.Timeout() {
+		c.mu.Lock()
+		if c.broken == nil {
+			c.broken = err
+		}
+		c.mu.Unlock()
+	}
+}
+
+// earlierGiveUp returns an error when an earlier fetch gave up.
+func (c *client) earlierGiveUp() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.broken == nil {
+		return nil
+	}
+	return fmt.Errorf("not fetched: an earlier request to %s gave up: %w", c.repo.RegistryStr(), c.broken)
 }
 
 // events collects what the transport layer saw, for the report.
@@ -85,6 +107,29 @@ type events struct {
 	mu       sync.Mutex
 	stripped []string
 	refused  []string
+	retried  []retryNote
+}
+
+// retryNote records a fetch that took more than one attempt.
+type retryNote struct {
+	path     string
+	attempts int
+	summary  string
+	resumed  bool
+}
+
+// note records how a fetch went when it took more than one attempt.
+func (c *client) note(path string, b *budget) {
+	attempts, s := b.summary()
+	if s == "" {
+		return
+	}
+	b.mu.Lock()
+	resumed := len(b.resumed)+len(b.restarts) > 0
+	b.mu.Unlock()
+	c.events.mu.Lock()
+	c.events.retried = append(c.events.retried, retryNote{path: path, attempts: attempts, summary: s, resumed: resumed})
+	c.events.mu.Unlock()
 }
 
 func (e *events) strip(host string) {
@@ -99,9 +144,15 @@ func (e *events) refuse(host string) {
 	e.mu.Unlock()
 }
 
-func newClient(ctx context.Context, repo name.Repository, o *Options) (*client, error) {
+func newClient(ctx context.Context, repo name.Repository, lim limits.Limits, o *Options) (*client, error) {
 	if o == nil {
 		o = &Options{}
+	}
+	lim = withRegistryDefaults(lim)
+	p := newPolicy(lim, o)
+	idle := millis(lim.RegistryStallMillis)
+	if o.IdleTimeout > 0 {
+		idle = o.IdleTimeout
 	}
 	base := o.Transport
 	if base == nil {
@@ -113,13 +164,16 @@ func newClient(ctx context.Context, repo name.Repository, o *Options) (*client, 
 			MaxIdleConnsPerHost:   16,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   30 * time.Second,
-			ResponseHeaderTimeout: o.headerTimeout(),
 			ExpectContinueTimeout: time.Second,
 		}
 	}
 	ev := &events{}
 	g := &guard{inner: base, allowHTTP: o.InsecureUnsafe, registryHost: repo.RegistryStr(),
 		onStripped: ev.strip, onPlainRefuse: ev.refuse}
+	// Every request, the ping and token requests included, is retried
+	// and counted against the registry's request cap.
+	host := limiterFor(repo.RegistryStr(), lim.RegistryParallel)
+	rt := &retrier{inner: g, p: p, host: host}
 	kc := o.Keychain
 	if kc == nil {
 		kc = authn.DefaultKeychain
@@ -128,15 +182,18 @@ func newClient(ctx context.Context, repo name.Repository, o *Options) (*client, 
 	if err != nil {
 		return nil, fmt.Errorf("resolving credentials for %s: %w", repo.RegistryStr(), err)
 	}
-	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, g, []string{repo.Scope(transport.PullScope)})
+	tr, err := transport.NewWithContext(ctx, repo.Registry, auth, rt, []string{repo.Scope(transport.PullScope)})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to %s: %w", repo.RegistryStr(), err)
 	}
 	return &client{
-		repo:   repo,
-		http:   &http.Client{Transport: tr, CheckRedirect: checkRedirect(o.InsecureUnsafe)},
-		idle:   o.idleTimeout(),
-		events: ev,
+		repo:     repo,
+		http:     &http.Client{Transport: tr, CheckRedirect: checkRedirect(o.InsecureUnsafe)},
+		policy:   p,
+		idle:     idle,
+		blobTime: millis(lim.RegistryBlobMillis),
+		host:     host,
+		events:   ev,
 	}, nil
 }
 
@@ -151,42 +208,54 @@ type response struct {
 	headerDigest string
 }
 
+func (c *client) path(kind, ref string) string {
+	return "registry:/v2/" + c.repo.RepositoryStr() + "/" + kind + "/" + ref
+}
+
 // get fetches a small document under a byte limit. kind is "manifests" or
-// "referrers".
+// "referrers". A body cut short is fetched again, within the retry budget.
 func (c *client) get(ctx context.Context, kind, ref string, limit int64, what string) (*response, error) {
-	body, resp, err := c.do(ctx, kind, ref, acceptManifests)
-	if err != nil {
-		return nil, err
+	b := &budget{p: c.policy}
+	ctx = withBudget(ctx, b)
+	defer c.note(c.path(kind, ref), b)
+	for {
+		body, resp, err := c.do(ctx, kind, ref, acceptManifests, 0)
+		if err != nil {
+			return nil, err
+		}
+		if resp.ContentLength > limit {
+			body.Close()
+			return nil, limits.Exceeded(limits.ManifestDocument, limit, what+" (Content-Length "+strconv.FormatInt(resp.ContentLength, 10)+")")
+		}
+		data, err := io.ReadAll(io.LimitReader(body, limit+1))
+		body.Close()
+		if err != nil {
+			if !retryError(err) {
+				return nil, fmt.Errorf("reading %s: %w", what, err)
+			}
+			d, stop := b.next(err.Error(), -1)
+			if stop != nil {
+				return nil, fmt.Errorf("reading %s: %w (%w)", what, err, stop)
+			}
+			if err := sleep(ctx, d); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", what, err)
+			}
+			continue
+		}
+		if int64(len(data)) > limit {
+			return nil, limits.Exceeded(limits.ManifestDocument, limit, what)
+		}
+		return &response{body: data, contentType: resp.Header.Get("Content-Type"), headerDigest: resp.Header.Get("Docker-Content-Digest")}, nil
 	}
-	defer body.Close()
-	if resp.ContentLength > limit {
-		return nil, limits.Exceeded(limits.ManifestDocument, limit, what+" (Content-Length "+strconv.FormatInt(resp.ContentLength, 10)+")")
-	}
-	b, err := io.ReadAll(io.LimitReader(body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", what, err)
-	}
-	if int64(len(b)) > limit {
-		return nil, limits.Exceeded(limits.ManifestDocument, limit, what)
-	}
-	return &response{body: b, contentType: resp.Header.Get("Content-Type"), headerDigest: resp.Header.Get("Docker-Content-Digest")}, nil
 }
 
-// blob opens a blob's body. The reader stops after max bytes, so a body
-// longer than the descriptor claims is seen as exactly one byte too long.
-func (c *client) blob(ctx context.Context, d digest.Digest, max int64) (io.ReadCloser, *http.Response, error) {
-	body, resp, err := c.do(ctx, "blobs", d.String(), nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.LimitReader(body, max), body}, resp, nil
-}
+// errRangeRefused is returned for a 416 answer to a Range request.
+var errRangeRefused = errors.New("the registry refused the byte range")
 
-// do sends one GET and returns a body guarded by the idle timeout.
-func (c *client) do(ctx context.Context, kind, ref string, accept []string) (io.ReadCloser, *http.Response, error) {
+// do sends one GET, retried by the transport, and returns a body guarded
+// by the stall limit. With from > 0 it asks for the bytes from that offset
+// on; the answer is then 206 or 200.
+func (c *client) do(ctx context.Context, kind, ref string, accept []string, from int64) (io.ReadCloser, *http.Response, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(kind, ref), nil)
 	if err != nil {
@@ -196,16 +265,25 @@ func (c *client) do(ctx context.Context, kind, ref string, accept []string) (io.
 	for _, a := range accept {
 		req.Header.Add("Accept", a)
 	}
+	if from > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(from, 10)+"-")
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		cancel(nil)
 		return nil, nil, fmt.Errorf("GET %s: %w", req.URL.Redacted(), err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusOK && (from == 0 || resp.StatusCode != http.StatusPartialContent) {
 		resp.Body.Close()
 		cancel(nil)
-		if resp.StatusCode == http.StatusNotFound {
+		switch {
+		case resp.StatusCode == http.StatusNotFound:
 			return nil, nil, fmt.Errorf("GET %s: %w", req.URL.Redacted(), errNotFound)
+		case from > 0 && resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+			return nil, nil, fmt.Errorf("GET %s: %w", req.URL.Redacted(), errRangeRefused)
+		}
+		if b := budgetFrom(ctx); b != nil && b.stopped() != nil {
+			return nil, nil, fmt.Errorf("GET %s: %s (%w)", req.URL.Redacted(), resp.Status, b.stopped())
 		}
 		return nil, nil, fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
 	}
@@ -237,7 +315,7 @@ func (b *idleBody) Read(p []byte) (int, error) {
 		b.timer.Reset(b.idle)
 	}
 	if err != nil && err != io.EOF && errors.Is(context.Cause(b.ctx), errIdle) {
-		err = fmt.Errorf("%w for %s: %w", errIdle, b.idle, err)
+		err = fmt.Errorf("%w for %s (limit %s): %w", errIdle, b.idle, limits.RegistryStall, err)
 	}
 	return n, err
 }

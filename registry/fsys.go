@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -72,6 +73,15 @@ func (f *FS) Findings() []verify.Finding {
 	for _, h := range f.c.events.refused {
 		out = append(out, verify.Finding{Code: CodeCredentialPolicy, Severity: verify.SeverityUnverifiable,
 			Path: "registry:" + h, Message: "plain HTTP to a host that is not on loopback was refused; pass --insecure to allow it"})
+	}
+	for _, n := range f.c.events.retried {
+		how := "GET, retried"
+		if n.resumed {
+			how = "GET, resumed with Range or by skipping bytes already read"
+		}
+		out = append(out, verify.Finding{Code: CodeFetchRetried, Severity: verify.SeverityInfo, Path: n.path,
+			Actual: n.summary, How: how,
+			Message: fmt.Sprintf("fetched in %d attempts; the digest covers the bytes as finally read, each offset once", n.attempts)})
 	}
 	return out
 }
@@ -162,10 +172,16 @@ func (f *FS) openBlob(d digest.Digest, name string) (fs.File, error) {
 	if !known || n.size < 0 {
 		limit = max(f.lim.ConfigDocument, f.lim.AttestationDocument) + 1
 	}
-	rc, resp, err := f.c.blob(f.ctx, d, limit)
+	br, resp, err := f.c.openBlob(f.ctx, d)
 	if err != nil {
 		return nil, err
 	}
+	// The body is read to at most limit bytes, so one longer than the
+	// descriptor claims is seen as exactly one byte too long.
+	rc := struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(br, limit), br}
 	if h := resp.Header.Get("Docker-Content-Digest"); h != "" && h != d.String() {
 		f.addFinding(verify.Finding{Code: verify.CodeDigestMismatch, Path: "registry:/v2/" + f.c.repo.RepositoryStr() + "/blobs/" + d.String(),
 			Expected: d.String(), Actual: h, How: "Docker-Content-Digest response header",
@@ -181,8 +197,12 @@ func (f *FS) openBlob(d digest.Digest, name string) (fs.File, error) {
 // fetchManifest fetches a manifest by digest, remembers it and learns the
 // descriptors it names.
 func (f *FS) fetchManifest(d digest.Digest) ([]byte, error) {
+	if err := f.c.earlierGiveUp(); err != nil {
+		return nil, err
+	}
 	r, err := f.c.get(f.ctx, "manifests", d.String(), f.docLimit(), "manifest "+d.String())
 	if err != nil {
+		f.c.giveUp(err)
 		return nil, err
 	}
 	f.checkHeaders(r, d, "registry:/v2/"+f.c.repo.RepositoryStr()+"/manifests/"+d.String())
@@ -420,3 +440,8 @@ const (
 	CodeCredentialPolicy = verify.CodeCredentialPolicy
 	CodeFetch            = verify.CodeFetch
 )
+
+// CodeFetchRetried notes a registry request that took more than one
+// attempt: its Actual says how many, and where a blob was resumed. It is
+// information only; the verdict rests on the bytes.
+const CodeFetchRetried = verify.CodeFetchRetried

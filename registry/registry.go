@@ -74,7 +74,7 @@ func Open(ctx context.Context, ref string, lim limits.Limits, o *Options) (*FS, 
 	if err != nil {
 		return nil, err
 	}
-	c, err := newClient(ctx, r.Context(), o)
+	c, err := newClient(ctx, r.Context(), lim, o)
 	if err != nil {
 		return nil, err
 	}

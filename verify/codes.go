@@ -95,6 +95,9 @@ const (
 	// CodeAbsentPlatforms: an index lists manifests of platforms that the
 	// source does not hold (a single-platform export); the note names them.
 	CodeAbsentPlatforms Code = "I_ABSENT_PLATFORMS"
+	// CodeFetchRetried: a registry request took more than one attempt; the
+	// finding says how many and where a blob was resumed.
+	CodeFetchRetried Code = "I_FETCH_RETRIED"
 	// CodeNothingVerified: zero checks ran, which is never VERIFIED.
 	CodeNothingVerified Code = "E_NOTHING_VERIFIED"
 )
@@ -105,7 +108,8 @@ func (c Code) DefaultSeverity() Severity {
 	case CodeUnsupportedAlgorithm, CodeBlobMissing, CodeLimitExceeded, CodeForeignLayer,
 		CodeNothingVerified, CodeUnsupportedCompress, CodeRead, CodeNoMatchingPlatform, CodeFetch:
 		return SeverityUnverifiable
-	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform, CodeAbsentPlatforms:
+	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform, CodeAbsentPlatforms,
+		CodeFetchRetried:
 		return SeverityInfo
 	case CodeArchiveTrailingData, CodeDiscovery, CodeArchiveViewEmpty, CodeJSONKeyCase:
 		return SeverityWarning

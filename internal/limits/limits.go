@@ -33,6 +33,15 @@ const (
 	Subjects            Kind = "subjects"                   // subjects of one statement
 	Attestations        Kind = "attestations"               // attestations considered for one image
 	LinkHops            Kind = "link-hops"                  // symlink hops resolved inside an archive
+
+	// Registry requests. Times are in milliseconds.
+	RegistryAttempts   Kind = "registry-attempts"       // attempts for one request or blob, the first included
+	RegistryRetryWait  Kind = "registry-retry-wait-ms"  // total wait between the attempts of one request or blob
+	RegistryRetryAfter Kind = "registry-retry-after-ms" // the longest single wait, Retry-After included
+	RegistryFirstByte  Kind = "registry-first-byte-ms"  // from sending a request to its response headers
+	RegistryStall      Kind = "registry-stall-ms"       // the longest pause between body bytes
+	RegistryBlobTime   Kind = "registry-blob-ms"        // everything spent on one blob, retries included
+	RegistryParallel   Kind = "registry-parallel"       // requests in flight to one registry host
 )
 
 // Limits bounds a verification. Use Default to get sensible values.
@@ -57,6 +66,16 @@ type Limits struct {
 	Subjects         int
 	Attestations     int
 	LinkHops         int
+
+	// The registry bounds: what a slow, failing or throttling registry
+	// may cost. Millisecond fields are named so.
+	RegistryAttempts         int
+	RegistryRetryWaitMillis  int64
+	RegistryRetryAfterMillis int64
+	RegistryFirstByteMillis  int64
+	RegistryStallMillis      int64
+	RegistryBlobMillis       int64
+	RegistryParallel         int
 }
 
 const (
@@ -87,6 +106,15 @@ func Default() Limits {
 		Subjects:            1024,
 		Attestations:        256,
 		LinkHops:            8,
+		// A CI gate rides out a registry's bad minute, and a dead one
+		// costs it about a minute and a half, not an hour.
+		RegistryAttempts:         5,
+		RegistryRetryWaitMillis:  60_000,
+		RegistryRetryAfterMillis: 30_000,
+		RegistryFirstByteMillis:  30_000,
+		RegistryStallMillis:      30_000,
+		RegistryBlobMillis:       30 * 60_000,
+		RegistryParallel:         8,
 	}
 }
 
@@ -152,6 +180,20 @@ func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
 		return nil, &l.Attestations, nil
 	case LinkHops:
 		return nil, &l.LinkHops, nil
+	case RegistryAttempts:
+		return nil, &l.RegistryAttempts, nil
+	case RegistryRetryWait:
+		return &l.RegistryRetryWaitMillis, nil, nil
+	case RegistryRetryAfter:
+		return &l.RegistryRetryAfterMillis, nil, nil
+	case RegistryFirstByte:
+		return &l.RegistryFirstByteMillis, nil, nil
+	case RegistryStall:
+		return &l.RegistryStallMillis, nil, nil
+	case RegistryBlobTime:
+		return &l.RegistryBlobMillis, nil, nil
+	case RegistryParallel:
+		return nil, &l.RegistryParallel, nil
 	}
 	return nil, nil, nil
 }
@@ -160,7 +202,20 @@ func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
 func Kinds() []Kind {
 	return []Kind{IndexDocument, ManifestDocument, ConfigDocument, ArchiveMetadata, AttestationDocument,
 		JSONDepth, IndexDepth, Descriptors, LayerDecompressed, CompressionRatio, ZstdWindow,
-		ArchiveEntries, TarHeader, Signatures, Subjects, Attestations, LinkHops}
+		ArchiveEntries, TarHeader, Signatures, Subjects, Attestations, LinkHops,
+		RegistryAttempts, RegistryRetryWait, RegistryRetryAfter, RegistryFirstByte, RegistryStall,
+		RegistryBlobTime, RegistryParallel}
+}
+
+// Registry reports whether a kind bounds registry requests rather than
+// input bytes. Those limits end in an E_FETCH finding, not E_LIMIT_EXCEEDED.
+func (k Kind) Registry() bool {
+	switch k {
+	case RegistryAttempts, RegistryRetryWait, RegistryRetryAfter, RegistryFirstByte, RegistryStall,
+		RegistryBlobTime, RegistryParallel:
+		return true
+	}
+	return false
 }
 
 // Get returns the value of a limit.

@@ -2,6 +2,7 @@ package limits
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -35,5 +36,20 @@ func TestErrorIsErrLimit(t *testing.T) {
 	var le *Error
 	if !errors.As(err, &le) || le.Kind != ManifestDocument || le.Limit != 10 {
 		t.Fatalf("errors.As gave %+v", le)
+	}
+}
+
+func TestRegistryKinds(t *testing.T) {
+	n := 0
+	for _, k := range Kinds() {
+		if k.Registry() != strings.HasPrefix(string(k), "registry-") {
+			t.Errorf("%s: Registry() = %v", k, k.Registry())
+		}
+		if k.Registry() {
+			n++
+		}
+	}
+	if n != 7 {
+		t.Fatalf("%d registry kinds, want 7", n)
 	}
 }
