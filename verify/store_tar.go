@@ -46,7 +46,7 @@ func (ix *tarIndex) add(v *verifier, hdr *tar.Header, offset int64) error {
 	if _, dup := ix.entries[name]; dup {
 		return &archiveError{CodeArchiveDuplicateEntry, name, "the archive holds this name twice; readers disagree on which one wins"}
 	}
-	ix.entries[name] = &entry{name: name, typeflag: hdr.Typeflag, linkname: hdr.Linkname, offset: offset, size: hdr.Size}
+	ix.entries[name] = &entry{name: name, index: len(ix.order), typeflag: hdr.Typeflag, linkname: hdr.Linkname, offset: offset, size: hdr.Size}
 	ix.order = append(ix.order, name)
 	return nil
 }
