@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -149,6 +150,10 @@ func (s *sweepTally) run(t *testing.T, what string, data []byte, code verify.Cod
 		reps["Archive with engines"] = verify.Archive(context.Background(), bytes.NewReader(data), int64(len(data)), "x.tar.gz",
 			&verify.Options{Engines: eng.engines()}).Report
 	}
+	// The two tar readers apply one model: they agree on the outcome.
+	if a, st := reps["Archive"], reps["Stream"]; a.Verdict != st.Verdict || !slices.Equal(errorCodes(a), errorCodes(st)) {
+		t.Fatalf("%s: Archive gives %s %v, Stream %s %v", what, a.Verdict, a.Findings, st.Verdict, st.Findings)
+	}
 	for via, r := range reps {
 		s.runs++
 		first := ""
@@ -239,6 +244,18 @@ func sweepGzip(t *testing.T, gz []byte, rng *rand.Rand, random int, s *sweepTall
 		}
 		s.run(t, fmt.Sprintf("gzip byte %d of %d flipped", at, n), m, "", true)
 	}
+}
+
+// errorCodes lists the codes of a report's error findings, sorted.
+func errorCodes(r *verify.Report) []verify.Code {
+	var out []verify.Code
+	for _, f := range r.Findings {
+		if f.Severity == verify.SeverityError {
+			out = append(out, f.Code)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // gunzipAll is the reference decoder: the standard library's, multistream.
