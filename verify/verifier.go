@@ -142,7 +142,10 @@ func (v *verifier) loadFS(fsys fs.FS) error {
 func (v *verifier) loadArchive(r io.ReaderAt, size int64) error {
 	v.archive = true
 	head := make([]byte, 512)
-	n, _ := r.ReadAt(head, 0)
+	n, err := r.ReadAt(head, 0)
+	if err != nil && err != io.EOF && int64(n) < min(size, 512) {
+		return fmt.Errorf("reading the first block: %w", err)
+	}
 	switch detectCompression(head[:n]) {
 	case CompressionGzip, CompressionZstd:
 		return v.loadStream(io.NewSectionReader(r, 0, size))
@@ -163,7 +166,7 @@ func (v *verifier) loadStream(r io.Reader) error {
 	v.archive = true
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(4)
-	var tr *bufio.Reader = br
+	tr := br
 	switch c := detectCompression(head); c {
 	case CompressionGzip:
 		zr, closeFn, err := v.gunzipArchive(br)
@@ -184,8 +187,8 @@ func (v *verifier) loadStream(r io.Reader) error {
 	}
 	// A decompression error here is reported, with its place, by the tar
 	// reader that meets it.
-	if head, err := tr.Peek(512); err == nil || err == io.EOF {
-		if err := sniffTar(head, v.report.Source.Path); err != nil {
+	if first, err := tr.Peek(512); err == nil || err == io.EOF {
+		if err := sniffTar(first, v.report.Source.Path); err != nil {
 			return err
 		}
 	}
