@@ -214,11 +214,20 @@ func sweepTar(t *testing.T, data []byte, rng *rand.Rand, random int, s *sweepTal
 }
 
 // sameChecksum reports whether two checksum fields read as the same
-// number, as archive/tar reads them (spaces and NULs trimmed, octal).
+// number, as archive/tar reads them: spaces and NULs trimmed at both ends,
+// then octal digits up to the first NUL (what follows it is ignored).
 func sameChecksum(a, b []byte) bool {
-	x, errA := strconv.ParseUint(strings.Trim(string(a), " \x00"), 8, 64)
-	y, errB := strconv.ParseUint(strings.Trim(string(b), " \x00"), 8, 64)
+	x, errA := readChecksum(a)
+	y, errB := readChecksum(b)
 	return errA == nil && errB == nil && x == y
+}
+
+func readChecksum(field []byte) (uint64, error) {
+	s := strings.Trim(string(field), " \x00")
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		s = s[:i]
+	}
+	return strconv.ParseUint(s, 8, 64)
 }
 
 func sweepGzip(t *testing.T, gz []byte, rng *rand.Rand, random int, s *sweepTally) {
