@@ -34,26 +34,43 @@ const (
 	CodeNoMatchingPlatform   Code = "E_NO_MATCHING_PLATFORM"
 )
 
-// Archives, layouts and compression.
+// Archives, layouts and compression. docs/hostile.md ("Archive framing")
+// lists which damage to an archive gives which code.
 const (
-	CodeArchiveUnsafePath     Code = "E_ARCHIVE_UNSAFE_PATH"
+	CodeArchiveUnsafePath Code = "E_ARCHIVE_UNSAFE_PATH"
+	// CodeArchiveLink: a link where none may be (metadata files, layout
+	// directories), a link that leaves the archive, a cycle, or a hard
+	// link to an entry that comes later.
 	CodeArchiveLink           Code = "E_ARCHIVE_LINK"
 	CodeArchiveDuplicateEntry Code = "E_ARCHIVE_DUPLICATE_ENTRY"
-	CodeArchiveAmbiguous      Code = "E_ARCHIVE_AMBIGUOUS"
-	CodeArchiveViewMismatch   Code = "E_ARCHIVE_VIEW_MISMATCH"
-	CodeArchiveTruncated      Code = "E_ARCHIVE_TRUNCATED"
-	CodeArchiveTrailingData   Code = "E_ARCHIVE_TRAILING_DATA"
-	CodeArchiveInvalid        Code = "E_ARCHIVE_INVALID"
-	CodeLayoutInvalid         Code = "E_LAYOUT_INVALID"
-	CodeConfigNameMismatch    Code = "E_CONFIG_NAME_MISMATCH"
-	CodeUnknownFormat         Code = "E_UNKNOWN_FORMAT"
-	CodeDecompress            Code = "E_DECOMPRESS"
-	CodeUnsupportedCompress   Code = "E_UNSUPPORTED_COMPRESSION"
-	CodeLimitExceeded         Code = "E_LIMIT_EXCEEDED"
-	CodeLayerContent          Code = "E_LAYER_CONTENT"
-	CodeLayerNotTar           Code = "E_LAYER_NOT_TAR"
-	CodeRead                  Code = "E_READ"
-	CodeInternal              Code = "E_INTERNAL"
+	// CodeArchiveAmbiguous: tar readers disagree on where an entry ends.
+	CodeArchiveAmbiguous    Code = "E_ARCHIVE_AMBIGUOUS"
+	CodeArchiveViewMismatch Code = "E_ARCHIVE_VIEW_MISMATCH"
+	// CodeArchiveTruncated: the archive, or its outer gzip stream, ends
+	// before an entry's data, its padding, a header, the end-of-archive
+	// marker or the gzip trailer.
+	CodeArchiveTruncated Code = "E_ARCHIVE_TRUNCATED"
+	// CodeArchiveTrailingData: non-zero bytes after the end-of-archive
+	// marker; a warning.
+	CodeArchiveTrailingData Code = "E_ARCHIVE_TRAILING_DATA"
+	// CodeArchiveInvalid: an unreadable tar header, non-zero padding, an
+	// unsupported entry type or an empty archive.
+	CodeArchiveInvalid     Code = "E_ARCHIVE_INVALID"
+	CodeLayoutInvalid      Code = "E_LAYOUT_INVALID"
+	CodeConfigNameMismatch Code = "E_CONFIG_NAME_MISMATCH"
+	// CodeUnknownFormat: the input is no layout and no tar archive,
+	// gzipped or plain; the source's format is reported as unknown.
+	CodeUnknownFormat Code = "E_UNKNOWN_FORMAT"
+	// CodeDecompress: a layer or the outer gzip stream of an archive does
+	// not decompress: corrupt data, a CRC-32 or ISIZE that does not match,
+	// or bytes after the last gzip member.
+	CodeDecompress          Code = "E_DECOMPRESS"
+	CodeUnsupportedCompress Code = "E_UNSUPPORTED_COMPRESSION"
+	CodeLimitExceeded       Code = "E_LIMIT_EXCEEDED"
+	CodeLayerContent        Code = "E_LAYER_CONTENT"
+	CodeLayerNotTar         Code = "E_LAYER_NOT_TAR"
+	CodeRead                Code = "E_READ"
+	CodeInternal            Code = "E_INTERNAL"
 )
 
 // Warnings about genuine producer output that verifies (docs/interop.md

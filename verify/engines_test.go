@@ -141,7 +141,7 @@ func runCorpus(t *testing.T, with func(*verify.Options) *verify.Options) {
 			opts := hostileOptions(t, c)
 			run := func(o *verify.Options) *verify.Report {
 				if c.Kind == hostile.KindLayout {
-					return verify.Dir(context.Background(), fixtures.MapFS(in.Files), c.ID, o).Report
+					return verify.Dir(context.Background(), in.LayoutFS(), c.ID, o).Report
 				}
 				return verify.Archive(context.Background(), bytes.NewReader(in.Archive), int64(len(in.Archive)), c.ID, o).Report
 			}

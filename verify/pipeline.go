@@ -87,10 +87,7 @@ func newReadAhead(r io.Reader) *readAhead {
 			case <-ra.stop:
 				return
 			}
-			n, err := io.ReadFull(r, b)
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
-			}
+			n, err := fill(r, b)
 			select {
 			case ra.ch <- chunk{b[:n], err}:
 			case <-ra.stop:
@@ -130,4 +127,19 @@ func (ra *readAhead) Close() error {
 	close(ra.stop)
 	<-ra.exit
 	return nil
+}
+
+// fill reads until b is full or r fails. Unlike io.ReadFull, it passes on
+// r's own errors, io.ErrUnexpectedEOF included, and a short read at the
+// end as io.EOF: a cut gzip stream must not look like a clean end.
+func fill(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -95,6 +95,8 @@ const (
 	FormatOCIArchive    Format = "oci-archive"
 	FormatDockerArchive Format = "docker-archive"
 	FormatRegistry      Format = "registry"
+	// FormatUnknown is input that is none of the formats above.
+	FormatUnknown Format = "unknown"
 )
 
 // Platform is an image's os, architecture and variant.

@@ -52,10 +52,8 @@ func (s *fsStore) open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) {
 		return nil, fmt.Errorf("%s: %w", name, fs.ErrInvalid)
 	}
-	if lfs, ok := s.fsys.(fs.ReadLinkFS); ok {
-		if st, err := lfs.Lstat(name); err == nil && st.Mode()&fs.ModeSymlink != 0 {
-			return nil, &archiveError{CodeArchiveLink, name, "symbolic link in an image layout"}
-		}
+	if err := s.noLinks(name); err != nil {
+		return nil, err
 	}
 	f, err := s.fsys.Open(name)
 	if err != nil {
@@ -71,6 +69,26 @@ func (s *fsStore) open(name string) (fs.File, error) {
 		return nil, fmt.Errorf("%s: not a regular file (%s)", name, st.Mode().Type())
 	}
 	return f, nil
+}
+
+// noLinks refuses a name any part of which is a symbolic link: a layout
+// whose blobs/ or blobs/sha256 is a link reads files from wherever the
+// link points, which may be outside the layout.
+func (s *fsStore) noLinks(name string) error {
+	lfs, ok := s.fsys.(fs.ReadLinkFS)
+	if !ok {
+		return nil
+	}
+	for p := name; p != "." && p != "/"; p = path.Dir(p) {
+		if st, err := lfs.Lstat(p); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+			what := "a symbolic link in an image layout"
+			if p != name {
+				what = "a directory of the image layout that is a symbolic link, which " + name + " is read through"
+			}
+			return &archiveError{CodeArchiveLink, p, what}
+		}
+	}
+	return nil
 }
 
 func (s *fsStore) readFile(name string, limit int64) ([]byte, error) {
@@ -123,6 +141,7 @@ func (s *fsStore) size(name string) int64 {
 // entry is one file of a tar archive.
 type entry struct {
 	name     string
+	index    int // position in the archive
 	typeflag byte
 	linkname string
 	offset   int64
@@ -181,6 +200,11 @@ func resolveLinks(entries map[string]*entry, name string, hops int) (*entry, err
 		c, ok := cleanName(target)
 		if !ok {
 			return nil, &archiveError{CodeArchiveLink, name, fmt.Sprintf("link to %q leaves the archive", e.linkname)}
+		}
+		// A hard link names a file already extracted: one that comes
+		// later cannot be resolved by a reader that streams the archive.
+		if t, ok := entries[c]; ok && e.typeflag == '1' && t.index > e.index {
+			return nil, &archiveError{CodeArchiveLink, name, fmt.Sprintf("hard link to %s, which comes later in the archive; a reader that streams it cannot resolve the link", c)}
 		}
 		name = c
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/imgproof/imgproof/internal/limits"
@@ -44,7 +46,7 @@ func (ix *tarIndex) add(v *verifier, hdr *tar.Header, offset int64) error {
 	if _, dup := ix.entries[name]; dup {
 		return &archiveError{CodeArchiveDuplicateEntry, name, "the archive holds this name twice; readers disagree on which one wins"}
 	}
-	ix.entries[name] = &entry{name: name, typeflag: hdr.Typeflag, linkname: hdr.Linkname, offset: offset, size: hdr.Size}
+	ix.entries[name] = &entry{name: name, index: len(ix.order), typeflag: hdr.Typeflag, linkname: hdr.Linkname, offset: offset, size: hdr.Size}
 	ix.order = append(ix.order, name)
 	return nil
 }
@@ -106,41 +108,66 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 	pr := &positionReader{r: r, end: size}
 	tr := tar.NewReader(pr)
 	ix := &tarIndex{entries: map[string]*entry{}}
-	var prevEnd int64
+	var f tarFrame
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			if err := f.eof(pr.pos, func() []byte { return readAtN(r, pr.pos-1024, 1024) }); err != nil {
+				return nil, err
+			}
+			if err := paddingAt(r, &f); err != nil {
+				return nil, err
+			}
 			break
 		}
 		if err != nil {
-			return nil, tarReadError(err)
+			return nil, f.readError(err, size)
 		}
-		ustar := func() []byte {
-			block := make([]byte, 512)
-			if pr.pos < 512 {
-				return nil
-			}
-			if _, err := r.ReadAt(block, pr.pos-512); err != nil {
-				return nil
-			}
-			return block
-		}
-		if err := v.checkHeader(hdr, pr.pos-prevEnd, ustar); err != nil {
+		if err := paddingAt(r, &f); err != nil {
 			return nil, err
 		}
-		prevEnd = pr.pos + blockAlign(hdr.Size)
-		if hdr.Size < 0 || pr.pos+hdr.Size > size {
-			return nil, &archiveError{CodeArchiveTruncated, hdr.Name, "entry data runs past the end of the archive"}
+		ustar := func() []byte { return readAtN(r, pr.pos-512, 512) }
+		if err := v.checkHeader(hdr, pr.pos-f.end, ustar); err != nil {
+			return nil, err
+		}
+		f.next(hdr, pr.pos)
+		if f.dataEnd > size {
+			return nil, f.cut(size)
 		}
 		if err := ix.add(v, hdr, pr.pos); err != nil {
 			return nil, err
 		}
 	}
 	if len(ix.entries) == 0 {
-		return nil, &archiveError{CodeArchiveInvalid, "archive", "not a tar archive, or an empty one"}
+		return nil, &archiveError{CodeArchiveInvalid, "archive", "an empty tar archive"}
 	}
-	v.checkTrailing(io.NewSectionReader(r, pr.pos, size-pr.pos))
+	if err := v.checkTrailing(io.NewSectionReader(r, pr.pos, size-pr.pos), "archive"); err != nil {
+		return nil, err
+	}
 	return &tarStore{r: r, ix: ix, v: v}, nil
+}
+
+// readAtN reads n bytes at off, or returns nil.
+func readAtN(r io.ReaderAt, off int64, n int) []byte {
+	if off < 0 {
+		return nil
+	}
+	b := make([]byte, n)
+	if m, err := r.ReadAt(b, off); m < n || (err != nil && err != io.EOF) {
+		return nil
+	}
+	return b
+}
+
+// paddingAt checks that the padding after the last entry's data is zero.
+func paddingAt(r io.ReaderAt, f *tarFrame) error {
+	if f.end == f.dataEnd {
+		return nil
+	}
+	if b := readAtN(r, f.dataEnd, int(f.end-f.dataEnd)); b == nil || !allZero(b) {
+		return f.nonZeroPadding()
+	}
+	return nil
 }
 
 // checkHeader runs the checks both tar readers make on each entry: n, the
@@ -150,6 +177,9 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 func (v *verifier) checkHeader(hdr *tar.Header, n int64, ustar func() []byte) error {
 	if n > v.lim.TarHeader {
 		return limits.Exceeded(limits.TarHeader, v.lim.TarHeader, hdr.Name)
+	}
+	if err := checkSize(hdr); err != nil {
+		return err
 	}
 	if _, pax := hdr.PAXRecords["size"]; pax {
 		return checkUstarSize(hdr, ustar())
@@ -177,57 +207,61 @@ func checkUstarSize(hdr *tar.Header, block []byte) error {
 		fmt.Sprintf("the ustar header says %d bytes but the PAX record says %d; tar readers disagree on where this entry ends", ustar, hdr.Size)}
 }
 
-// lastBlock remembers the last 512 bytes read through it: after
-// tar.Reader.Next, the entry's ustar header block.
-type lastBlock struct {
-	r   io.Reader
-	buf [512]byte
-	n   int // valid bytes at the end of buf
-}
-
-func (l *lastBlock) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	if n >= 512 {
-		copy(l.buf[:], p[n-512:n])
-		l.n = 512
-	} else if n > 0 {
-		copy(l.buf[:], l.buf[n:])
-		copy(l.buf[512-n:], p[:n])
-		l.n = min(512, l.n+n)
-	}
-	return n, err
-}
-
-func (l *lastBlock) block() []byte { return l.buf[512-l.n:] }
-
 // blockAlign rounds n up to the tar block size.
 func blockAlign(n int64) int64 { return (n + 511) &^ 511 }
 
-func tarReadError(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return &archiveError{CodeArchiveTruncated, "archive", "the tar archive is truncated"}
+// checkTrailing reads what follows the tar end-of-archive marker to the
+// end of the input, so that an outer gzip stream is checked to its
+// trailer. Zero padding is what tar writes to fill its last record;
+// anything else is a warning, since some extractors read past the marker.
+// A read error fails: for a gzipped archive, a cut, a trailer that does not
+// match (CRC-32, ISIZE) or bytes after the last gzip member.
+func (v *verifier) checkTrailing(r io.Reader, name string) error {
+	nonZero, err := trailingNonZero(r)
+	if err != nil {
+		return outerStreamError(err, name)
 	}
-	return &archiveError{CodeArchiveInvalid, "archive", "unreadable tar: " + err.Error()}
-}
-
-// checkTrailing reads what follows the tar end-of-archive marker, which
-// must be zero padding: some extractors read past the marker.
-func (v *verifier) checkTrailing(r io.Reader) {
-	if trailingNonZero(r) {
+	if nonZero {
 		v.report.Add(Finding{Code: CodeArchiveTrailingData, Path: "archive",
 			Message: "non-zero bytes follow the tar end-of-archive marker; some extractors read them"})
 	}
+	return nil
 }
 
-func trailingNonZero(r io.Reader) bool {
+// outerStreamError maps an error from the input after the tar's end: a
+// cut or damaged outer gzip stream fails the archive.
+func outerStreamError(err error, name string) error {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &archiveError{CodeArchiveTruncated, name, "the outer gzip stream ends early: its trailer (CRC-32 and ISIZE) or a member header is cut"}
+	case errors.Is(err, gzip.ErrChecksum):
+		return &archiveError{CodeDecompress, name, "outer gzip trailer: the CRC-32 or ISIZE does not match the decompressed archive"}
+	case errors.Is(err, errAfterLastMember):
+		return &archiveError{CodeDecompress, name, "outer gzip stream: bytes after the last gzip member that are not another member"}
+	case errors.Is(err, gzip.ErrHeader):
+		return &archiveError{CodeDecompress, name, "outer gzip stream: a member header that is not valid"}
+	case errors.Is(err, errCorruptDeflate), errors.As(err, &corrupt):
+		return &archiveError{CodeDecompress, name, "outer gzip stream: corrupt deflate data after the tar's end"}
+	}
+	return err
+}
+
+// trailingNonZero reads r to its end and reports whether any byte was not
+// zero, and the first read error other than io.EOF.
+func trailingNonZero(r io.Reader) (bool, error) {
 	buf := make([]byte, 32<<10)
+	nonZero := false
 	for {
 		n, err := r.Read(buf)
-		if !allZero(buf[:n]) {
-			return true
+		if !nonZero && !allZero(buf[:n]) {
+			nonZero = true
+		}
+		if err == io.EOF {
+			return nonZero, nil
 		}
 		if err != nil {
-			return false
+			return nonZero, err
 		}
 	}
 }
@@ -284,24 +318,33 @@ type streamStore struct {
 const keepBudget = 256 << 20
 
 func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, error) {
-	cr := &countingReader{r: r}
-	last := &lastBlock{r: cr}
-	tr := tar.NewReader(last)
-	var prevEnd int64
+	fr := &frameReader{r: r}
+	tr := tar.NewReader(fr)
+	var f tarFrame
 	s := &streamStore{ix: &tarIndex{entries: map[string]*entry{}}, evidences: map[string]*evidence{}, kept: map[string][]byte{}, v: v}
 	var keptBytes int64
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			if err := f.eof(fr.n, fr.tail); err != nil {
+				return nil, err
+			}
+			if fr.dirty {
+				return nil, f.nonZeroPadding()
+			}
 			break
 		}
 		if err != nil {
-			return nil, tarReadError(err)
+			return nil, f.readError(err, fr.n)
 		}
-		if err := v.checkHeader(hdr, cr.n-prevEnd, last.block); err != nil {
+		if fr.dirty {
+			return nil, f.nonZeroPadding()
+		}
+		if err := v.checkHeader(hdr, fr.n-f.end, fr.block); err != nil {
 			return nil, err
 		}
-		prevEnd = cr.n + blockAlign(hdr.Size)
+		f.next(hdr, fr.n)
+		fr.watchPadding(f.dataEnd, f.end)
 		if err := s.ix.add(v, hdr, 0); err != nil {
 			return nil, err
 		}
@@ -321,7 +364,7 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 		}
 		ev := streamBlob(ctx, src, blobJob{name: name, algs: algs, diffAlgs: algs, max: -1, total: hdr.Size, content: v.contentFor(name), eng: v.eng}, &v.lim, v.progress)
 		if ev.readErr != nil {
-			return nil, tarReadError(ev.readErr)
+			return nil, f.readError(ev.readErr, fr.n)
 		}
 		s.evidences[name] = ev
 		if keep != nil && (looksLikeJSON(keep.Bytes()) || rootMetadata[name]) {
@@ -330,9 +373,11 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 		}
 	}
 	if len(s.ix.entries) == 0 {
-		return nil, &archiveError{CodeArchiveInvalid, "archive", "not a tar archive, or an empty one"}
+		return nil, &archiveError{CodeArchiveInvalid, "archive", "an empty tar archive"}
 	}
-	v.checkTrailing(r)
+	if err := v.checkTrailing(r, "archive"); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

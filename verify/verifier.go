@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -167,6 +168,9 @@ func (v *verifier) loadError(err error, name string) {
 	var le *limits.Error
 	switch {
 	case errors.As(err, &ae):
+		if ae.code == CodeUnknownFormat {
+			v.report.Source.Format = FormatUnknown
+		}
 		v.report.Add(Finding{Code: ae.code, Path: ae.name, Message: ae.msg})
 	case errors.As(err, &le):
 		v.report.Add(Finding{Code: CodeLimitExceeded, Path: name, Message: le.Error()})
@@ -183,11 +187,17 @@ func (v *verifier) loadFS(fsys fs.FS) error {
 // loadArchive indexes a plain tar in place, or streams a gzipped one.
 func (v *verifier) loadArchive(r io.ReaderAt, size int64) error {
 	v.archive = true
-	head := make([]byte, 4)
-	n, _ := r.ReadAt(head, 0)
+	head := make([]byte, 512)
+	n, err := r.ReadAt(head, 0)
+	if err != nil && err != io.EOF && int64(n) < min(size, 512) {
+		return fmt.Errorf("reading the first block: %w", err)
+	}
 	switch detectCompression(head[:n]) {
 	case CompressionGzip, CompressionZstd:
 		return v.loadStream(io.NewSectionReader(r, 0, size))
+	}
+	if err := sniffTar(head[:min(int64(n), size)], v.report.Source.Path); err != nil {
+		return err
 	}
 	st, err := indexTar(v, r, size)
 	if err != nil {
@@ -197,26 +207,36 @@ func (v *verifier) loadArchive(r io.ReaderAt, size int64) error {
 	return nil
 }
 
-// loadStream reads a tar or gzipped tar once.
+// loadStream reads a tar or gzipped tar once, to the end of the input.
 func (v *verifier) loadStream(r io.Reader) error {
 	v.archive = true
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(4)
-	var tr io.Reader = br
+	tr := br
 	switch c := detectCompression(head); c {
 	case CompressionGzip:
 		zr, closeFn, err := v.gunzipArchive(br)
 		if err != nil {
-			return &archiveError{CodeDecompress, "archive", "gzip: " + decompressReason(err)}
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return &archiveError{CodeArchiveTruncated, "archive", "the outer gzip stream ends inside its header"}
+			}
+			return &archiveError{CodeDecompress, "archive", "outer gzip stream: " + decompressReason(err)}
 		}
 		defer closeFn()
 		v.report.Source.Compressed = true
 		ra := newReadAhead(zr)
 		defer ra.Close()
-		tr = ra
+		tr = bufio.NewReaderSize(ra, 64<<10)
 	case CompressionNone:
 	default:
 		return &archiveError{CodeUnsupportedCompress, "archive", c + " archives are not supported"}
+	}
+	// A decompression error here is reported, with its place, by the tar
+	// reader that meets it.
+	if first, err := tr.Peek(512); err == nil || err == io.EOF {
+		if err := sniffTar(first, v.report.Source.Path); err != nil {
+			return err
+		}
 	}
 	st, err := indexStream(v.ctx, v, tr)
 	if err != nil {
@@ -236,11 +256,49 @@ func (v *verifier) gunzipArchive(r io.Reader) (io.Reader, func(), error) {
 	if zr != nil {
 		return zr.(io.Reader), closeFn, nil
 	}
-	gz, err := gzip.NewReader(r)
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	gz, err := gzip.NewReader(br)
 	if err != nil {
 		return nil, nil, err
 	}
-	return gz, func() { gz.Close() }, nil
+	gz.Multistream(false)
+	return &gzipMembers{br: br, z: gz}, func() { gz.Close() }, nil
+}
+
+// errAfterLastMember is input after the last gzip member that is not
+// another member.
+var errAfterLastMember = fmt.Errorf("%w: bytes after the last gzip member that are not another member", gzip.ErrHeader)
+
+// gzipMembers reads a multi-member gzip stream one member at a time, so
+// that what follows the last member is told apart from a cut: the input
+// must end right after a member's trailer or hold another member.
+type gzipMembers struct {
+	br *bufio.Reader
+	z  *gzip.Reader
+}
+
+func (m *gzipMembers) Read(p []byte) (int, error) {
+	n, err := m.z.Read(p)
+	if err != io.EOF {
+		return n, err
+	}
+	next, perr := m.br.Peek(2)
+	switch {
+	case len(next) == 0 && perr == io.EOF:
+		return n, io.EOF
+	case len(next) == 0:
+		return n, perr
+	case !bytes.Equal(next, magicGzip):
+		return n, errAfterLastMember
+	}
+	if err := m.z.Reset(m.br); err != nil {
+		return n, err
+	}
+	m.z.Multistream(false)
+	return n, nil
 }
 
 // contentFor returns the layer-content visitor for a blob, if any.
@@ -279,6 +337,7 @@ func (v *verifier) verifySource() {
 		}
 		v.verifyLayout()
 	default:
+		v.report.Source.Format = FormatUnknown
 		v.finding(CodeUnknownFormat, v.report.Source.Path, "neither an OCI layout (oci-layout, index.json) nor a docker save archive (manifest.json)")
 	}
 }

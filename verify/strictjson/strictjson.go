@@ -8,6 +8,9 @@
 // rejects every input on which the two families could disagree:
 //
 //   - invalid UTF-8 anywhere, and a byte order mark;
+//   - escaped lone UTF-16 surrogates ("\ud800"), which encoding/json turns
+//     into U+FFFD while other parsers keep or reject them (I-JSON, RFC 7493
+//     section 2.1, forbids them);
 //   - duplicate object member names (compared after unescaping);
 //   - member names that fold to a field name of the target but differ from it;
 //   - anything after the single top-level value;
@@ -225,6 +228,9 @@ func check(data []byte, root *schema, maxDepth int, aliases *[]Alias) error {
 	if !utf8.Valid(data) {
 		return &Error{Kind: InvalidUTF8, Msg: fmt.Sprintf("invalid UTF-8 at byte %d", invalidAt(data))}
 	}
+	if at := loneSurrogate(data); at >= 0 {
+		return &Error{Kind: InvalidUTF8, Msg: fmt.Sprintf("escaped lone UTF-16 surrogate %s at byte %d", data[at:at+6], at)}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var stack []*frame
@@ -394,4 +400,61 @@ func invalidAt(data []byte) int {
 		i += n
 	}
 	return -1
+}
+
+// loneSurrogate returns the offset of the first \u escape inside a string
+// that encodes a UTF-16 surrogate not paired as high then low, or -1.
+// Input that is not valid JSON may give any answer; the decoder rejects it.
+func loneSurrogate(data []byte) int {
+	if !bytes.Contains(data, []byte(`\u`)) {
+		return -1
+	}
+	in := false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; {
+		case !in:
+			in = c == '"'
+		case c == '"':
+			in = false
+		case c == '\\':
+			r, ok := escapeAt(data, i)
+			if !ok {
+				i++ // a short escape, or not \u: skip the escaped byte
+				continue
+			}
+			switch {
+			case r >= 0xd800 && r <= 0xdbff:
+				if lo, ok := escapeAt(data, i+6); ok && lo >= 0xdc00 && lo <= 0xdfff {
+					i += 11
+					continue
+				}
+				return i
+			case r >= 0xdc00 && r <= 0xdfff:
+				return i
+			}
+			i += 5
+		}
+	}
+	return -1
+}
+
+// escapeAt decodes the \uXXXX escape at data[i:], if there is one.
+func escapeAt(data []byte, i int) (rune, bool) {
+	if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
+		return 0, false
+	}
+	var r rune
+	for _, c := range data[i+2 : i+6] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }

@@ -229,6 +229,35 @@ describe("the JS API", () => {
     }
   });
 
+  // The outer stream is evidence: a gzipped archive whose trailer is
+  // damaged or cut, or that has bytes after its last member, and a tar cut
+  // at a block boundary, are FAILED whichever engines decompress them.
+  test("a damaged outer gzip stream or a cut tar is FAILED with every engine setting", async () => {
+    const { readFileSync } = await import("node:fs");
+    const gz = readFileSync(corpus.find((c) => c.name === "skopeo-docker-archive.tar.gz").path);
+    // The example ends right after its end-of-archive marker (no record padding).
+    const tar = readFileSync(corpus.find((c) => c.name === "hello.docker.tar").path);
+    const n = gz.length;
+    const flip = (i, m) => { const b = Buffer.from(gz); b[i] ^= m; return b; };
+    const cases = [
+      ["crc", flip(n - 8, 1), "E_DECOMPRESS"],
+      ["isize", flip(n - 1, 0x80), "E_DECOMPRESS"],
+      ["cut 4", gz.subarray(0, n - 4), "E_ARCHIVE_TRUNCATED"],
+      ["cut 8", gz.subarray(0, n - 8), "E_ARCHIVE_TRUNCATED"],
+      ["trailing garbage", Buffer.concat([gz, Buffer.from("garbage!")]), "E_DECOMPRESS"],
+      ["trailing zeros", Buffer.concat([gz, Buffer.alloc(512)]), "E_DECOMPRESS"],
+      ["tar without its marker", tar.subarray(0, tar.length - 1024), "E_ARCHIVE_TRUNCATED"],
+      ["tar cut in a header", tar.subarray(0, 1000), "E_ARCHIVE_TRUNCATED"],
+    ];
+    for (const [name, bytes, code] of cases) {
+      for (const engines of [undefined, false]) {
+        const report = await verify(new Blob([bytes]), { name, engines });
+        assert.equal(report.verdict, "FAILED", `${name}, engines ${engines}: ${JSON.stringify(report.findings)}`);
+        assert.ok(report.findings.some((f) => f.code === code), `${name}, engines ${engines}: no ${code} in ${JSON.stringify(report.findings)}`);
+      }
+    }
+  });
+
   test("large files are read in slices, never whole", async () => {
     const input = corpus.find((c) => c.name === "skopeo-docker-archive.tar");
     const real = await openAsBlob(input.path);
