@@ -167,7 +167,7 @@ func (s *sweepTally) run(t *testing.T, what string, data []byte, code verify.Cod
 		if code == "" {
 			continue
 		}
-		if _, ok := findingOf(r, code); !ok || r.Verdict != verify.Failed {
+		if _, ok := lookupFinding(r, code); !ok || r.Verdict != verify.Failed {
 			t.Fatalf("%s (%s): %s %v, want FAILED %s", what, via, r.Verdict, r.Findings, code)
 		}
 	}

@@ -34,8 +34,8 @@ func codes(r *verify.Report) []verify.Code {
 	return out
 }
 
-// findingOf returns the first finding with code c.
-func findingOf(r *verify.Report, c verify.Code) (verify.Finding, bool) {
+// lookupFinding returns the first finding with code c.
+func lookupFinding(r *verify.Report, c verify.Code) (verify.Finding, bool) {
 	for _, f := range r.Findings {
 		if f.Code == c {
 			return f, true
@@ -46,7 +46,7 @@ func findingOf(r *verify.Report, c verify.Code) (verify.Finding, bool) {
 
 func expect(t *testing.T, what string, r *verify.Report, verdict verify.Verdict, code verify.Code) verify.Finding {
 	t.Helper()
-	f, ok := findingOf(r, code)
+	f, ok := lookupFinding(r, code)
 	if r.Verdict != verdict || !ok {
 		t.Fatalf("%s: got %s %v, want %s with %s", what, r.Verdict, r.Findings, verdict, code)
 	}

@@ -195,10 +195,15 @@ func transportName(r *verify.Report) string {
 	return r.Source.Transport
 }
 
-// formatName names a report's source format, or says it is unknown.
+// formatName names a report's source format, says that the input is none
+// of the formats, or that reading stopped before the format was known (a
+// truncated or unreadable archive).
 func formatName(r *verify.Report) string {
-	if r.Source.Format == "" {
+	switch r.Source.Format {
+	case verify.FormatUnknown:
 		return "unknown format"
+	case "":
+		return "format not determined"
 	}
 	return string(r.Source.Format)
 }

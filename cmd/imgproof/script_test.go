@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"net"
 	"os"
@@ -54,6 +56,9 @@ func TestScripts(t *testing.T) {
 			"exits":    cmdExits,
 			"freeport": cmdFreePort,
 			"waitport": cmdWaitPort,
+			"cutfile":  cmdCutFile,
+			"flipbyte": cmdFlipByte,
+			"gzipfile": cmdGzipFile,
 		},
 	})
 }
@@ -150,4 +155,62 @@ func cmdWaitPort(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// offsetIn turns a byte offset into an index of data; a negative one counts
+// from the end.
+func offsetIn(ts *testscript.TestScript, arg string, data []byte) int {
+	n, err := strconv.Atoi(arg)
+	if err != nil {
+		ts.Fatalf("%q is not an offset", arg)
+	}
+	if n < 0 {
+		n += len(data)
+	}
+	if n < 0 || n > len(data) {
+		ts.Fatalf("offset %s is outside a file of %d bytes", arg, len(data))
+	}
+	return n
+}
+
+// cmdCutFile writes the first N bytes of SRC to DST, as head -c does (a
+// negative N drops that many bytes from the end): `cutfile 15000 a.tar b.tar`.
+func cmdCutFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: cutfile N SRC DST")
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), data[:offsetIn(ts, args[0], data)], 0o644))
+}
+
+// cmdFlipByte writes SRC to DST with the byte at OFFSET inverted (a
+// negative OFFSET counts from the end): `flipbyte -8 a.tar.gz b.tar.gz`.
+func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: flipbyte OFFSET SRC DST")
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	i := offsetIn(ts, args[0], data)
+	if i == len(data) {
+		ts.Fatalf("flipbyte: offset %s is past the last byte", args[0])
+	}
+	data[i] ^= 0xff
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), data, 0o644))
+}
+
+// cmdGzipFile writes SRC gzipped to DST: `gzipfile a.tar a.tar.gz`.
+func cmdGzipFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: gzipfile SRC DST")
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, err = zw.Write(data)
+	ts.Check(err)
+	ts.Check(zw.Close())
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), buf.Bytes(), 0o644))
 }
