@@ -500,11 +500,15 @@ func TestFaultProxyManyResumes(t *testing.T) {
 	p = newFaultProxy(t, addr, faultCutAt, true)
 	p.noRange = true
 	rep, took = verifyThrough(t, p.host()+"/test/big:v1", lim)
-	if rep.Verdict != verify.Unverifiable || !strings.Contains(reportText(rep), string(limits.RegistryAttempts)) || took > 15*time.Second {
+	// The budget ends it: the attempts, or, when the jittered backoff of
+	// those attempts adds up first, the total wait.
+	text := reportText(rep)
+	spent := strings.Contains(text, string(limits.RegistryAttempts)) || strings.Contains(text, string(limits.RegistryRetryWait))
+	if rep.Verdict != verify.Unverifiable || !spent || took > 15*time.Second {
 		t.Fatalf("no Range, every body cut at %d: %s in %s: %v", cutAt, rep.Verdict, took, rep.Err())
 	}
-	if got := p.blobRequests()[layer]; got != lim.RegistryAttempts {
-		t.Errorf("%d requests for the layer; want %d", got, lim.RegistryAttempts)
+	if got := p.blobRequests()[layer]; got < 2 || got > lim.RegistryAttempts {
+		t.Errorf("%d requests for the layer; want 2 to %d", got, lim.RegistryAttempts)
 	}
 }
 
