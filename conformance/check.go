@@ -268,8 +268,9 @@ func (c *checker) mapFindings() {
 			}
 			ids = []string{"IMGPROOF-VERIFY-001"}
 		}
-		if (f.Code == verify.CodeArchiveTruncated || f.Code == verify.CodeArchiveTrailingData) && f.Path == wholeArchive &&
-			allIn(ids, c.framing) {
+		wholeSource := (f.Code == verify.CodeArchiveTruncated || f.Code == verify.CodeArchiveTrailingData) && f.Path == wholeArchive ||
+			f.Code == verify.CodeUnknownFormat
+		if wholeSource && allIn(ids, c.framing) {
 			continue // the archive reader here already failed the rule for the whole archive
 		}
 		msg := f.Message
