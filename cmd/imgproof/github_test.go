@@ -248,7 +248,7 @@ func TestVerifyGitHubImageCLI(t *testing.T) {
 		{name: "referrer: wrong issuer", args: gh(referrer, "--repo", "acme/app", "--signer-repo", "acme-org/workflows", "--cert-oidc-issuer", "https://token.actions.acme.ghe.com"), code: 1,
 			want: []string{"E_IDENTITY_MISMATCH", "OIDC issuer"}},
 		{name: "referrer: another predicate type required", args: gh(referrer, "--repo", "acme/app", "--signer-repo", "acme-org/workflows", "--predicate-type", "https://spdx.dev/Document"),
-			code: 1, notWant: []string{`"verdict": "VERIFIED"`}},
+			code: 1, want: []string{"E_NO_MATCHING_ATTESTATION"}, notWant: []string{`"verdict": "VERIFIED"`}},
 		{name: "referrer: source ref", args: gh(referrer, "--repo", "acme/app", "--signer-repo", "acme-org/workflows", "--source-ref", "refs/heads/release"), code: 1,
 			want: []string{"source repository ref"}},
 		{name: "referrer: two trusted roots", args: append([]string{"--trusted-root", pg}, gh(referrer, "--repo", "acme/app", "--signer-repo", "acme-org/workflows")...), code: 0,
