@@ -63,7 +63,7 @@ func TestVerifyBlobGitHubCLI(t *testing.T) {
 	reusableArt := zoo + "gh/reusable-workflow-artifact"
 	js := []string{"--bundle", zoo + "gh/sigstore-js-2.1.0-bundle.json", "--trusted-root", pg}
 	jsArt := zoo + "gh/sigstore-js-2.1.0.tgz"
-	jsonl := zoo + "gh/sigstore-js-2.1.0_with_2_bundles.jsonl"
+	jsonl := "../../fixtures/thirdparty/ghjsonl/sigstore-js-2.1.0_with_2_bundles.jsonl"
 	const signerRepo = "github/artifact-attestations-workflows"
 
 	// The API's form: each line wraps the bundle in {"bundle": ...}.
