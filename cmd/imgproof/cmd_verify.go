@@ -46,6 +46,15 @@ SOURCE is an OCI image layout directory, an OCI archive or a docker save
 tarball (plain or gzipped, detected from the content), or a registry
 reference when registry support is built in.
 
+Signatures and attestations found with the image (cosign tags, OCI
+referrers) or given with --attestation are checked against --key, keyless
+identities (--certificate-identity, --certificate-oidc-issuer,
+--trusted-root, which may be repeated) or, for GitHub artifact
+attestations, gh attestation verify's options: --owner ORG or --repo
+ORG/NAME, with --signer-repo or --signer-workflow for a reusable workflow,
+--cert-oidc-issuer, --predicate-type (SLSA provenance v1 by default) and
+--deny-self-hosted-runners.
+
 Exit codes: 0 VERIFIED, 1 FAILED, 2 UNVERIFIABLE, 64 usage error.`,
 	Args: exactArgs(1),
 	RunE: runVerify,
