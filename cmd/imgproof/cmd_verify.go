@@ -176,6 +176,9 @@ func writeText(w io.Writer, r *verify.Report) {
 	fmt.Fprintf(w, "\n%d checks passed\n", r.Checks)
 	for _, a := range r.Attestations {
 		fmt.Fprintf(w, "attestation %s from %s: %s\n", a.Kind, a.Origin, a.Status)
+		if b := a.Build; b != nil {
+			fmt.Fprintf(w, "  built from %s at %s (%s) by %s\n", b.Repository, b.Commit, b.Ref, b.Workflow)
+		}
 	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "%-12s %s\n", f.Severity, f.Error())

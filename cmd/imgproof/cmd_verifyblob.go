@@ -183,7 +183,13 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 
 	bundles := [][]byte{material}
 	if mode == "bundle" {
-		bundles = splitBundles(material)
+		if bundles, err = splitBundles(material); err != nil {
+			rep := blobReport(artifactArg, mode, &sigstore.Result{}, &sigstore.Error{Check: sigstore.CheckBundle, Kind: sigstore.ErrMalformed, Err: err})
+			if werr := writeBlobReport(cmd.OutOrStdout(), bf.output, rep, &sigstore.Result{}); werr != nil {
+				return werr
+			}
+			return exitError{rep.Verdict.ExitCode()}
+		}
 	}
 	if len(bundles) == 1 && mode == "bundle" && sigstore.IsCosignSignature(material) {
 		if material, err = convertCosign(material, artifactArg); err != nil {
@@ -279,9 +285,9 @@ func passed(res *sigstore.Result) int {
 // splitBundles reads a bundle file: one JSON document, or JSON Lines of
 // them as gh attestation download writes, each a bundle or an object that
 // wraps one in "bundle" as GitHub's attestations API does. A file that is
-// not a sequence of JSON objects is returned whole, for the verifier to
-// report.
-func splitBundles(data []byte) [][]byte {
+// not a sequence of JSON documents is returned whole, for the verifier to
+// report. More documents than limits.Attestations is an error.
+func splitBundles(data []byte) ([][]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	max := limits.Default().Attestations
 	var out [][]byte
@@ -291,8 +297,11 @@ func splitBundles(data []byte) [][]byte {
 		if err == io.EOF {
 			break
 		}
-		if err != nil || len(out) >= max {
-			return [][]byte{data}
+		if err != nil {
+			return [][]byte{data}, nil
+		}
+		if len(out) >= max {
+			return nil, limits.Exceeded(limits.Attestations, int64(max), "bundle file")
 		}
 		var wrap struct {
 			MediaType string          `json:"mediaType"`
@@ -304,9 +313,9 @@ func splitBundles(data []byte) [][]byte {
 		out = append(out, raw)
 	}
 	if len(out) == 0 {
-		return [][]byte{data}
+		return [][]byte{data}, nil
 	}
-	return out
+	return out, nil
 }
 
 // blobReports builds the report of every signature input. One input is

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/imgproof/imgproof/attest/sigstore"
 	"github.com/imgproof/imgproof/attest/sigstore/sigstoretest"
 	"github.com/imgproof/imgproof/fixtures"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -279,5 +281,47 @@ func TestVerifyGitHubImageCLI(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no verified attestation names the build:\n%s", out)
+	}
+}
+
+// TestSplitBundles: a bundle file is one document or JSON Lines of them,
+// wrapped or not; anything else is handed on whole, and the number of
+// documents is bounded.
+func TestSplitBundles(t *testing.T) {
+	one := `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`
+	for _, c := range []struct {
+		name string
+		data string
+		want []string
+	}{
+		{"one bundle", one, []string{one}},
+		{"two lines", one + "\n" + one + "\n", []string{one, one}},
+		{"wrapped", `{"bundle":` + one + `,"repository_id":1}`, []string{one}},
+		{"a bundle field beside a media type stays", `{"mediaType":"x","bundle":{}}`, []string{`{"mediaType":"x","bundle":{}}`}},
+		{"garbage after a bundle", one + "\n{", []string{one + "\n{"}},
+		{"empty", "", []string{""}},
+	} {
+		got, err := splitBundles([]byte(c.data))
+		if err != nil || len(got) != len(c.want) {
+			t.Fatalf("%s: %d documents, want %d", c.name, len(got), len(c.want))
+		}
+		for i := range got {
+			if string(got[i]) != c.want[i] {
+				t.Errorf("%s: document %d is %q, want %q", c.name, i, got[i], c.want[i])
+			}
+		}
+	}
+	many := strings.Repeat(one+"\n", limits.Default().Attestations+1)
+	if _, err := splitBundles([]byte(many)); !errors.Is(err, limits.ErrLimit) {
+		t.Fatalf("%d documents: want a limit error, got %v", limits.Default().Attestations+1, err)
+	}
+	path := filepath.Join(t.TempDir(), "many.jsonl")
+	if err := os.WriteFile(path, []byte(many), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runImgproof(t, "verify-blob", "-o", "json", "--bundle", path, "--owner", "acme",
+		"--trusted-root", zoo+"sigstore-go/trusted-root-public-good.json", "sha256:"+strings.Repeat("a", 64))
+	if code != 2 || !strings.Contains(out, string(verify.CodeLimitExceeded)) {
+		t.Fatalf("exit %d, want 2 and %s:\n%s", code, verify.CodeLimitExceeded, out)
 	}
 }
