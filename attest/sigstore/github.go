@@ -90,9 +90,9 @@ func validRepo(what, repo string) error {
 	return nil
 }
 
-// validate checks that exactly one of Owner and Repo is given, and that
+// Validate checks that exactly one of Owner and Repo is given, and that
 // names are well formed.
-func (g *GitHub) validate() error {
+func (g *GitHub) Validate() error {
 	switch {
 	case g.Owner == "" && g.Repo == "":
 		return errors.New("GitHub attestations need an owner or a repository")

@@ -88,7 +88,7 @@ func (p *Policy) validateGitHub() error {
 			return fmt.Errorf("regular expression %q: %w", p.IdentityRegexp, err)
 		}
 	}
-	return p.GitHub.validate()
+	return p.GitHub.Validate()
 }
 
 func exactlyOne(what, exact, re string) error {

@@ -76,6 +76,10 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 		return err
 	}
 	var identities []policy.Identity
+	if gh != nil && len(a.keys) > 0 {
+		// The attestation --predicate-type requires must be GitHub's, not one a key signed.
+		return errors.New("--owner and --repo select keyless GitHub signers, not with --key")
+	}
 	if gh != nil && (a.issuer != "" || a.issuerRegexp != "") {
 		return errors.New("with --owner or --repo, give the issuer with --cert-oidc-issuer")
 	}

@@ -47,9 +47,13 @@ func (g *githubFlags) criteria() (*sigstore.GitHub, error) {
 		}
 		return nil, nil
 	}
-	return &sigstore.GitHub{Owner: g.owner, Repo: g.repo, SignerRepo: g.signerRepo, SignerWorkflow: g.signerWorkflow,
+	c := &sigstore.GitHub{Owner: g.owner, Repo: g.repo, SignerRepo: g.signerRepo, SignerWorkflow: g.signerWorkflow,
 		Issuer: g.issuer, Hostname: g.hostname, DenySelfHostedRunners: g.denySelfHosted,
-		SourceRef: g.sourceRef, SourceDigest: g.sourceDigest, SignerDigest: g.signerDg}, nil
+		SourceRef: g.sourceRef, SourceDigest: g.sourceDigest, SignerDigest: g.signerDg}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // predicate is the predicate type GitHub attestations must have.

@@ -266,6 +266,8 @@ func TestVerifyGitHubImageCLI(t *testing.T) {
 		{name: "cosign .att layer, wrong owner", args: gh(att, "--owner", "evil", "--signer-repo", "acme-org/workflows"), code: 1,
 			want: []string{"E_IDENTITY_MISMATCH"}},
 		{name: "GitHub options without owner", args: gh(referrer, "--signer-repo", "acme-org/workflows"), code: 64},
+		{name: "GitHub options with a key", args: gh(referrer, "--repo", "acme/app", "--key", rootPath), code: 64},
+		{name: "owner and repository", args: gh(referrer, "--owner", "acme", "--repo", "acme/app"), code: 64},
 	})
 	// The report entry names the build in the attestation, not elsewhere.
 	out, _ := runImgproof(t, append([]string{"verify", "--output", "json"}, gh(referrer, "--repo", "acme/app", "--signer-repo", "acme-org/workflows")...)...)
