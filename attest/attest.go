@@ -120,6 +120,8 @@ type BundleResult struct {
 	PredicateType string
 	Statement     []byte
 	Checks        []verify.Check
+	// Build is the build a verified keyless signer's certificate names.
+	Build *verify.Build
 	// Finding describes the failure when Verified is false.
 	Finding *verify.Finding
 }

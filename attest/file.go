@@ -50,6 +50,9 @@ func (r *run) file(f File) {
 type docProbe struct {
 	MediaType   string `json:"mediaType"`
 	PayloadType string `json:"payloadType"`
+	// Bundle wraps a sigstore bundle, as each entry of GitHub's
+	// attestations API does ({"bundle": {...}, "repository_id": ...}).
+	Bundle json.RawMessage `json:"bundle"`
 }
 
 func (r *run) document(path string, raw []byte) {
@@ -57,6 +60,17 @@ func (r *run) document(path string, raw []byte) {
 	if err := strictjson.Unmarshal(raw, &probe, r.lim.JSONDepth); err != nil {
 		r.t.Report.Add(jsonFinding(path, err))
 		return
+	}
+	if probe.MediaType == "" && probe.PayloadType == "" && len(probe.Bundle) > 0 && probe.Bundle[0] == '{' {
+		raw = probe.Bundle
+		if err := strictjson.Unmarshal(raw, &probe, r.lim.JSONDepth); err != nil {
+			r.t.Report.Add(jsonFinding(path, err))
+			return
+		}
+		if !strings.HasPrefix(probe.MediaType, mediaTypeBundlePrefix) {
+			r.t.Report.Add(verify.Finding{Code: CodeEnvelopeInvalid, Path: path, Message: `"bundle" holds no sigstore bundle (mediaType)`})
+			return
+		}
 	}
 	switch {
 	case strings.HasPrefix(probe.MediaType, mediaTypeBundlePrefix):

@@ -413,6 +413,9 @@ func (r *run) record(c *claim, res BundleResult) bool {
 		}
 	}
 	if res.Verified {
+		if res.Build != nil {
+			c.att.Build = res.Build
+		}
 		return true
 	}
 	f := verify.Finding{Code: CodeSignatureInvalid, Message: "the signature does not verify"}

@@ -197,6 +197,8 @@ type Attestation struct {
 	Checks []Check   `json:"checks"`
 	// Status is verified, failed, unsigned or unverifiable.
 	Status string `json:"status"`
+	// Build is the build a verified keyless signer's certificate names.
+	Build *Build `json:"build,omitempty"`
 }
 
 // Binding ties a claim to a recomputed node of the graph.

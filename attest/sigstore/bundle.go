@@ -75,15 +75,16 @@ func verifyBundle(ctx context.Context, bundleJSON []byte, artifact Artifact, p P
 	}
 	res.pass(CheckBundle, "media type "+res.MediaType)
 
-	tm, check, err := trustedMaterial(&p)
+	tm, tr, check, err := trustedMaterial(&p)
 	if err != nil {
 		return res, res.fail(check, ErrTrustedRoot, err)
 	}
+	inst := instanceOf(tr)
 	if len(p.TrustedRoot) > 0 {
-		res.pass(CheckTrustedRoot, "")
+		res.pass(CheckTrustedRoot, inst.describe())
 	}
 
-	opts, err := verifierOptions(&p, tm)
+	opts, err := verifierOptions(&p, inst)
 	if err != nil {
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
 	}
@@ -97,7 +98,7 @@ func verifyBundle(ctx context.Context, bundleJSON []byte, artifact Artifact, p P
 
 	// Each stage below is also run inside sgverify.Verifier.Verify, which
 	// alone decides the outcome; running them first names the failed check.
-	if err := res.stages(&b, v, tm, &p); err != nil {
+	if err := res.stages(&b, v, tm, &p, inst); err != nil {
 		return res, err
 	}
 
@@ -162,9 +163,11 @@ func verifyBundle(ctx context.Context, bundleJSON []byte, artifact Artifact, p P
 
 // stages runs the log, timestamp, certificate and identity checks one by
 // one, recording each.
-func (res *Result) stages(b *bundle.Bundle, v *sgverify.Verifier, tm root.TrustedMaterial, p *Policy) error {
+func (res *Result) stages(b *bundle.Bundle, v *sgverify.Verifier, tm root.TrustedMaterial, p *Policy, inst instance) error {
 	var logTimes []sgverify.TimestampVerificationResult
-	if len(p.TrustedRoot) > 0 {
+	if inst.timestampsOnly(p) {
+		res.skip(CheckTransparencyLog, "the trusted root lists no transparency log: RFC 3161 timestamps are the time source")
+	} else if len(p.TrustedRoot) > 0 {
 		var err error
 		logTimes, err = v.VerifyTransparencyLogInclusion(b)
 		if err != nil {
@@ -239,12 +242,20 @@ func (res *Result) stages(b *bundle.Bundle, v *sgverify.Verifier, tm root.Truste
 		if err != nil {
 			return res.fail(CheckCertificate, ErrVerify, fmt.Errorf("at %s (%s): %w", ts.Timestamp.UTC().Format(time.RFC3339), ts.Type, err))
 		}
+		if !inst.needSCT(p) {
+			continue
+		}
 		if err := sgverify.VerifySignedCertificateTimestamp(c, 1, tm); err != nil {
 			return res.fail(CheckSCT, ErrVerify, err)
 		}
 	}
 	res.pass(CheckCertificate, fmt.Sprintf("Fulcio chain valid at %d verified timestamp(s)", len(observed)))
-	res.pass(CheckSCT, "embedded SCT from a trusted CT log")
+	if inst.needSCT(p) {
+		res.pass(CheckSCT, "embedded SCT from a trusted CT log")
+	} else {
+		res.skip(CheckSCT, "the trusted root lists no certificate transparency log")
+	}
+	res.Build = buildOf(&sum)
 
 	id, err := certificateIdentity(p)
 	if err != nil {
@@ -252,6 +263,14 @@ func (res *Result) stages(b *bundle.Bundle, v *sgverify.Verifier, tm root.Truste
 	}
 	if err := id.Verify(sum); err != nil {
 		return res.fail(CheckIdentity, ErrVerify, err)
+	}
+	if p.GitHub != nil {
+		if err := p.GitHub.check(&sum); err != nil {
+			return res.fail(CheckIdentity, ErrVerify, err)
+		}
+		res.pass(CheckIdentity, fmt.Sprintf("GitHub %s: SAN %q, source repository %q, issuer %q",
+			p.GitHub, sum.SubjectAlternativeName, sum.SourceRepositoryURI, sum.Issuer))
+		return nil
 	}
 	res.pass(CheckIdentity, fmt.Sprintf("SAN %q, issuer %q", sum.SubjectAlternativeName, sum.Issuer))
 	return nil
@@ -330,26 +349,59 @@ func artifactOption(a Artifact) (*digester, sgverify.ArtifactPolicyOption, error
 
 // trustedMaterial builds what signatures are checked against. On error it
 // names the anchor that failed: the trusted root or the key.
-func trustedMaterial(p *Policy) (root.TrustedMaterial, string, error) {
+func trustedMaterial(p *Policy) (root.TrustedMaterial, *root.TrustedRoot, string, error) {
 	var coll root.TrustedMaterialCollection
+	var tr *root.TrustedRoot
 	if len(p.TrustedRoot) > 0 {
-		tr, err := root.NewTrustedRootFromJSON(p.TrustedRoot)
+		var err error
+		tr, err = root.NewTrustedRootFromJSON(p.TrustedRoot)
 		if err != nil {
-			return nil, CheckTrustedRoot, err
+			return nil, nil, CheckTrustedRoot, err
 		}
 		coll = append(coll, tr)
 	}
 	if !p.keyless() {
 		v, err := keyVerifier(p.Key)
 		if err != nil {
-			return nil, CheckKey, err
+			return nil, nil, CheckKey, err
 		}
 		key := root.NewExpiringKey(v, time.Time{}, time.Time{})
 		coll = append(coll, root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
 			return key, nil
 		}))
 	}
-	return coll, "", nil
+	return coll, tr, "", nil
+}
+
+// instance is what a trusted root provides.
+type instance struct {
+	tlogs, ctLogs, tsas int
+}
+
+func instanceOf(tr *root.TrustedRoot) instance {
+	if tr == nil {
+		return instance{}
+	}
+	return instance{tlogs: len(tr.RekorLogs()), ctLogs: len(tr.CTLogs()), tsas: len(tr.TimestampingAuthorities())}
+}
+
+// timestampsOnly reports whether keyless signatures under this root take
+// their time from RFC 3161 timestamps alone: the root lists timestamp
+// authorities and no transparency log, as GitHub's own Sigstore instance
+// does. A root that lists a log always requires an entry in it.
+func (in instance) timestampsOnly(p *Policy) bool {
+	return p.keyless() && in.tlogs == 0 && in.tsas > 0
+}
+
+// needSCT reports whether keyless signatures need an embedded SCT: always,
+// unless the root is timestamps-only and lists no CT log.
+func (in instance) needSCT(p *Policy) bool {
+	return !in.timestampsOnly(p) || in.ctLogs > 0
+}
+
+func (in instance) describe() string {
+	return fmt.Sprintf("%d transparency log(s), %d CT log(s), %d timestamp authorit%s",
+		in.tlogs, in.ctLogs, in.tsas, plural(in.tsas, "y", "ies"))
 }
 
 // keyVerifier parses a PEM public key into a verifier with the key type's
@@ -366,7 +418,18 @@ func keyVerifier(pemBytes []byte) (signature.Verifier, error) {
 // verifierOptions is the strict configuration: keyless needs a log entry,
 // an observer timestamp and an SCT; a key with a trusted root needs a log
 // entry and an observer timestamp.
-func verifierOptions(p *Policy, tm root.TrustedMaterial) ([]sgverify.VerifierOption, error) {
+//
+// Under a root that lists no transparency log but timestamp authorities
+// (GitHub's instance), keyless needs a verified RFC 3161 timestamp
+// instead, and an SCT only when the root lists a CT log.
+func verifierOptions(p *Policy, inst instance) ([]sgverify.VerifierOption, error) {
+	if inst.timestampsOnly(p) {
+		opts := []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1)}
+		if inst.ctLogs > 0 {
+			opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+		}
+		return opts, nil
+	}
 	if p.keyless() {
 		return []sgverify.VerifierOption{
 			sgverify.WithTransparencyLog(1),
@@ -386,6 +449,9 @@ func verifierOptions(p *Policy, tm root.TrustedMaterial) ([]sgverify.VerifierOpt
 // certificateIdentity turns the policy into sigstore-go's identity, with
 // anchored regular expressions.
 func certificateIdentity(p *Policy) (sgverify.CertificateIdentity, error) {
+	if p.GitHub != nil {
+		return githubIdentity(p)
+	}
 	san, err := sgverify.NewSANMatcher(p.Identity, anchor(p.IdentityRegexp))
 	if err != nil {
 		return sgverify.CertificateIdentity{}, err

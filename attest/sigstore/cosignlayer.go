@@ -97,6 +97,22 @@ func VerifyCosignLayer(ctx context.Context, l CosignLayer, p Policy) (*Result, e
 	return res, nil
 }
 
+// BundleFromCosignLayer converts a keyless cosign DSSE attestation layer
+// (its envelope, certificate and Rekor bundle annotations) into the v0.1
+// sigstore bundle that VerifyCosignLayer checks.
+func BundleFromCosignLayer(l CosignLayer) ([]byte, error) {
+	if l.MediaType != MediaTypeDSSE {
+		return nil, fmt.Errorf("layer media type %q: only DSSE layers convert", l.MediaType)
+	}
+	lim := limits.Default()
+	var rb RekorBundle
+	if err := strictjson.Unmarshal([]byte(l.Bundle), &rb, lim.JSONDepth); err != nil {
+		return nil, fmt.Errorf("dev.sigstore.cosign/bundle: %w", err)
+	}
+	_, b, err := dsseBundle(l.Data, l.Certificate, &rb, lim)
+	return b, err
+}
+
 // dsseBundle converts a cosign DSSE layer into a bundle. It returns the
 // envelope's payload, which the Rekor entry's payload hash must cover.
 func dsseBundle(data []byte, cert string, rb *RekorBundle, lim limits.Limits) ([]byte, []byte, error) {

@@ -30,6 +30,12 @@ type Policy struct {
 	// PredicateType, when set, requires a DSSE in-toto statement with
 	// exactly this predicate type.
 	PredicateType string
+
+	// GitHub, when set, selects GitHub Actions signers by the
+	// certificate's extensions, as `gh attestation verify` does. It takes
+	// the place of Issuer and IssuerRegexp; Identity or IdentityRegexp,
+	// when given, replace its signer check on the SAN.
+	GitHub *GitHub
 }
 
 // keyless reports whether the policy selects certificate identities.
@@ -38,13 +44,16 @@ func (p *Policy) keyless() bool { return len(p.Key) == 0 }
 // validate checks that the policy asks for something and is unambiguous.
 func (p *Policy) validate() error {
 	if !p.keyless() {
-		if p.Identity != "" || p.IdentityRegexp != "" || p.Issuer != "" || p.IssuerRegexp != "" {
+		if p.Identity != "" || p.IdentityRegexp != "" || p.Issuer != "" || p.IssuerRegexp != "" || p.GitHub != nil {
 			return errors.New("a key and a certificate identity are mutually exclusive")
 		}
 		return nil
 	}
 	if len(p.TrustedRoot) == 0 {
 		return errors.New("keyless verification needs a trusted root")
+	}
+	if p.GitHub != nil {
+		return p.validateGitHub()
 	}
 	if err := exactlyOne("certificate identity", p.Identity, p.IdentityRegexp); err != nil {
 		return err
@@ -61,6 +70,25 @@ func (p *Policy) validate() error {
 		}
 	}
 	return nil
+}
+
+// validateGitHub checks a policy of GitHub criteria.
+func (p *Policy) validateGitHub() error {
+	if p.Issuer != "" || p.IssuerRegexp != "" {
+		return errors.New("GitHub criteria name the OIDC issuer themselves")
+	}
+	if p.Identity != "" && p.IdentityRegexp != "" {
+		return errors.New("give the certificate identity exactly or as a regular expression, not both")
+	}
+	if (p.Identity != "" || p.IdentityRegexp != "") && (p.GitHub.SignerRepo != "" || p.GitHub.SignerWorkflow != "") {
+		return errors.New("a certificate identity and a signer repository or workflow are mutually exclusive")
+	}
+	if p.IdentityRegexp != "" {
+		if _, err := regexp.Compile(anchor(p.IdentityRegexp)); err != nil {
+			return fmt.Errorf("regular expression %q: %w", p.IdentityRegexp, err)
+		}
+	}
+	return p.GitHub.Validate()
 }
 
 func exactlyOne(what, exact, re string) error {

@@ -22,6 +22,9 @@ type Result struct {
 	Issuer string `json:"issuer,omitempty"`
 	// Certificate summarises the Fulcio certificate's extensions.
 	Certificate any `json:"certificate,omitempty"`
+	// Build is the build the certificate names (repository, workflow,
+	// commit), when its extensions name one.
+	Build *verify.Build `json:"build,omitempty"`
 	// ArtifactDigest is the digest the signature was checked against.
 	ArtifactDigest string `json:"artifactDigest,omitempty"`
 	// TlogEntries are the transparency log entries the bundle carries.
@@ -80,6 +83,7 @@ func (r *Result) Attestation(kind, origin string) verify.Attestation {
 		if s := r.SignerName(); s != "" {
 			a.Signers = append(a.Signers, s)
 		}
+		a.Build = r.Build
 	}
 	return a
 }

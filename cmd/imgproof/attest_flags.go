@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -28,7 +29,8 @@ var attestFlags struct {
 	identityRegexp string
 	issuer         string
 	issuerRegexp   string
-	trustedRoot    string
+	trustedRoots   []string
+	github         githubFlags
 }
 
 func init() {
@@ -44,7 +46,8 @@ func addAttestFlags(f *pflag.FlagSet) {
 	f.StringVar(&attestFlags.identityRegexp, "certificate-identity-regexp", "", "keyless: the signer's certificate identity, an anchored regular expression")
 	f.StringVar(&attestFlags.issuer, "certificate-oidc-issuer", "", "keyless: the certificate's OIDC issuer, exact")
 	f.StringVar(&attestFlags.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: the certificate's OIDC issuer, an anchored regular expression")
-	f.StringVar(&attestFlags.trustedRoot, "trusted-root", "", "keyless: sigstore trusted_root.json `file` (default $"+trustedRootEnv+")")
+	f.StringArrayVar(&attestFlags.trustedRoots, "trusted-root", nil, "keyless: sigstore trusted_root.json `file`, repeatable: a signature must verify against one (default $"+trustedRootEnv+")")
+	addGitHubFlags(f, &attestFlags.github)
 }
 
 // applyAttest verifies the claims of a verified source. Unreadable flags
@@ -68,8 +71,22 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 		opts.Keys = append(opts.Keys, ks...)
 		keyPEMs = append(keyPEMs, data)
 	}
+	gh, err := a.github.criteria()
+	if err != nil {
+		return err
+	}
 	var identities []policy.Identity
-	if a.identity != "" || a.identityRegexp != "" || a.issuer != "" || a.issuerRegexp != "" {
+	if gh != nil && len(a.keys) > 0 {
+		// The attestation --predicate-type requires must be GitHub's, not one a key signed.
+		return errors.New("--owner and --repo select keyless GitHub signers, not with --key")
+	}
+	if gh != nil && (a.issuer != "" || a.issuerRegexp != "") {
+		return errors.New("with --owner or --repo, give the issuer with --cert-oidc-issuer")
+	}
+	if gh != nil && a.identity != "" && a.identityRegexp != "" {
+		return errors.New("give --certificate-identity or --certificate-identity-regexp, not both")
+	}
+	if gh == nil && (a.identity != "" || a.identityRegexp != "" || a.issuer != "" || a.issuerRegexp != "") {
 		id := policy.Identity{Subject: a.identity, SubjectRegExp: a.identityRegexp, Issuer: a.issuer, IssuerRegExp: a.issuerRegexp}
 		if (id.Subject == "") == (id.SubjectRegExp == "") || (id.Issuer == "") == (id.IssuerRegExp == "") {
 			return errors.New("keyless verification needs one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
@@ -108,6 +125,11 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 		}
 		identities = append(identities, p.Identities...)
 	}
+	if gh != nil {
+		if err := requirePredicate(opts, a.github.predicate()); err != nil {
+			return err
+		}
+	}
 	for _, path := range a.attestations {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -115,24 +137,25 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 		}
 		opts.Files = append(opts.Files, attest.File{Name: path, Data: data})
 	}
-	var trustedRoot []byte
-	if len(identities) > 0 {
+	var roots [][]byte
+	if len(identities) > 0 || gh != nil {
 		opts.Keyless = true
-		rootPath := a.trustedRoot
-		if rootPath == "" {
-			rootPath = os.Getenv(trustedRootEnv)
-		}
-		if rootPath == "" {
-			return errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")
-		}
-		var err error
-		if trustedRoot, err = os.ReadFile(rootPath); err != nil {
+		if roots, err = readRoots(a.trustedRoots); err != nil {
 			return fmt.Errorf("--trusted-root: %w", err)
 		}
+		if len(roots) == 0 {
+			return errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")
+		}
 	}
-	opts.Bundles = bundleVerifier(keyPEMs, identities, trustedRoot)
-	if len(identities) > 0 {
-		opts.Legacy = legacyVerifier(identities, trustedRoot)
+	ids := identityPolicies(identities, roots)
+	if gh != nil {
+		for _, r := range roots {
+			ids = append(ids, sigstore.Policy{TrustedRoot: r, GitHub: gh, Identity: a.identity, IdentityRegexp: a.identityRegexp})
+		}
+	}
+	opts.Bundles = bundleVerifier(keyPEMs, ids, roots)
+	if len(ids) > 0 {
+		opts.Legacy = legacyVerifier(ids)
 	}
 	lim, err := verifyFlags.limits.apply()
 	if err != nil {
@@ -145,12 +168,17 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 
 // bundleVerifier checks sigstore bundles with attest/sigstore: against each
 // trusted key, then each trusted identity; the first that verifies wins.
-func bundleVerifier(keyPEMs [][]byte, ids []policy.Identity, trustedRoot []byte) attest.BundleVerifier {
+func bundleVerifier(keyPEMs [][]byte, ids []sigstore.Policy, roots [][]byte) attest.BundleVerifier {
 	var policies []sigstore.Policy
 	for _, k := range keyPEMs {
-		policies = append(policies, sigstore.Policy{Key: k, TrustedRoot: trustedRoot})
+		if len(roots) == 0 {
+			policies = append(policies, sigstore.Policy{Key: k})
+		}
+		for _, r := range roots {
+			policies = append(policies, sigstore.Policy{Key: k, TrustedRoot: r})
+		}
 	}
-	policies = append(policies, identityPolicies(ids, trustedRoot)...)
+	policies = append(policies, ids...)
 	return func(ctx context.Context, bundle []byte, artifactDigest string) attest.BundleResult {
 		return firstVerified(policies, func(p sigstore.Policy) (*sigstore.Result, error) {
 			return sigstore.Verify(ctx, bundle, sigstore.Artifact{Digest: artifactDigest}, p)
@@ -161,8 +189,7 @@ func bundleVerifier(keyPEMs [][]byte, ids []policy.Identity, trustedRoot []byte)
 // legacyVerifier checks keyless cosign .sig and .att layers (certificate
 // and Rekor bundle in annotations) with attest/sigstore, against each
 // trusted identity.
-func legacyVerifier(ids []policy.Identity, trustedRoot []byte) attest.LegacyVerifier {
-	policies := identityPolicies(ids, trustedRoot)
+func legacyVerifier(policies []sigstore.Policy) attest.LegacyVerifier {
 	return func(ctx context.Context, sig attest.LegacySignature) attest.BundleResult {
 		return firstVerified(policies, func(p sigstore.Policy) (*sigstore.Result, error) {
 			return sigstore.VerifyCosignLayer(ctx, sig, p)
@@ -170,34 +197,59 @@ func legacyVerifier(ids []policy.Identity, trustedRoot []byte) attest.LegacyVeri
 	}
 }
 
-func identityPolicies(ids []policy.Identity, trustedRoot []byte) []sigstore.Policy {
+// identityPolicies is one policy per identity and trusted root.
+func identityPolicies(ids []policy.Identity, roots [][]byte) []sigstore.Policy {
 	var policies []sigstore.Policy
 	for _, id := range ids {
-		policies = append(policies, sigstore.Policy{TrustedRoot: trustedRoot, Identity: id.Subject, IdentityRegexp: id.SubjectRegExp,
-			Issuer: id.Issuer, IssuerRegexp: id.IssuerRegExp})
+		for _, r := range roots {
+			policies = append(policies, sigstore.Policy{TrustedRoot: r, Identity: id.Subject, IdentityRegexp: id.SubjectRegExp,
+				Issuer: id.Issuer, IssuerRegexp: id.IssuerRegExp})
+		}
 	}
 	return policies
 }
 
-// firstVerified runs check under each policy until one verifies; otherwise
-// it reports the last failure.
+// requirePredicate makes an attestation of predicate type pt, signed by a
+// trusted signer and bound to the image, a requirement of the policy, as
+// gh attestation verify requires one of --predicate-type.
+func requirePredicate(opts *attest.Options, pt string) error {
+	if opts.Policy == nil {
+		doc, err := json.Marshal(map[string]any{"apiVersion": policy.APIVersion,
+			"attestations": []map[string]string{{"name": "GitHub attestation", "predicateType": pt}}})
+		if err != nil {
+			return err
+		}
+		opts.Policy, err = policy.Parse(doc)
+		return err
+	}
+	opts.Policy.Attestations = append(opts.Policy.Attestations, policy.Requirement{Name: "GitHub attestation", PredicateType: pt})
+	return nil
+}
+
+// firstVerified runs check under each policy (identity and trusted root)
+// until one verifies; otherwise it reports the failure that got furthest,
+// the later of equals.
 func firstVerified(policies []sigstore.Policy, check func(sigstore.Policy) (*sigstore.Result, error)) attest.BundleResult {
 	var out attest.BundleResult
+	most := -1
 	for _, p := range policies {
 		res, err := check(p)
-		out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType}
 		if err == nil && res.Verified {
-			out.Verified = true
-			out.Statement = res.Payload
+			out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType,
+				Verified: true, Statement: res.Payload, Build: res.Build}
 			if s := res.SignerName(); s != "" {
 				out.Signers = []string{s}
 			}
 			return out
 		}
-		var se *sigstore.Error
-		if errors.As(err, &se) {
-			f := se.Finding("")
-			out.Finding = &f
+		if n := passed(res); n >= most {
+			most = n
+			out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType}
+			var se *sigstore.Error
+			if errors.As(err, &se) {
+				f := se.Finding("")
+				out.Finding = &f
+			}
 		}
 	}
 	return out

@@ -55,6 +55,15 @@ detected from its content; else a registry reference when it can only be one
 A missing path is a usage error and never reaches the network. The report
 names the transport used.
 
+Signatures and attestations found with the image (cosign tags, OCI
+referrers) or given with --attestation are checked against --key, keyless
+identities (--certificate-identity, --certificate-oidc-issuer,
+--trusted-root, which may be repeated) or, for GitHub artifact
+attestations, gh attestation verify's options: --owner ORG or --repo
+ORG/NAME, with --signer-repo or --signer-workflow for a reusable workflow,
+--cert-oidc-issuer, --predicate-type (SLSA provenance v1 by default) and
+--deny-self-hosted-runners.
+
 Exit codes: 0 VERIFIED, 1 FAILED, 2 UNVERIFIABLE, 64 usage error.`,
 	Args: exactArgs(1),
 	RunE: runVerify,
@@ -180,6 +189,9 @@ func writeText(w io.Writer, r *verify.Report) {
 	fmt.Fprintf(w, "\n%d checks passed\n", r.Checks)
 	for _, a := range r.Attestations {
 		fmt.Fprintf(w, "attestation %s from %s: %s\n", a.Kind, a.Origin, a.Status)
+		if b := a.Build; b != nil {
+			fmt.Fprintf(w, "  built from %s at %s (%s) by %s\n", b.Repository, b.Commit, b.Ref, b.Workflow)
+		}
 	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "%-12s %s\n", f.Severity, f.Error())

@@ -3,8 +3,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +16,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/imgproof/imgproof/attest/sigstore"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -27,8 +32,9 @@ type blobFlags struct {
 	key                         string
 	identity, identityRegexp    string
 	issuer, issuerRegexp        string
-	trustedRoot                 string
+	trustedRoots                []string
 	predicateType               string
+	github                      githubFlags
 	output                      string
 	staging                     bool
 }
@@ -36,7 +42,7 @@ type blobFlags struct {
 var verifyBlobFlags blobFlags
 
 var verifyBlobCmd = &cobra.Command{
-	Use:   "verify-blob (--bundle B | --signature S | --envelope E) (--key K | --certificate-identity I --certificate-oidc-issuer O) [--trusted-root R] ARTIFACT",
+	Use:   "verify-blob (--bundle B | --signature S | --envelope E) (--key K | --certificate-identity I --certificate-oidc-issuer O | --owner ORG | --repo ORG/NAME) [--trusted-root R]... ARTIFACT",
 	Short: "Verify a signature, attestation or sigstore bundle over a file, offline",
 	Long: `verify-blob verifies a signature over ARTIFACT, as cosign verify-blob and
 verify-blob-attestation do, but fully offline.
@@ -49,7 +55,21 @@ verify-blob-attestation do, but fully offline.
 Keyless bundles need --certificate-identity (or --certificate-identity-regexp)
 and --certificate-oidc-issuer (or --certificate-oidc-issuer-regexp), and a
 trusted root (--trusted-root, or the file named by $IMGPROOF_TRUSTED_ROOT).
-Regular expressions must match the whole value.
+Regular expressions must match the whole value. --trusted-root may be given
+more than once (for example Sigstore's public-good instance and GitHub's):
+a bundle verifies if it verifies against one of them.
+
+GitHub artifact attestations (actions/attest-build-provenance) are checked
+as gh attestation verify checks them, with --owner ORG or --repo ORG/NAME
+instead of an identity: the certificate's source repository owner (and with
+--repo the source repository) must match, its issuer must be
+--cert-oidc-issuer, and its SAN, which names the workflow that signed, must
+lie under github.com/ORG/ (or ORG/NAME/). For a reusable workflow, whose SAN
+names another repository, give --signer-repo or --signer-workflow (or
+--certificate-identity[-regexp]). The statement's predicate type must be
+--predicate-type (SLSA provenance v1 by default). --bundle may be the JSON
+Lines file gh attestation download writes: it verifies if one of its bundles
+does, and bundles of another predicate type are skipped.
 
 ARTIFACT is a file, or algorithm:hex for a digest.
 
@@ -84,6 +104,7 @@ func init() {
 	f.StringVar(&verifyBlobFlags.envelope, "envelope", "", "DSSE envelope `file`")
 	addIdentityFlags(f, &verifyBlobFlags)
 	f.StringVar(&verifyBlobFlags.predicateType, "type", "", "required in-toto predicate type `URI` (attestations only)")
+	addGitHubFlags(f, &verifyBlobFlags.github)
 	f.StringVarP(&verifyBlobFlags.output, "output", "o", "text", "output format: text or json")
 	rootCmd.AddCommand(verifyBlobCmd)
 
@@ -95,17 +116,13 @@ func init() {
 	rootCmd.AddCommand(verifyBundleCmd)
 }
 
-type flagSet interface {
-	StringVar(p *string, name, value, usage string)
-}
-
-func addIdentityFlags(f flagSet, bf *blobFlags) {
+func addIdentityFlags(f *pflag.FlagSet, bf *blobFlags) {
 	f.StringVar(&bf.key, "key", "", "PEM public key `file`")
 	f.StringVar(&bf.identity, "certificate-identity", "", "expected certificate identity (subject alternative name), exact")
 	f.StringVar(&bf.identityRegexp, "certificate-identity-regexp", "", "expected certificate identity, as a regular expression matching the whole value")
 	f.StringVar(&bf.issuer, "certificate-oidc-issuer", "", "expected OIDC issuer of the certificate, exact")
 	f.StringVar(&bf.issuerRegexp, "certificate-oidc-issuer-regexp", "", "expected OIDC issuer, as a regular expression matching the whole value")
-	f.StringVar(&bf.trustedRoot, "trusted-root", "", "sigstore trusted_root.json `file` (default $"+trustedRootEnv+")")
+	f.StringArrayVar(&bf.trustedRoots, "trusted-root", nil, "sigstore trusted_root.json `file`, repeatable: a bundle must verify against one (default $"+trustedRootEnv+")")
 }
 
 var digestArg = regexp.MustCompile(`^sha(256|384|512):[0-9a-f]+$`)
@@ -120,6 +137,21 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 	}
 	p := sigstore.Policy{Identity: bf.identity, IdentityRegexp: bf.identityRegexp,
 		Issuer: bf.issuer, IssuerRegexp: bf.issuerRegexp, PredicateType: bf.predicateType}
+	if p.GitHub, err = bf.github.criteria(); err != nil {
+		return usageError{err}
+	}
+	if p.GitHub != nil {
+		switch {
+		case bf.key != "" || mode != "bundle":
+			return usageError{errors.New("--owner and --repo select keyless signers of a --bundle, not a --key")}
+		case bf.issuer != "" || bf.issuerRegexp != "":
+			return usageError{errors.New("with --owner or --repo, give the issuer with --cert-oidc-issuer")}
+		case bf.predicateType != "" && bf.github.predicateType != "" && bf.predicateType != bf.github.predicateType:
+			return usageError{errors.New("--type and --predicate-type differ")}
+		case bf.predicateType == "":
+			p.PredicateType = bf.github.predicate()
+		}
+	}
 	if bf.key != "" {
 		if p.Key, err = readSmall(bf.key, 1<<20); err != nil {
 			return usageError{err}
@@ -127,24 +159,31 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 	} else if mode != "bundle" {
 		return usageError{fmt.Errorf("--%s needs --key; keyless verification needs a --bundle", mode)}
 	}
-	rootPath := bf.trustedRoot
-	if rootPath == "" {
-		rootPath = os.Getenv(trustedRootEnv)
-	}
-	if rootPath != "" && mode == "bundle" {
-		if p.TrustedRoot, err = readSmall(rootPath, 16<<20); err != nil {
+	var roots [][]byte
+	if mode == "bundle" {
+		if roots, err = readRoots(bf.trustedRoots); err != nil {
 			return usageError{err}
 		}
 	}
-	if bf.staging && rootPath == "" {
+	if bf.staging && len(roots) == 0 {
 		return usageError{errors.New("--staging: verification is offline; give the staging trusted root with --trusted-root")}
 	}
-	if bf.key == "" && len(p.TrustedRoot) == 0 {
+	if bf.key == "" && len(roots) == 0 {
 		return usageError{errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")}
 	}
+	policies := []sigstore.Policy{p}
+	if len(roots) > 0 {
+		policies = policies[:0]
+		for _, r := range roots {
+			q := p
+			q.TrustedRoot = r
+			policies = append(policies, q)
+		}
+	}
 
-	if mode == "bundle" && sigstore.IsCosignSignature(material) {
-		if material, err = convertCosign(material, artifactArg); err != nil {
+	bundles := [][]byte{material}
+	if mode == "bundle" {
+		if bundles, err = splitBundles(material); err != nil {
 			rep := blobReport(artifactArg, mode, &sigstore.Result{}, &sigstore.Error{Check: sigstore.CheckBundle, Kind: sigstore.ErrMalformed, Err: err})
 			if werr := writeBlobReport(cmd.OutOrStdout(), bf.output, rep, &sigstore.Result{}); werr != nil {
 				return werr
@@ -152,35 +191,26 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 			return exitError{rep.Verdict.ExitCode()}
 		}
 	}
-
-	art, closeArt, err := openArtifact(artifactArg)
-	if err != nil {
-		return usageError{err}
-	}
-	defer closeArt()
-
-	ctx := cmd.Context()
-	var res *sigstore.Result
-	var verr error
-	switch mode {
-	case "bundle":
-		res, verr = sigstore.Verify(ctx, material, art, p)
-	case "signature":
-		if art.Reader == nil {
-			return usageError{errors.New("--signature needs the artifact file, not a digest")}
+	if len(bundles) == 1 && mode == "bundle" && sigstore.IsCosignSignature(material) {
+		if material, err = convertCosign(material, artifactArg); err != nil {
+			rep := blobReport(artifactArg, mode, &sigstore.Result{}, &sigstore.Error{Check: sigstore.CheckBundle, Kind: sigstore.ErrMalformed, Err: err})
+			if werr := writeBlobReport(cmd.OutOrStdout(), bf.output, rep, &sigstore.Result{}); werr != nil {
+				return werr
+			}
+			return exitError{rep.Verdict.ExitCode()}
 		}
-		if bf.predicateType != "" {
-			return usageError{errors.New("--type applies to attestations (--envelope or --bundle)")}
+		bundles = [][]byte{material}
+	}
+
+	var results []blobAttempt
+	for _, b := range bundles {
+		best, err := verifyOneBlob(cmd.Context(), bf, mode, b, artifactArg, policies)
+		if err != nil {
+			return err
 		}
-		res, verr = sigstore.VerifySignature(ctx, material, art.Reader, p.Key)
-	case "envelope":
-		res, verr = sigstore.VerifyEnvelope(ctx, material, art, p.Key, bf.predicateType)
+		results = append(results, best)
 	}
-	var se *sigstore.Error
-	if errors.As(verr, &se) && errors.Is(se, sigstore.ErrPolicy) {
-		return usageError{verr}
-	}
-	rep := blobReport(artifactArg, mode, res, verr)
+	rep, res := blobReports(artifactArg, mode, results)
 	if err := writeBlobReport(cmd.OutOrStdout(), bf.output, rep, res); err != nil {
 		return err
 	}
@@ -188,6 +218,168 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 		return exitError{code}
 	}
 	return nil
+}
+
+// blobAttempt is the outcome of one signature input.
+type blobAttempt struct {
+	res *sigstore.Result
+	err error
+}
+
+// verifyOneBlob verifies one signature input under each policy (one per
+// trusted root) until one verifies; otherwise it returns the failure that
+// got furthest. An invalid policy is a usage error.
+func verifyOneBlob(ctx context.Context, bf *blobFlags, mode string, material []byte, artifactArg string, policies []sigstore.Policy) (blobAttempt, error) {
+	var best blobAttempt
+	for _, p := range policies {
+		art, closeArt, err := openArtifact(artifactArg)
+		if err != nil {
+			return best, usageError{err}
+		}
+		var res *sigstore.Result
+		var verr error
+		switch mode {
+		case "bundle":
+			res, verr = sigstore.Verify(ctx, material, art, p)
+		case "signature":
+			if art.Reader == nil {
+				closeArt()
+				return best, usageError{errors.New("--signature needs the artifact file, not a digest")}
+			}
+			if bf.predicateType != "" {
+				closeArt()
+				return best, usageError{errors.New("--type applies to attestations (--envelope or --bundle)")}
+			}
+			res, verr = sigstore.VerifySignature(ctx, material, art.Reader, p.Key)
+		case "envelope":
+			res, verr = sigstore.VerifyEnvelope(ctx, material, art, p.Key, bf.predicateType)
+		}
+		closeArt()
+		var se *sigstore.Error
+		if errors.As(verr, &se) && errors.Is(se, sigstore.ErrPolicy) {
+			return best, usageError{verr}
+		}
+		a := blobAttempt{res: res, err: verr}
+		if verr == nil && res.Verified || errors.As(verr, &se) && errors.Is(se, sigstore.ErrTrustedRoot) {
+			// A trusted root that cannot be read fails every bundle alike.
+			return a, nil
+		}
+		if best.res == nil || passed(res) >= passed(best.res) {
+			best = a
+		}
+	}
+	return best, nil
+}
+
+// passed counts the checks that passed: how far a verification got.
+func passed(res *sigstore.Result) int {
+	n := 0
+	for _, c := range res.Checks {
+		if c.Status == "pass" {
+			n++
+		}
+	}
+	return n
+}
+
+// splitBundles reads a bundle file: one JSON document, or JSON Lines of
+// them as gh attestation download writes, each a bundle or an object that
+// wraps one in "bundle" as GitHub's attestations API does. A file that is
+// not a sequence of JSON documents is returned whole, for the verifier to
+// report. More documents than limits.Attestations is an error.
+func splitBundles(data []byte) ([][]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	max := limits.Default().Attestations
+	var out [][]byte
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return [][]byte{data}, nil
+		}
+		if len(out) >= max {
+			return nil, limits.Exceeded(limits.Attestations, int64(max), "bundle file")
+		}
+		var wrap struct {
+			MediaType string          `json:"mediaType"`
+			Bundle    json.RawMessage `json:"bundle"`
+		}
+		if json.Unmarshal(raw, &wrap) == nil && wrap.MediaType == "" && len(wrap.Bundle) > 0 && wrap.Bundle[0] == '{' {
+			raw = wrap.Bundle
+		}
+		out = append(out, raw)
+	}
+	if len(out) == 0 {
+		return [][]byte{data}, nil
+	}
+	return out, nil
+}
+
+// blobReports builds the report of every signature input. One input is
+// reported as it stands. Of several (a JSON Lines file), as gh does, one
+// that verifies suffices: the others' failures become informational, and
+// bundles of another predicate type are skipped. It returns the result to
+// describe in text output.
+func blobReports(artifactArg, mode string, results []blobAttempt) (*verify.Report, *sigstore.Result) {
+	if len(results) == 1 {
+		return blobReport(artifactArg, mode, results[0].res, results[0].err), results[0].res
+	}
+	rep := &verify.Report{Schema: verify.SchemaVersion, Source: verify.Source{Path: artifactArg, Format: "blob"},
+		Images: []verify.Image{}, Findings: []verify.Finding{}, Attestations: []verify.Attestation{}}
+	shown := results[len(results)-1].res
+	anyVerified := false
+	for _, r := range results {
+		if r.err == nil && r.res.Verified {
+			anyVerified, shown = true, r.res
+			break
+		}
+	}
+	otherTypes := 0
+	for i, r := range results {
+		sub := blobReport(artifactArg, mode, r.res, r.err)
+		var se *sigstore.Error
+		otherType := errors.As(r.err, &se) && se.Check == sigstore.CheckPayload && errors.Is(se, sigstore.ErrVerify)
+		if otherType {
+			otherTypes++
+		}
+		for _, a := range sub.Attestations {
+			a.Origin = fmt.Sprintf("%s#%d", mode, i+1)
+			rep.Attestations = append(rep.Attestations, a)
+		}
+		for _, f := range sub.Findings {
+			f.Path = fmt.Sprintf("%s#%d", mode, i+1)
+			if anyVerified || otherType {
+				f.Severity = verify.SeverityInfo
+				f.Message = "skipped: " + f.Message
+			}
+			rep.Add(f)
+		}
+		if r.err == nil && r.res.Verified {
+			rep.Checks += sub.Checks
+		}
+	}
+	if !anyVerified && otherTypes == len(results) {
+		rep.Add(verify.Finding{Code: sigstore.CodePredicateNotAllowed, Severity: verify.SeverityError, Path: mode,
+			Message: fmt.Sprintf("none of the %d bundles has the required predicate type", len(results))})
+	}
+	rep.Verdict = verify.Verified
+	for _, f := range rep.Findings {
+		switch {
+		case f.Severity == verify.SeverityError:
+			rep.Verdict = verify.Failed
+		case f.Severity == verify.SeverityUnverifiable && rep.Verdict == verify.Verified:
+			rep.Verdict = verify.Unverifiable
+		}
+	}
+	if rep.Verdict == verify.Verified && !anyVerified {
+		rep.Verdict = verify.Unverifiable
+		rep.Add(verify.Finding{Code: verify.CodeNothingVerified, Severity: verify.SeverityUnverifiable, Path: mode,
+			Message: fmt.Sprintf("none of the %d bundles verified", len(results))})
+	}
+	return rep, shown
 }
 
 // blobMaterial reads the one signature input that was given.
@@ -320,6 +512,9 @@ func writeBlobReport(w io.Writer, output string, rep *verify.Report, res *sigsto
 		}
 		if a.PredicateType != "" {
 			fmt.Fprintf(&b, "  predicate: %s\n", a.PredicateType)
+		}
+		if bd := a.Build; bd != nil {
+			fmt.Fprintf(&b, "  repository: %s\n  commit:    %s\n  ref:       %s\n  workflow:  %s\n", bd.Repository, bd.Commit, bd.Ref, bd.Workflow)
 		}
 		if t := res.IntegratedTime(); !t.IsZero() {
 			fmt.Fprintf(&b, "  logged:    %s\n", t.Format("2006-01-02T15:04:05Z"))

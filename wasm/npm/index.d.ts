@@ -167,6 +167,20 @@ export interface Attestation {
   binds: Binding[];
   checks: Check[];
   status: "verified" | "failed" | "unsigned" | "unverifiable" | string;
+  /** The build a verified keyless signer's Fulcio certificate names. */
+  build?: Build;
+}
+
+/** Fulcio certificate extensions (OID 1.3.6.1.4.1.57264.1.*) of a build. */
+export interface Build {
+  repository?: string;
+  ref?: string;
+  commit?: string;
+  workflow?: string;
+  workflowDigest?: string;
+  runner?: string;
+  issuer?: string;
+  invocation?: string;
 }
 
 export interface Report {

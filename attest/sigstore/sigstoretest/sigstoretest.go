@@ -180,6 +180,20 @@ type LeafOptions struct {
 	Issuer string
 	// NotBefore and NotAfter default to a minute ago and ten minutes on.
 	NotBefore, NotAfter time.Time
+	// Extensions are added to the certificate, for example Fulcio's
+	// build extensions made with Extension.
+	Extensions []pkix.Extension
+}
+
+// Extension is a Fulcio certificate extension (1.3.6.1.4.1.57264.1.n,
+// n from 8 on) holding value as a DER UTF8String. It panics on a value
+// that is not UTF-8.
+func Extension(n int, value string) pkix.Extension {
+	der, err := asn1.MarshalWithParams(value, "utf8")
+	if err != nil {
+		panic(err)
+	}
+	return pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, n}, Value: der}
 }
 
 // Leaf is a signing certificate and its key.
@@ -219,7 +233,7 @@ func (a *Authority) Leaf(o LeafOptions) (*Leaf, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: serial, NotBefore: o.NotBefore, NotAfter: o.NotAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-		ExtraExtensions: []pkix.Extension{{Id: oidIssuerV1, Value: []byte(o.Issuer)}, {Id: oidIssuerV2, Value: issuerV2}},
+		ExtraExtensions: append([]pkix.Extension{{Id: oidIssuerV1, Value: []byte(o.Issuer)}, {Id: oidIssuerV2, Value: issuerV2}}, o.Extensions...),
 	}
 	if strings.Contains(o.Identity, "://") {
 		u, err := url.Parse(o.Identity)
