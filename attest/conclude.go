@@ -23,7 +23,7 @@ func (r *run) conclude() {
 		rep.Add(verify.Finding{Code: CodeKeylessUnavailable, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
 			Message: "keyless verification not available in this build"})
 	}
-	if !r.opts.trusted() {
+	if !r.opts.trusted() && r.opts.Notary == nil {
 		if r.opts.Policy != nil {
 			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
 				Message: "the policy names no trusted key or identity"})
