@@ -25,6 +25,7 @@ import (
 	"github.com/notaryproject/notation-go"
 	notationreg "github.com/notaryproject/notation-go/registry"
 	"github.com/notaryproject/notation-go/signer"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/imgproof/imgproof/attest"
@@ -158,12 +159,30 @@ func sign(t *testing.T, dir, ref, mediaType string, key crypto.Signer, chain []*
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := notation.Sign(context.Background(), s, repo, notation.SignOptions{ArtifactReference: ref,
-		SignerSignOptions: notation.SignerSignOptions{SignatureMediaType: mediaType}})
-	if err != nil {
+	before := indexEntries(t, dir)
+	if _, err := notation.Sign(context.Background(), s, repo, notation.SignOptions{ArtifactReference: ref,
+		SignerSignOptions: notation.SignerSignOptions{SignatureMediaType: mediaType}}); err != nil {
 		t.Fatalf("notation sign %s: %v", ref, err)
 	}
-	return d
+	for _, e := range indexEntries(t, dir) {
+		if slices.ContainsFunc(before, func(b ocispec.Descriptor) bool { return b.Digest == e.Digest }) {
+			continue
+		}
+		var m ocispec.Manifest
+		readJSON(t, filepath.Join(dir, "blobs", "sha256", e.Digest.Encoded()), &m)
+		if m.ArtifactType == attest.ArtifactTypeNotary || m.Config.MediaType == attest.ArtifactTypeNotary {
+			return e
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "index.json"))
+	t.Fatalf("notation sign added no signature manifest to index.json: %s", b)
+	return ocispec.Descriptor{}
+}
+
+func indexEntries(t *testing.T, dir string) []ocispec.Descriptor {
+	var ix ocispec.Index
+	readJSON(t, filepath.Join(dir, "index.json"), &ix)
+	return ix.Manifests
 }
 
 func run(t *testing.T, dir string, tr *notary.Trust) *verify.Report {
@@ -228,3 +247,287 @@ func TestValidSignatures(t *testing.T) {
 		})
 	}
 }
+
+func findingCodes(r *verify.Report) []verify.Code {
+	var out []verify.Code
+	for _, f := range r.Findings {
+		out = append(out, f.Code)
+	}
+	return out
+}
+
+// TestOutcomes runs one signed layout per case through imgproof and
+// compares the verdict with what notation verify decides (in comments).
+func TestOutcomes(t *testing.T) {
+	root := newCA(t, "imgproof test root")
+	other := newCA(t, "another root")
+	key, chain := root.leaf(t, "signer.example", time.Now().Add(time.Hour))
+	okStore := store(t, "test", root)
+	strict := policy(t, "strict", []string{"ca:test"}, []string{"*"})
+	type tc struct {
+		name string
+		// prepare signs the layout and may alter it.
+		prepare func(t *testing.T, dir string, ds []string)
+		policy  []byte
+		store   string
+		spec    func() fixtures.Spec
+		verdict verify.Verdict
+		want    []verify.Code
+		// statuses of the Notary signatures, in report order.
+		statuses []string
+	}
+	signWith := func(k crypto.Signer, c []*x509.Certificate, mt string) func(*testing.T, string, []string) {
+		return func(t *testing.T, dir string, ds []string) { sign(t, dir, ds[0], mt, k, c) }
+	}
+	cases := []tc{
+		{name: "untrusted and trusted signatures", // notation verify: success (one signature verifies)
+			prepare: func(t *testing.T, dir string, ds []string) {
+				k2, c2 := other.leaf(t, "stranger.example", time.Now().Add(time.Hour))
+				sign(t, dir, ds[0], jws.MediaTypeEnvelope, k2, c2)
+				sign(t, dir, ds[0], cose.MediaTypeEnvelope, key, chain)
+			},
+			verdict: verify.Verified, want: []verify.Code{attest.CodeSignerUntrusted},
+			statuses: []string{attest.StatusUnverifiable, attest.StatusVerified}},
+		{name: "only an untrusted signature", // notation verify: failure
+			prepare: func(t *testing.T, dir string, ds []string) {
+				k2, c2 := other.leaf(t, "stranger.example", time.Now().Add(time.Hour))
+				sign(t, dir, ds[0], jws.MediaTypeEnvelope, k2, c2)
+			},
+			verdict: verify.Unverifiable, want: []verify.Code{attest.CodeSignerUntrusted, attest.CodeUnsigned},
+			statuses: []string{attest.StatusUnverifiable}},
+		{name: "wrong identity", prepare: signWith(key, chain, jws.MediaTypeEnvelope), // notation verify: failure
+			policy:  policy(t, "strict", []string{"ca:test"}, []string{"x509.subject: C=US, ST=WA, O=imgproof test, CN=someone.else"}),
+			verdict: verify.Unverifiable, want: []verify.Code{attest.CodeSignerUntrusted, attest.CodeUnsigned},
+			statuses: []string{attest.StatusUnverifiable}},
+		{name: "wrong trust store", prepare: signWith(key, chain, jws.MediaTypeEnvelope), // notation verify: failure
+			store:   store(t, "test", other),
+			verdict: verify.Unverifiable, want: []verify.Code{attest.CodeSignerUntrusted, attest.CodeUnsigned},
+			statuses: []string{attest.StatusUnverifiable}},
+		{name: "expired certificate", prepare: expiredSignature(root), // notation verify: failure
+			verdict: verify.Failed, want: []verify.Code{attest.CodeSigningTimeInvalid},
+			statuses: []string{attest.StatusFailed}},
+		{name: "expired certificate, permissive", prepare: expiredSignature(root), // notation verify: success, expiry logged
+			policy:  policy(t, "permissive", []string{"ca:test"}, []string{"*"}),
+			verdict: verify.Verified, want: []verify.Code{attest.CodeSigningTimeInvalid},
+			statuses: []string{attest.StatusVerified}},
+		{name: "signature over another manifest", // notation verify: failure (content descriptor mismatch)
+			spec: twoImages,
+			prepare: func(t *testing.T, dir string, ds []string) {
+				d := sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
+				reattach(t, dir, d, ds[1])
+			},
+			verdict: verify.Failed, want: []verify.Code{attest.CodeSubjectMismatch},
+			statuses: []string{attest.StatusVerified, attest.StatusFailed}},
+		{name: "invalid signature", // notation verify: failure (integrity)
+			prepare: func(t *testing.T, dir string, ds []string) {
+				d := sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
+				corruptJWS(t, dir, d)
+			},
+			verdict: verify.Failed, want: []verify.Code{attest.CodeSignatureInvalid},
+			statuses: []string{attest.StatusFailed}},
+		{name: "changed layer under an unchanged manifest", // notation verify: success; it never reads layers
+			prepare: func(t *testing.T, dir string, ds []string) {
+				sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
+				swapLayer(t, dir, ds[0])
+			},
+			verdict: verify.Failed, want: []verify.Code{verify.CodeDigestMismatch},
+			statuses: []string{attest.StatusVerified}},
+		{name: "level skip", prepare: signWith(key, chain, jws.MediaTypeEnvelope), // notation verify: skipped
+			policy:  []byte(`{"version":"1.0","trustPolicies":[{"name":"s","registryScopes":["*"],"signatureVerification":{"level":"skip"}}]}`),
+			verdict: verify.Unverifiable, want: []verify.Code{attest.CodeNotChecked, attest.CodeUnsigned},
+			statuses: []string{attest.StatusUnverifiable}},
+		{name: "no statement for the scope", prepare: signWith(key, chain, jws.MediaTypeEnvelope),
+			policy:  []byte(`{"version":"1.0","trustPolicies":[{"name":"o","registryScopes":["registry.example/other"],"signatureVerification":{"level":"strict"},"trustStores":["ca:test"],"trustedIdentities":["*"]}]}`),
+			verdict: verify.Unverifiable, want: []verify.Code{attest.CodeNoTrustPolicy, attest.CodeUnsigned},
+			statuses: []string{attest.StatusUnverifiable}},
+		{name: "revocation endpoint, strict", prepare: revocableSignature(root), // needs OCSP: cannot run offline
+			verdict: verify.Unverifiable, want: []verify.Code{attest.CodeRevocationUnavailable, attest.CodeUnsigned},
+			statuses: []string{attest.StatusUnverifiable}},
+		{name: "revocation endpoint, revocation skipped", prepare: revocableSignature(root),
+			policy:  []byte(`{"version":"1.0","trustPolicies":[{"name":"r","registryScopes":["*"],"signatureVerification":{"level":"strict","override":{"revocation":"skip"}},"trustStores":["ca:test"],"trustedIdentities":["*"]}]}`),
+			verdict: verify.Verified, statuses: []string{attest.StatusVerified}},
+		{name: "revocation endpoint, permissive", prepare: revocableSignature(root),
+			policy:  policy(t, "permissive", []string{"ca:test"}, []string{"*"}),
+			verdict: verify.Verified, want: []verify.Code{attest.CodeCertificateRevoked},
+			statuses: []string{attest.StatusVerified}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			spec := fixtures.Default()
+			if c.spec != nil {
+				spec = c.spec()
+			}
+			dir, ds := writeLayout(t, spec)
+			c.prepare(t, dir, ds)
+			p, s := c.policy, c.store
+			if p == nil {
+				p = strict
+			}
+			if s == "" {
+				s = okStore
+			}
+			rep := run(t, dir, trust(t, p, s))
+			var statuses []string
+			for _, a := range notarySigs(rep) {
+				statuses = append(statuses, a.Status)
+			}
+			if rep.Verdict != c.verdict || !slices.Equal(statuses, c.statuses) {
+				t.Fatalf("want %s with signatures %v, got %s %v:\n%s", c.verdict, c.statuses, rep.Verdict, statuses, dump(t, rep))
+			}
+			for _, w := range c.want {
+				if !has(rep, w) {
+					t.Errorf("no %s finding: %v", w, findingCodes(rep))
+				}
+			}
+		})
+	}
+}
+
+func twoImages() fixtures.Spec {
+	s := fixtures.MultiPlatform()
+	s.Index = false
+	return s
+}
+
+// expiredSignature signs with a certificate that expires a second later,
+// and waits until it has.
+func expiredSignature(root *ca) func(*testing.T, string, []string) {
+	return func(t *testing.T, dir string, ds []string) {
+		end := time.Now().Add(1500 * time.Millisecond)
+		k, c := root.leaf(t, "short.example", end)
+		sign(t, dir, ds[0], jws.MediaTypeEnvelope, k, c)
+		time.Sleep(time.Until(end.Truncate(time.Second).Add(1100 * time.Millisecond)))
+	}
+}
+
+// revocableSignature signs with a certificate that names an OCSP server.
+func revocableSignature(root *ca) func(*testing.T, string, []string) {
+	return func(t *testing.T, dir string, ds []string) {
+		k := newKey(t)
+		tmpl := &x509.Certificate{Subject: pkix.Name{CommonName: "ocsp.example", Organization: []string{"imgproof test"}, Country: []string{"US"}, Province: []string{"WA"}},
+			NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour), OCSPServer: []string{"http://ocsp.invalid/"},
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+		leaf := issue(t, tmpl, root.cert, &k.PublicKey, root.key)
+		sign(t, dir, ds[0], jws.MediaTypeEnvelope, k, []*x509.Certificate{leaf, root.cert})
+	}
+}
+
+func readJSON(t *testing.T, p string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeBlob stores data in the layout and returns its digest.
+func writeBlob(t *testing.T, dir string, data []byte) ocispec.Descriptor {
+	t.Helper()
+	d := ocispec.Descriptor{Digest: digestOf(data), Size: int64(len(data))}
+	if err := os.WriteFile(filepath.Join(dir, "blobs", "sha256", d.Digest.Encoded()), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// rewriteSignature rewrites a signature manifest with edit, stores it and
+// lists it in index.json in place of the original.
+func rewriteSignature(t *testing.T, dir string, sig ocispec.Descriptor, edit func(*ocispec.Manifest)) {
+	t.Helper()
+	var m ocispec.Manifest
+	readJSON(t, filepath.Join(dir, "blobs", "sha256", sig.Digest.Encoded()), &m)
+	edit(&m)
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := writeBlob(t, dir, raw)
+	var ix ocispec.Index
+	readJSON(t, filepath.Join(dir, "index.json"), &ix)
+	found := false
+	for i := range ix.Manifests {
+		if ix.Manifests[i].Digest == sig.Digest {
+			ix.Manifests[i].Digest, ix.Manifests[i].Size = nd.Digest, nd.Size
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("signature %s not in index.json", sig.Digest)
+	}
+	b, err := json.Marshal(ix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "blobs", "sha256", sig.Digest.Encoded())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reattach points the signature manifest at another manifest.
+func reattach(t *testing.T, dir string, sig ocispec.Descriptor, to string) {
+	var ix ocispec.Index
+	readJSON(t, filepath.Join(dir, "index.json"), &ix)
+	var target ocispec.Descriptor
+	for _, m := range ix.Manifests {
+		if m.Digest.String() == to {
+			target = ocispec.Descriptor{MediaType: m.MediaType, Digest: m.Digest, Size: m.Size}
+		}
+	}
+	if target.Digest == "" {
+		t.Fatalf("%s not in index.json", to)
+	}
+	// Keep the original (a valid signature of the first image) and add a
+	// copy attached to the second.
+	var m ocispec.Manifest
+	readJSON(t, filepath.Join(dir, "blobs", "sha256", sig.Digest.Encoded()), &m)
+	m.Subject = &target
+	raw, _ := json.Marshal(m)
+	nd := writeBlob(t, dir, raw)
+	nd.MediaType = ocispec.MediaTypeImageManifest
+	ix.Manifests = append(ix.Manifests, nd)
+	b, _ := json.Marshal(ix)
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// corruptJWS changes one byte of the JWS signature value.
+func corruptJWS(t *testing.T, dir string, sig ocispec.Descriptor) {
+	rewriteSignature(t, dir, sig, func(m *ocispec.Manifest) {
+		var env map[string]any
+		readJSON(t, filepath.Join(dir, "blobs", "sha256", m.Layers[0].Digest.Encoded()), &env)
+		s := env["signature"].(string)
+		flip := "A"
+		if s[10] == 'A' {
+			flip = "B"
+		}
+		env["signature"] = s[:10] + flip + s[11:]
+		raw, _ := json.Marshal(env)
+		nd := writeBlob(t, dir, raw)
+		m.Layers[0].Digest, m.Layers[0].Size = nd.Digest, nd.Size
+	})
+}
+
+// swapLayer replaces the bytes of the image's first layer file, leaving
+// every manifest (and so the signature) as it was.
+func swapLayer(t *testing.T, dir, manifest string) {
+	var m ocispec.Manifest
+	readJSON(t, filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(manifest, "sha256:")), &m)
+	p := filepath.Join(dir, "blobs", "sha256", m.Layers[0].Digest.Encoded())
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func digestOf(b []byte) digest.Digest { return digest.FromBytes(b) }

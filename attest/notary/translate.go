@@ -103,6 +103,11 @@ func translate(sig attest.NotarySignature, ref string, outcome *notation.Verific
 	}
 	if enforced != nil {
 		f := verify.Finding{Code: failCode[enforced.Type], Message: string(enforced.Type) + ": " + enforced.Error.Error()}
+		if enforced.Type == trustpolicy.TypeAuthenticity {
+			// An untrusted signer disproves nothing: another signature may
+			// be trusted. Alone, it leaves the image unsigned (E_UNSIGNED).
+			f.Severity = verify.SeverityWarning
+		}
 		if offlineRevocation(enforced, rec) {
 			f.Code, f.Severity = attest.CodeRevocationUnavailable, verify.SeverityUnverifiable
 			f.Message = string(enforced.Type) + ": a revocation check the trust policy enforces could not run offline: " + enforced.Error.Error()
