@@ -348,7 +348,7 @@ func TestOutcomes(t *testing.T) {
 			verdict: verify.Verified, statuses: []string{attest.StatusVerified}},
 		{name: "revocation endpoint, permissive", prepare: revocableSignature(root),
 			policy:  policy(t, "permissive", []string{"ca:test"}, []string{"*"}),
-			verdict: verify.Verified, want: []verify.Code{attest.CodeCertificateRevoked},
+			verdict: verify.Verified, want: []verify.Code{attest.CodeRevocationUnavailable},
 			statuses: []string{attest.StatusVerified}},
 	}
 	for _, c := range cases {

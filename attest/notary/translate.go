@@ -90,7 +90,11 @@ func translate(sig attest.NotarySignature, ref string, outcome *notation.Verific
 		case res.Action == trustpolicy.ActionLog:
 			m := res.Error.Error() + " (level " + level + " logs this check, it does not enforce it)"
 			out.Checks = append(out.Checks, verify.Check{Name: name, Status: "fail", Message: m})
-			out.Warnings = append(out.Warnings, verify.Finding{Code: failCode[res.Type], Severity: verify.SeverityWarning, Message: name + ": " + m})
+			code := failCode[res.Type]
+			if offlineRevocation(res, rec) {
+				code = attest.CodeRevocationUnavailable
+			}
+			out.Warnings = append(out.Warnings, verify.Finding{Code: code, Severity: verify.SeverityWarning, Message: name + ": " + m})
 		default:
 			out.Checks = append(out.Checks, verify.Check{Name: name, Status: "skip", Message: res.Error.Error() + " (skipped by the trust policy)"})
 		}
@@ -98,8 +102,12 @@ func translate(sig attest.NotarySignature, ref string, outcome *notation.Verific
 			established = false
 		}
 	}
-	if !ranRevocation && out.Signature != nil {
-		out.Signature.Revocation = "not run: the trust policy skips the revocation check"
+	if !ranRevocation {
+		why := "signing chain: not run, the trust policy skips the revocation check"
+		if outcome.VerificationLevel.Enforcement[trustpolicy.TypeRevocation] != trustpolicy.ActionSkip {
+			why = "signing chain: not reached, verification stopped at a failed check"
+		}
+		out.Signature.Revocation = strings.TrimPrefix(out.Signature.Revocation+"; "+why, "; ")
 	}
 	if enforced != nil {
 		f := verify.Finding{Code: failCode[enforced.Type], Message: string(enforced.Type) + ": " + enforced.Error.Error()}
