@@ -5,14 +5,8 @@ package notary_test
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,92 +16,15 @@ import (
 
 	"github.com/notaryproject/notation-core-go/signature/cose"
 	"github.com/notaryproject/notation-core-go/signature/jws"
-	"github.com/notaryproject/notation-go"
-	notationreg "github.com/notaryproject/notation-go/registry"
-	"github.com/notaryproject/notation-go/signer"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/notary"
+	"github.com/imgproof/imgproof/attest/notary/notarytest"
 	"github.com/imgproof/imgproof/fixtures"
 	"github.com/imgproof/imgproof/verify"
 )
-
-// ca is a test certificate authority.
-type ca struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-}
-
-var serial int64
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func issue(t *testing.T, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) *x509.Certificate {
-	t.Helper()
-	serial++
-	tmpl.SerialNumber = big.NewInt(serial)
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func newCA(t *testing.T, cn string) *ca {
-	k := newKey(t)
-	tmpl := &x509.Certificate{Subject: pkix.Name{CommonName: cn, Organization: []string{"imgproof test"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	return &ca{cert: issue(t, tmpl, tmpl, &k.PublicKey, k), key: k}
-}
-
-// leaf issues a code signing certificate valid until notAfter.
-func (c *ca) leaf(t *testing.T, cn string, notAfter time.Time) (crypto.Signer, []*x509.Certificate) {
-	k := newKey(t)
-	tmpl := &x509.Certificate{Subject: pkix.Name{CommonName: cn, Organization: []string{"imgproof test"}, Country: []string{"US"}, Province: []string{"WA"}},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: notAfter,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
-	return k, []*x509.Certificate{issue(t, tmpl, c.cert, &k.PublicKey, c.key), c.cert}
-}
-
-// store writes a trust store holding the CAs under x509/ca/NAME.
-func store(t *testing.T, name string, cas ...*ca) string {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "x509", "ca", name)
-	if err := os.MkdirAll(p, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range cas {
-		b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw})
-		if err := os.WriteFile(filepath.Join(p, strings.Repeat("c", i+1)+".pem"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-func policy(t *testing.T, level string, stores []string, identities []string) []byte {
-	b, err := json.Marshal(map[string]any{"version": "1.0", "trustPolicies": []any{map[string]any{
-		"name": "test", "registryScopes": []string{"*"}, "signatureVerification": map[string]string{"level": level},
-		"trustStores": stores, "trustedIdentities": identities}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func trust(t *testing.T, policyJSON []byte, storeDir string) *notary.Trust {
 	t.Helper()
@@ -147,44 +64,6 @@ func writeLayout(t *testing.T, spec fixtures.Spec) (string, []string) {
 	return dir, ds
 }
 
-// sign signs ref in the layout with notation-go, the code `notation sign
-// --oci-layout` runs, and returns the signature manifest's descriptor.
-func sign(t *testing.T, dir, ref, mediaType string, key crypto.Signer, chain []*x509.Certificate) ocispec.Descriptor {
-	t.Helper()
-	s, err := signer.NewGenericSigner(key, chain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo, err := notationreg.NewOCIRepository(dir, notationreg.RepositoryOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := indexEntries(t, dir)
-	if _, err := notation.Sign(context.Background(), s, repo, notation.SignOptions{ArtifactReference: ref,
-		SignerSignOptions: notation.SignerSignOptions{SignatureMediaType: mediaType}}); err != nil {
-		t.Fatalf("notation sign %s: %v", ref, err)
-	}
-	for _, e := range indexEntries(t, dir) {
-		if slices.ContainsFunc(before, func(b ocispec.Descriptor) bool { return b.Digest == e.Digest }) {
-			continue
-		}
-		var m ocispec.Manifest
-		readJSON(t, filepath.Join(dir, "blobs", "sha256", e.Digest.Encoded()), &m)
-		if m.ArtifactType == attest.ArtifactTypeNotary || m.Config.MediaType == attest.ArtifactTypeNotary {
-			return e
-		}
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "index.json"))
-	t.Fatalf("notation sign added no signature manifest to index.json: %s", b)
-	return ocispec.Descriptor{}
-}
-
-func indexEntries(t *testing.T, dir string) []ocispec.Descriptor {
-	var ix ocispec.Index
-	readJSON(t, filepath.Join(dir, "index.json"), &ix)
-	return ix.Manifests
-}
-
 func run(t *testing.T, dir string, tr *notary.Trust) *verify.Report {
 	t.Helper()
 	ctx := context.Background()
@@ -221,14 +100,14 @@ func dump(t *testing.T, r *verify.Report) string {
 }
 
 func TestValidSignatures(t *testing.T) {
-	root := newCA(t, "imgproof test root")
-	key, chain := root.leaf(t, "signer.example", time.Now().Add(time.Hour))
-	st := store(t, "test", root)
+	root := notarytest.NewCA(t, "imgproof test root")
+	key, chain := root.Leaf(t, "signer.example", time.Now().Add(time.Hour))
+	st := notarytest.Store(t, "test", root)
 	for _, mt := range []string{jws.MediaTypeEnvelope, cose.MediaTypeEnvelope} {
 		t.Run(mt, func(t *testing.T) {
 			dir, ds := writeLayout(t, fixtures.Default())
-			sign(t, dir, ds[0], mt, key, chain)
-			rep := run(t, dir, trust(t, policy(t, "strict", []string{"ca:test"}, []string{"x509.subject: C=US, ST=WA, O=imgproof test, CN=signer.example"}), st))
+			notarytest.Sign(t, dir, ds[0], mt, key, chain)
+			rep := run(t, dir, trust(t, notarytest.Policy(t, "strict", []string{"ca:test"}, []string{"x509.subject: " + notarytest.Subject("signer.example")}), st))
 			sigs := notarySigs(rep)
 			if rep.Verdict != verify.Verified || len(sigs) != 1 || sigs[0].Status != attest.StatusVerified {
 				t.Fatalf("want VERIFIED with one verified Notary signature:\n%s", dump(t, rep))
@@ -259,11 +138,11 @@ func findingCodes(r *verify.Report) []verify.Code {
 // TestOutcomes runs one signed layout per case through imgproof and
 // compares the verdict with what notation verify decides (in comments).
 func TestOutcomes(t *testing.T) {
-	root := newCA(t, "imgproof test root")
-	other := newCA(t, "another root")
-	key, chain := root.leaf(t, "signer.example", time.Now().Add(time.Hour))
-	okStore := store(t, "test", root)
-	strict := policy(t, "strict", []string{"ca:test"}, []string{"*"})
+	root := notarytest.NewCA(t, "imgproof test root")
+	other := notarytest.NewCA(t, "another root")
+	key, chain := root.Leaf(t, "signer.example", time.Now().Add(time.Hour))
+	okStore := notarytest.Store(t, "test", root)
+	strict := notarytest.Policy(t, "strict", []string{"ca:test"}, []string{"*"})
 	type tc struct {
 		name string
 		// prepare signs the layout and may alter it.
@@ -277,57 +156,57 @@ func TestOutcomes(t *testing.T) {
 		statuses []string
 	}
 	signWith := func(k crypto.Signer, c []*x509.Certificate, mt string) func(*testing.T, string, []string) {
-		return func(t *testing.T, dir string, ds []string) { sign(t, dir, ds[0], mt, k, c) }
+		return func(t *testing.T, dir string, ds []string) { notarytest.Sign(t, dir, ds[0], mt, k, c) }
 	}
 	cases := []tc{
 		{name: "untrusted and trusted signatures", // notation verify: success (one signature verifies)
 			prepare: func(t *testing.T, dir string, ds []string) {
-				k2, c2 := other.leaf(t, "stranger.example", time.Now().Add(time.Hour))
-				sign(t, dir, ds[0], jws.MediaTypeEnvelope, k2, c2)
-				sign(t, dir, ds[0], cose.MediaTypeEnvelope, key, chain)
+				k2, c2 := other.Leaf(t, "stranger.example", time.Now().Add(time.Hour))
+				notarytest.Sign(t, dir, ds[0], jws.MediaTypeEnvelope, k2, c2)
+				notarytest.Sign(t, dir, ds[0], cose.MediaTypeEnvelope, key, chain)
 			},
 			verdict: verify.Verified, want: []verify.Code{attest.CodeSignerUntrusted},
 			statuses: []string{attest.StatusUnverifiable, attest.StatusVerified}},
 		{name: "only an untrusted signature", // notation verify: failure
 			prepare: func(t *testing.T, dir string, ds []string) {
-				k2, c2 := other.leaf(t, "stranger.example", time.Now().Add(time.Hour))
-				sign(t, dir, ds[0], jws.MediaTypeEnvelope, k2, c2)
+				k2, c2 := other.Leaf(t, "stranger.example", time.Now().Add(time.Hour))
+				notarytest.Sign(t, dir, ds[0], jws.MediaTypeEnvelope, k2, c2)
 			},
 			verdict: verify.Unverifiable, want: []verify.Code{attest.CodeSignerUntrusted, attest.CodeUnsigned},
 			statuses: []string{attest.StatusUnverifiable}},
 		{name: "wrong identity", prepare: signWith(key, chain, jws.MediaTypeEnvelope), // notation verify: failure
-			policy:  policy(t, "strict", []string{"ca:test"}, []string{"x509.subject: C=US, ST=WA, O=imgproof test, CN=someone.else"}),
+			policy:  notarytest.Policy(t, "strict", []string{"ca:test"}, []string{"x509.subject: " + notarytest.Subject("someone.else")}),
 			verdict: verify.Unverifiable, want: []verify.Code{attest.CodeSignerUntrusted, attest.CodeUnsigned},
 			statuses: []string{attest.StatusUnverifiable}},
 		{name: "wrong trust store", prepare: signWith(key, chain, jws.MediaTypeEnvelope), // notation verify: failure
-			store:   store(t, "test", other),
+			store:   notarytest.Store(t, "test", other),
 			verdict: verify.Unverifiable, want: []verify.Code{attest.CodeSignerUntrusted, attest.CodeUnsigned},
 			statuses: []string{attest.StatusUnverifiable}},
 		{name: "expired certificate", prepare: expiredSignature(root), // notation verify: failure
 			verdict: verify.Failed, want: []verify.Code{attest.CodeSigningTimeInvalid},
 			statuses: []string{attest.StatusFailed}},
 		{name: "expired certificate, permissive", prepare: expiredSignature(root), // notation verify: success, expiry logged
-			policy:  policy(t, "permissive", []string{"ca:test"}, []string{"*"}),
+			policy:  notarytest.Policy(t, "permissive", []string{"ca:test"}, []string{"*"}),
 			verdict: verify.Verified, want: []verify.Code{attest.CodeSigningTimeInvalid},
 			statuses: []string{attest.StatusVerified}},
 		{name: "signature over another manifest", // notation verify: failure (content descriptor mismatch)
 			spec: twoImages,
 			prepare: func(t *testing.T, dir string, ds []string) {
-				d := sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
+				d := notarytest.Sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
 				reattach(t, dir, d, ds[1])
 			},
 			verdict: verify.Failed, want: []verify.Code{attest.CodeSubjectMismatch},
 			statuses: []string{attest.StatusVerified, attest.StatusFailed}},
 		{name: "invalid signature", // notation verify: failure (integrity)
 			prepare: func(t *testing.T, dir string, ds []string) {
-				d := sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
+				d := notarytest.Sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
 				corruptJWS(t, dir, d)
 			},
 			verdict: verify.Failed, want: []verify.Code{attest.CodeSignatureInvalid},
 			statuses: []string{attest.StatusFailed}},
 		{name: "changed layer under an unchanged manifest", // notation verify: success; it never reads layers
 			prepare: func(t *testing.T, dir string, ds []string) {
-				sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
+				notarytest.Sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
 				swapLayer(t, dir, ds[0])
 			},
 			verdict: verify.Failed, want: []verify.Code{verify.CodeDigestMismatch},
@@ -347,7 +226,7 @@ func TestOutcomes(t *testing.T) {
 			policy:  []byte(`{"version":"1.0","trustPolicies":[{"name":"r","registryScopes":["*"],"signatureVerification":{"level":"strict","override":{"revocation":"skip"}},"trustStores":["ca:test"],"trustedIdentities":["*"]}]}`),
 			verdict: verify.Verified, statuses: []string{attest.StatusVerified}},
 		{name: "revocation endpoint, permissive", prepare: revocableSignature(root),
-			policy:  policy(t, "permissive", []string{"ca:test"}, []string{"*"}),
+			policy:  notarytest.Policy(t, "permissive", []string{"ca:test"}, []string{"*"}),
 			verdict: verify.Verified, want: []verify.Code{attest.CodeRevocationUnavailable},
 			statuses: []string{attest.StatusVerified}},
 	}
@@ -391,35 +270,20 @@ func twoImages() fixtures.Spec {
 
 // expiredSignature signs with a certificate that expires a second later,
 // and waits until it has.
-func expiredSignature(root *ca) func(*testing.T, string, []string) {
+func expiredSignature(root *notarytest.CA) func(*testing.T, string, []string) {
 	return func(t *testing.T, dir string, ds []string) {
 		end := time.Now().Add(1500 * time.Millisecond)
-		k, c := root.leaf(t, "short.example", end)
-		sign(t, dir, ds[0], jws.MediaTypeEnvelope, k, c)
+		k, c := root.Leaf(t, "short.example", end)
+		notarytest.Sign(t, dir, ds[0], jws.MediaTypeEnvelope, k, c)
 		time.Sleep(time.Until(end.Truncate(time.Second).Add(1100 * time.Millisecond)))
 	}
 }
 
 // revocableSignature signs with a certificate that names an OCSP server.
-func revocableSignature(root *ca) func(*testing.T, string, []string) {
+func revocableSignature(root *notarytest.CA) func(*testing.T, string, []string) {
 	return func(t *testing.T, dir string, ds []string) {
-		k := newKey(t)
-		tmpl := &x509.Certificate{Subject: pkix.Name{CommonName: "ocsp.example", Organization: []string{"imgproof test"}, Country: []string{"US"}, Province: []string{"WA"}},
-			NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour), OCSPServer: []string{"http://ocsp.invalid/"},
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
-		leaf := issue(t, tmpl, root.cert, &k.PublicKey, root.key)
-		sign(t, dir, ds[0], jws.MediaTypeEnvelope, k, []*x509.Certificate{leaf, root.cert})
-	}
-}
-
-func readJSON(t *testing.T, p string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatal(err)
+		k, c := root.Leaf(t, "ocsp.example", time.Now().Add(time.Hour), "http://ocsp.invalid/")
+		notarytest.Sign(t, dir, ds[0], jws.MediaTypeEnvelope, k, c)
 	}
 }
 
@@ -438,7 +302,7 @@ func writeBlob(t *testing.T, dir string, data []byte) ocispec.Descriptor {
 func rewriteSignature(t *testing.T, dir string, sig ocispec.Descriptor, edit func(*ocispec.Manifest)) {
 	t.Helper()
 	var m ocispec.Manifest
-	readJSON(t, filepath.Join(dir, "blobs", "sha256", sig.Digest.Encoded()), &m)
+	notarytest.ReadJSON(t, filepath.Join(dir, "blobs", "sha256", sig.Digest.Encoded()), &m)
 	edit(&m)
 	raw, err := json.Marshal(m)
 	if err != nil {
@@ -446,7 +310,7 @@ func rewriteSignature(t *testing.T, dir string, sig ocispec.Descriptor, edit fun
 	}
 	nd := writeBlob(t, dir, raw)
 	var ix ocispec.Index
-	readJSON(t, filepath.Join(dir, "index.json"), &ix)
+	notarytest.ReadJSON(t, filepath.Join(dir, "index.json"), &ix)
 	found := false
 	for i := range ix.Manifests {
 		if ix.Manifests[i].Digest == sig.Digest {
@@ -472,7 +336,7 @@ func rewriteSignature(t *testing.T, dir string, sig ocispec.Descriptor, edit fun
 // reattach points the signature manifest at another manifest.
 func reattach(t *testing.T, dir string, sig ocispec.Descriptor, to string) {
 	var ix ocispec.Index
-	readJSON(t, filepath.Join(dir, "index.json"), &ix)
+	notarytest.ReadJSON(t, filepath.Join(dir, "index.json"), &ix)
 	var target ocispec.Descriptor
 	for _, m := range ix.Manifests {
 		if m.Digest.String() == to {
@@ -485,7 +349,7 @@ func reattach(t *testing.T, dir string, sig ocispec.Descriptor, to string) {
 	// Keep the original (a valid signature of the first image) and add a
 	// copy attached to the second.
 	var m ocispec.Manifest
-	readJSON(t, filepath.Join(dir, "blobs", "sha256", sig.Digest.Encoded()), &m)
+	notarytest.ReadJSON(t, filepath.Join(dir, "blobs", "sha256", sig.Digest.Encoded()), &m)
 	m.Subject = &target
 	raw, _ := json.Marshal(m)
 	nd := writeBlob(t, dir, raw)
@@ -501,7 +365,7 @@ func reattach(t *testing.T, dir string, sig ocispec.Descriptor, to string) {
 func corruptJWS(t *testing.T, dir string, sig ocispec.Descriptor) {
 	rewriteSignature(t, dir, sig, func(m *ocispec.Manifest) {
 		var env map[string]any
-		readJSON(t, filepath.Join(dir, "blobs", "sha256", m.Layers[0].Digest.Encoded()), &env)
+		notarytest.ReadJSON(t, filepath.Join(dir, "blobs", "sha256", m.Layers[0].Digest.Encoded()), &env)
 		s := env["signature"].(string)
 		flip := "A"
 		if s[10] == 'A' {
@@ -518,7 +382,7 @@ func corruptJWS(t *testing.T, dir string, sig ocispec.Descriptor) {
 // every manifest (and so the signature) as it was.
 func swapLayer(t *testing.T, dir, manifest string) {
 	var m ocispec.Manifest
-	readJSON(t, filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(manifest, "sha256:")), &m)
+	notarytest.ReadJSON(t, filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(manifest, "sha256:")), &m)
 	p := filepath.Join(dir, "blobs", "sha256", m.Layers[0].Digest.Encoded())
 	b, err := os.ReadFile(p)
 	if err != nil {
