@@ -3,6 +3,8 @@
 package notary_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -395,3 +397,29 @@ func swapLayer(t *testing.T, dir, manifest string) {
 }
 
 func digestOf(b []byte) digest.Digest { return digest.FromBytes(b) }
+
+// TestOCIArchive: the signed layout as an OCI archive (tar) verifies the
+// same way.
+func TestOCIArchive(t *testing.T) {
+	root := notarytest.NewCA(t, "imgproof test root")
+	key, chain := root.Leaf(t, "signer.example", time.Now().Add(time.Hour))
+	dir, ds := writeLayout(t, fixtures.Default())
+	notarytest.Sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.AddFS(os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res := verify.Archive(ctx, bytes.NewReader(buf.Bytes()), int64(buf.Len()), "app.tar", nil)
+	tr := trust(t, notarytest.Policy(t, "strict", []string{"ca:test"}, []string{"*"}), notarytest.Store(t, "test", root))
+	attest.VerifyResult(ctx, res, &attest.Options{Notary: tr.Verifier()})
+	rep := res.Report
+	sigs := notarySigs(rep)
+	if rep.Source.Format != verify.FormatOCIArchive || rep.Verdict != verify.Verified || len(sigs) != 1 || sigs[0].Status != attest.StatusVerified {
+		t.Fatalf("want a VERIFIED OCI archive with one verified Notary signature:\n%s", dump(t, rep))
+	}
+}
