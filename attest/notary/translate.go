@@ -47,7 +47,7 @@ func unverifiable(code verify.Code, msg string) attest.NotaryResult {
 // check that failed fails the signature, except a revocation check that
 // could not run, which is UNVERIFIABLE.
 func translate(sig attest.NotarySignature, ref string, outcome *notation.VerificationOutcome, err error, rec recorders) attest.NotaryResult {
-	var nie notation.ErrorNoApplicableTrustPolicy
+	var nie notation.NoApplicableTrustPolicyError
 	switch {
 	case outcome == nil && errors.As(err, &nie):
 		return unverifiable(attest.CodeNoTrustPolicy, "no trust policy statement applies to "+ref+": "+err.Error())

@@ -43,7 +43,7 @@ func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
 		return nil, nil
 	}
 	if f.policy == "" || f.store == "" {
-		return nil, errors.New("Notary Project verification needs both --trust-policy and --trust-store")
+		return nil, errors.New("--trust-policy and --trust-store go together: Notary Project verification needs both")
 	}
 	data, err := os.ReadFile(f.policy)
 	if err != nil {
