@@ -154,7 +154,7 @@ func TestOutcomes(t *testing.T) {
 		spec    func() fixtures.Spec
 		verdict verify.Verdict
 		want    []verify.Code
-		// statuses of the Notary signatures, in report order.
+		// statuses of the Notary signatures, in any order.
 		statuses []string
 	}
 	signWith := func(k crypto.Signer, c []*x509.Certificate, mt string) func(*testing.T, string, []string) {
@@ -252,7 +252,10 @@ func TestOutcomes(t *testing.T) {
 			for _, a := range notarySigs(rep) {
 				statuses = append(statuses, a.Status)
 			}
-			if rep.Verdict != c.verdict || !slices.Equal(statuses, c.statuses) {
+			// notation's layout writer does not keep the signing order.
+			slices.Sort(statuses)
+			want := slices.Sorted(slices.Values(c.statuses))
+			if rep.Verdict != c.verdict || !slices.Equal(statuses, want) {
 				t.Fatalf("want %s with signatures %v, got %s %v:\n%s", c.verdict, c.statuses, rep.Verdict, statuses, dump(t, rep))
 			}
 			for _, w := range c.want {

@@ -64,7 +64,8 @@ func translate(sig attest.NotarySignature, ref string, outcome *notation.Verific
 	}
 	out.Checks = append(out.Checks, verify.Check{Name: "trustPolicy", Status: "pass", Message: "level " + level + " for " + ref})
 	var enforced *notation.ValidationResult
-	established := true // integrity and authenticity passed
+	// established: integrity and authenticity both ran and passed.
+	var integrityOK, authenticityOK bool
 	ranRevocation := false
 	for _, res := range outcome.VerificationResults {
 		if res == nil {
@@ -98,8 +99,11 @@ func translate(sig attest.NotarySignature, ref string, outcome *notation.Verific
 		default:
 			out.Checks = append(out.Checks, verify.Check{Name: name, Status: "skip", Message: res.Error.Error() + " (skipped by the trust policy)"})
 		}
-		if res.Error != nil && (res.Type == trustpolicy.TypeIntegrity || res.Type == trustpolicy.TypeAuthenticity) {
-			established = false
+		switch {
+		case res.Type == trustpolicy.TypeIntegrity:
+			integrityOK = res.Error == nil
+		case res.Type == trustpolicy.TypeAuthenticity:
+			authenticityOK = res.Error == nil
 		}
 	}
 	if !ranRevocation {
@@ -123,7 +127,7 @@ func translate(sig attest.NotarySignature, ref string, outcome *notation.Verific
 		out.Finding = &f
 		return out
 	}
-	if !established {
+	if !integrityOK || !authenticityOK {
 		out.Finding = &verify.Finding{Code: attest.CodeSignerUntrusted, Severity: verify.SeverityUnverifiable,
 			Message: "level " + level + " only logs the failed integrity or authenticity check: the signer is not established"}
 		return out
