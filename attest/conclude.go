@@ -56,6 +56,18 @@ func (r *run) conclude() {
 				Message: "the policy requires a cosign signature by a trusted signer; none binds to the image"})
 		}
 	}
+	if p.RequireNotarySignature {
+		ok := false
+		for _, c := range r.claims {
+			if c.signed && c.bound && !c.failed && c.att.Kind == KindNotary {
+				ok = true
+			}
+		}
+		if !ok {
+			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+				Message: "the policy requires a Notary Project signature accepted by the trust policy; none binds to the image"})
+		}
+	}
 	for i := range p.Attestations {
 		req := &p.Attestations[i]
 		var signed, unsigned int
