@@ -23,6 +23,7 @@ package notary
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,9 @@ import (
 type Trust struct {
 	Policy *trustpolicy.Document
 	Store  truststore.X509TrustStore
+	// CRLs are local CRL files consulted for certificates that name a CRL
+	// distribution point; nothing is fetched.
+	CRLs []*x509.RevocationList
 	// Scope is the repository the image is verified as, for example
 	// registry.example/team/app: the trust policy statement whose
 	// registryScopes holds it (or "*") applies.
@@ -102,7 +106,7 @@ func (t *Trust) Verifier() attest.NotaryVerifier {
 }
 
 func (t *Trust) verify(ctx context.Context, sig attest.NotarySignature) attest.NotaryResult {
-	rec := newRecorders()
+	rec := newRecorders(t.CRLs)
 	v, err := verifier.NewWithOptions(t.Policy, t.Store, nil, verifier.VerifierOptions{
 		RevocationCodeSigningValidator:  rec.codeSigning,
 		RevocationTimestampingValidator: rec.timestamping,

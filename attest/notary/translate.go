@@ -178,11 +178,12 @@ func payloadTarget(outcome *notation.VerificationOutcome) (*ocispec.Descriptor, 
 // offlineRevocation reports whether an enforced failure comes from a
 // revocation status that could not be established offline.
 func offlineRevocation(res *notation.ValidationResult, rec recorders) bool {
+	// A certificate found revoked decides, whatever else was unknown.
 	switch res.Type {
 	case trustpolicy.TypeRevocation:
-		return rec.codeSigning.unknown() > 0
+		return rec.codeSigning.revoked() == 0 && rec.codeSigning.unknown() > 0
 	case trustpolicy.TypeAuthenticTimestamp:
-		return rec.timestamping.unknown() > 0
+		return rec.timestamping.revoked() == 0 && rec.timestamping.unknown() > 0
 	}
 	return false
 }

@@ -23,6 +23,7 @@ var notaryFlags struct {
 	policy string
 	store  string
 	scope  string
+	crls   []string
 }
 
 func init() {
@@ -32,6 +33,7 @@ func init() {
 func addNotaryFlags(f *pflag.FlagSet) {
 	f.StringVar(&notaryFlags.policy, "trust-policy", "", "Notary Project trust policy `file` (notation's trustpolicy.json or trustpolicy.oci.json, version 1.0)")
 	f.StringVar(&notaryFlags.store, "trust-store", "", "Notary Project trust store `dir`: x509/{ca,signingAuthority,tsa}/NAME/*.{crt,pem}")
+	f.StringArrayVar(&notaryFlags.crls, "crl", nil, "local CRL `file` (DER or PEM, repeatable) for Notary Project revocation checks, which never fetch")
 	f.StringVar(&notaryFlags.scope, "notary-scope", "", "repository the trust policy's registryScopes are matched against (default: the registry reference's repository, or local/NAME for a file)")
 }
 
@@ -39,7 +41,7 @@ func addNotaryFlags(f *pflag.FlagSet) {
 // neither flag was given. Both are needed together.
 func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
 	f := &notaryFlags
-	if f.policy == "" && f.store == "" {
+	if f.policy == "" && f.store == "" && len(f.crls) == 0 {
 		return nil, nil
 	}
 	if f.policy == "" || f.store == "" {
@@ -57,11 +59,22 @@ func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--trust-store: %w", err)
 	}
-	scope := f.scope
-	if scope == "" {
-		scope = defaultScope(rep.Source)
+	tr := &notary.Trust{Policy: p, Store: s, Scope: f.scope}
+	if tr.Scope == "" {
+		tr.Scope = defaultScope(rep.Source)
 	}
-	return (&notary.Trust{Policy: p, Store: s, Scope: scope}).Verifier(), nil
+	for _, path := range f.crls {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--crl: %w", err)
+		}
+		l, err := notary.ParseCRL(data)
+		if err != nil {
+			return nil, fmt.Errorf("--crl %s: %w", path, err)
+		}
+		tr.CRLs = append(tr.CRLs, l)
+	}
+	return tr.Verifier(), nil
 }
 
 var scopeUnsafe = regexp.MustCompile(`[^a-z0-9._-]+`)

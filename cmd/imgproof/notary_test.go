@@ -73,6 +73,7 @@ func TestVerifyNotaryCLI(t *testing.T) {
 		{"changed layer", []string{"--trust-policy", good, "--trust-store", store, tampered}, 1,
 			[]string{string(verify.CodeDigestMismatch), `"status": "verified"`}},
 		{"policy without store", []string{"--trust-policy", good, layout}, 64, nil},
+		{"not a CRL", []string{"--trust-policy", good, "--trust-store", store, "--crl", good, layout}, 64, nil},
 		{"missing store", []string{"--trust-policy", good, "--trust-store", filepath.Join(dir, "none"), layout}, 64, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
