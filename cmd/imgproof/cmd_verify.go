@@ -167,6 +167,7 @@ func writeText(w io.Writer, r *verify.Report) {
 	fmt.Fprintf(w, "\n%d checks passed\n", r.Checks)
 	for _, a := range r.Attestations {
 		fmt.Fprintf(w, "attestation %s from %s: %s\n", a.Kind, a.Origin, a.Status)
+		writeSignatureInfo(w, a)
 	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "%-12s %s\n", f.Severity, f.Error())
