@@ -63,7 +63,11 @@ func (r *run) conclude() {
 				ok = true
 			}
 		}
-		if !ok {
+		switch {
+		case !ok && r.opts.Notary == nil:
+			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+				Message: "the policy requires a Notary Project signature, but no Notary Project trust policy and trust store were given (the browser build cannot verify Notary Project signatures)"})
+		case !ok:
 			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
 				Message: "the policy requires a Notary Project signature accepted by the trust policy; none binds to the image"})
 		}

@@ -56,7 +56,7 @@ func (r *run) notary(path string, d ocispec.Descriptor, m *ocispec.Manifest) {
 	if r.opts.Notary == nil {
 		r.skip(c, "signature", "no Notary Project trust policy and trust store given")
 		r.t.Report.Add(verify.Finding{Code: CodeNotChecked, Severity: verify.SeverityInfo, Path: c.path,
-			Message: "Notary Project signature found; give --trust-policy and --trust-store to verify it"})
+			Message: "Notary Project signature found; verify it natively with --trust-policy and --trust-store (the browser build cannot)"})
 		return
 	}
 	target, ok := r.notaryTarget(c, m.Subject)

@@ -3,12 +3,14 @@ package attest_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/imgproof/imgproof/attest"
+	"github.com/imgproof/imgproof/attest/keys"
 	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/fixtures"
 	"github.com/imgproof/imgproof/verify"
@@ -50,6 +52,28 @@ func (s *stubNotary) verify(_ context.Context, sig attest.NotarySignature) attes
 		res.Target = &t
 	}
 	return res
+}
+
+// TestNotaryRequiredWithoutVerifier: a policy that requires a Notary
+// signature where no Notary verifier exists (the browser build) is
+// UNVERIFIABLE and says why.
+func TestNotaryRequiredWithoutVerifier(t *testing.T) {
+	l := newLayout(t, fixtures.Default())
+	subject := l.index.Manifests[0]
+	subject.Annotations, subject.Platform = nil, nil
+	l.notarySig(subject, layer{attest.MediaTypeJWS, []byte(`{"payload":"x"}`), nil})
+	p, err := policy.Parse([]byte("apiVersion: imgproof.dev/policy/v1\nrequireNotarySignature: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := l.run(&attest.Options{Keys: []*keys.Key{newSigner(t, "k").key}, Policy: p})
+	found := false
+	for _, f := range rep.Findings {
+		found = found || f.Code == attest.CodeUnsigned && strings.Contains(f.Message, "browser build cannot verify Notary Project signatures")
+	}
+	if rep.Verdict != verify.Unverifiable || !found {
+		t.Fatalf("want UNVERIFIABLE naming the missing Notary verifier: %v", codes(rep))
+	}
 }
 
 func TestNotaryDiscoveryAndBinding(t *testing.T) {
