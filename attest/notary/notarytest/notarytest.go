@@ -91,8 +91,14 @@ func (c *CA) Leaf(t testing.TB, cn string, notAfter time.Time, ocsp ...string) (
 // Store writes a trust store directory holding the CAs' certificates
 // under x509/ca/NAME and returns it.
 func Store(t testing.TB, name string, cas ...*CA) string {
+	return StoreOf(t, "ca", name, cas...)
+}
+
+// StoreOf writes a trust store of the given type (ca, signingAuthority,
+// tsa) holding the CAs' certificates under x509/TYPE/NAME.
+func StoreOf(t testing.TB, storeType, name string, cas ...*CA) string {
 	dir := t.TempDir()
-	p := filepath.Join(dir, "x509", "ca", name)
+	p := filepath.Join(dir, "x509", storeType, name)
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		t.Fatal(err)
 	}
