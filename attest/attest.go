@@ -80,9 +80,42 @@ type Options struct {
 	// Keyless is true when keyless trust was asked for; without Bundles
 	// that yields an UNVERIFIABLE finding.
 	Keyless bool
+	// Notary verifies Notary Project signatures against a trust policy
+	// and trust store (attest/notary, native only). nil means no such
+	// trust was given: the signatures are listed, present but unchecked.
+	Notary NotaryVerifier
 	// Limits bounds the work; nil means limits.Default().
 	Limits *limits.Limits
 }
+
+// NotarySignature is a Notary Project signature found attached to a
+// manifest: the envelope of the signature manifest's one layer, and the
+// descriptor of the manifest it is attached to as imgproof recomputed it.
+type NotarySignature struct {
+	// MediaType is MediaTypeJWS or MediaTypeCOSE.
+	MediaType string
+	Envelope  []byte
+	// Target is the signed manifest: its recomputed digest, the length of
+	// its verified bytes and its media type.
+	Target ocispec.Descriptor
+}
+
+// NotaryResult is the outcome of a Notary Project verification.
+type NotaryResult struct {
+	BundleResult
+	// Target is the descriptor the verified payload signs (set when the
+	// envelope's integrity was established).
+	Target *ocispec.Descriptor
+	// Signature describes the envelope: scheme, signing time, chain.
+	Signature *verify.SignatureInfo
+	// Warnings are checks the trust policy logs without enforcing.
+	Warnings []verify.Finding
+}
+
+// NotaryVerifier verifies one Notary Project signature. It must fill
+// every field of BundleResult; Finding carries the failure, whose severity
+// is unverifiable when a required check could not run.
+type NotaryVerifier func(ctx context.Context, sig NotarySignature) NotaryResult
 
 // BundleVerifier verifies one sigstore bundle against the digest it must
 // cover (algorithm:hex). It must fill every field of BundleResult.

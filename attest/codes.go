@@ -44,6 +44,23 @@ const (
 	// SBOM or signature pushed with ORAS), not the image (info; never
 	// counted as binding the image).
 	CodeClaimOnArtifact verify.Code = "I_CLAIM_ON_ARTIFACT"
+	// CodeSignerUntrusted: a Notary Project signature's chain does not lead
+	// to the trust store, or its signer is not a trusted identity.
+	CodeSignerUntrusted verify.Code = "E_SIGNER_UNTRUSTED"
+	// CodeSignatureExpired: the signature's expiry time has passed.
+	CodeSignatureExpired verify.Code = "E_SIGNATURE_EXPIRED"
+	// CodeSigningTimeInvalid: no authentic signing time at which the
+	// certificates were valid (an expired certificate without a trusted
+	// timestamp, or an invalid timestamp).
+	CodeSigningTimeInvalid verify.Code = "E_SIGNING_TIME_INVALID"
+	// CodeCertificateRevoked: a certificate of the chain is revoked.
+	CodeCertificateRevoked verify.Code = "E_CERTIFICATE_REVOKED"
+	// CodeRevocationUnavailable: a revocation check the trust policy
+	// enforces could not run offline (UNVERIFIABLE).
+	CodeRevocationUnavailable verify.Code = "E_REVOCATION_UNAVAILABLE"
+	// CodeNoTrustPolicy: no trust policy statement applies to the
+	// signature's scope, or it needs a plugin (UNVERIFIABLE).
+	CodeNoTrustPolicy verify.Code = "E_NO_TRUST_POLICY"
 	// CodeNotChecked: a signature was found but no trust was configured.
 	CodeNotChecked verify.Code = "I_SIGNATURE_NOT_CHECKED"
 )
@@ -56,6 +73,7 @@ const (
 	KindBuildKit          = "buildkit-attestation"
 	KindDSSE              = "dsse"
 	KindBundle            = "sigstore-bundle"
+	KindNotary            = "notary-signature"
 )
 
 // Attestation statuses.

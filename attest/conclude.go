@@ -23,7 +23,7 @@ func (r *run) conclude() {
 		rep.Add(verify.Finding{Code: CodeKeylessUnavailable, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
 			Message: "keyless verification not available in this build"})
 	}
-	if !r.opts.trusted() {
+	if !r.opts.trusted() && r.opts.Notary == nil {
 		if r.opts.Policy != nil {
 			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
 				Message: "the policy names no trusted key or identity"})
@@ -54,6 +54,22 @@ func (r *run) conclude() {
 		if !ok {
 			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
 				Message: "the policy requires a cosign signature by a trusted signer; none binds to the image"})
+		}
+	}
+	if p.RequireNotarySignature {
+		ok := false
+		for _, c := range r.claims {
+			if c.signed && c.bound && !c.failed && c.att.Kind == KindNotary {
+				ok = true
+			}
+		}
+		switch {
+		case !ok && r.opts.Notary == nil:
+			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+				Message: "the policy requires a Notary Project signature, but no Notary Project trust policy and trust store were given (the browser build cannot verify Notary Project signatures)"})
+		case !ok:
+			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+				Message: "the policy requires a Notary Project signature accepted by the trust policy; none binds to the image"})
 		}
 	}
 	for i := range p.Attestations {

@@ -223,6 +223,10 @@ func (r *run) fallbackIndex(path string, d ocispec.Descriptor, tagged digest.Dig
 
 // referrer checks the layers of a manifest that names a subject.
 func (r *run) referrer(path string, d ocispec.Descriptor, m *ocispec.Manifest) {
+	if isNotary(m) {
+		r.notary(path, d, m)
+		return
+	}
 	origin := "referrer " + d.Digest.String() + " of " + m.Subject.Digest.String()
 	r.layers(path, m, m.Subject.Digest, KindReferrer, origin)
 }

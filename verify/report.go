@@ -199,6 +199,29 @@ type Attestation struct {
 	Status string `json:"status"`
 	// Build is the build a verified keyless signer's certificate names.
 	Build *Build `json:"build,omitempty"`
+	// Signature describes an X.509 signature envelope (Notary Project).
+	Signature *SignatureInfo `json:"signature,omitempty"`
+}
+
+// SignatureInfo describes an X.509 signature envelope as its verified
+// bytes state it.
+type SignatureInfo struct {
+	// Envelope is the envelope media type (application/jose+json, application/cose).
+	Envelope string `json:"envelope"`
+	// SigningScheme is notary.x509 or notary.x509.signingAuthority.
+	SigningScheme string `json:"signingScheme,omitempty"`
+	// SigningTime is the signer's claimed time (RFC 3339).
+	SigningTime string `json:"signingTime,omitempty"`
+	// Timestamped: the envelope carries an RFC 3161 countersignature.
+	Timestamped bool `json:"timestamped,omitempty"`
+	// SigningAgent is the producer the envelope names.
+	SigningAgent string `json:"signingAgent,omitempty"`
+	// Chain lists the certificate subjects, signer first.
+	Chain []string `json:"chain,omitempty"`
+	// VerificationLevel is the trust policy level applied.
+	VerificationLevel string `json:"verificationLevel,omitempty"`
+	// Revocation says whether OCSP or CRL checks ran.
+	Revocation string `json:"revocation,omitempty"`
 }
 
 // Binding ties a claim to a recomputed node of the graph.

@@ -36,7 +36,7 @@ const MaxBytes = 1 << 20
 var Schema []byte
 
 // ErrNothingRequired is returned for a policy that demands nothing.
-var ErrNothingRequired = errors.New("policy requires nothing: set requireSignature or list attestations")
+var ErrNothingRequired = errors.New("policy requires nothing: set requireSignature or requireNotarySignature, or list attestations")
 
 // Policy is a parsed, validated policy.
 type Policy struct {
@@ -53,6 +53,10 @@ type Policy struct {
 	// RequireSignature demands a cosign simple-signing signature by a
 	// trusted signer over a recomputed manifest or index digest.
 	RequireSignature bool `json:"requireSignature,omitempty"`
+	// RequireNotarySignature demands a Notary Project signature that the
+	// trust policy (--trust-policy, --trust-store) accepts, over the
+	// recomputed manifest it is attached to.
+	RequireNotarySignature bool `json:"requireNotarySignature,omitempty"`
 	// AllowedPredicateTypes, when set, fails every signed attestation of
 	// another predicate type.
 	AllowedPredicateTypes []string `json:"allowedPredicateTypes,omitempty"`
@@ -128,7 +132,7 @@ func (p *Policy) validate() error {
 	if p.Threshold != nil && *p.Threshold < 1 {
 		return fmt.Errorf("threshold %d: must be at least 1", *p.Threshold)
 	}
-	if !p.RequireSignature && len(p.Attestations) == 0 {
+	if !p.RequireSignature && !p.RequireNotarySignature && len(p.Attestations) == 0 {
 		return ErrNothingRequired
 	}
 	for i, k := range p.Keys {

@@ -162,6 +162,9 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 		return err
 	}
 	opts.Limits = lim
+	if opts.Notary, err = notaryVerifier(res.Report); err != nil {
+		return err
+	}
 	attest.Verify(ctx, attest.FromResult(res), opts)
 	return nil
 }

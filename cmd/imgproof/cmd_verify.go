@@ -192,6 +192,7 @@ func writeText(w io.Writer, r *verify.Report) {
 		if b := a.Build; b != nil {
 			fmt.Fprintf(w, "  built from %s at %s (%s) by %s\n", b.Repository, b.Commit, b.Ref, b.Workflow)
 		}
+		writeSignatureInfo(w, a)
 	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "%-12s %s\n", f.Severity, f.Error())

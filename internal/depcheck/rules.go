@@ -34,11 +34,16 @@ var nativeOnly = []string{
 	"github.com/sigstore/cosign/v3/...",
 	"github.com/in-toto/in-toto-golang/in_toto",
 	"github.com/google/go-containerregistry/pkg/v1/remote/...",
+	// notation-go's verifier reads trust stores from disk and starts
+	// plugins; its revocation checks use net/http.
+	"github.com/notaryproject/notation-go/...",
+	"github.com/notaryproject/notation-core-go/revocation/...",
 	Module + "/cmd/...",
 	Module + "/registry/...",
 	Module + "/imagecopy/...",
 	Module + "/attest/sigstore/...",
 	Module + "/attest/intotolayout/...",
+	Module + "/attest/notary/...",
 	Module + "/attest/e2e/...",
 }
 

@@ -1,0 +1,97 @@
+//go:build !js
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/imgproof/imgproof/attest"
+	"github.com/imgproof/imgproof/attest/notary"
+	"github.com/imgproof/imgproof/verify"
+)
+
+// notaryFlags configure Notary Project signature verification, in
+// notation's own formats.
+var notaryFlags struct {
+	policy string
+	store  string
+	scope  string
+	crls   []string
+}
+
+func init() {
+	verifyExtensions = append(verifyExtensions, verifyExtension{flags: addNotaryFlags})
+}
+
+func addNotaryFlags(f *pflag.FlagSet) {
+	f.StringVar(&notaryFlags.policy, "trust-policy", "", "Notary Project trust policy `file` (notation's trustpolicy.json or trustpolicy.oci.json, version 1.0)")
+	f.StringVar(&notaryFlags.store, "trust-store", "", "Notary Project trust store `dir`: x509/{ca,signingAuthority,tsa}/NAME/*.{crt,pem}")
+	f.StringArrayVar(&notaryFlags.crls, "crl", nil, "local CRL `file` (DER or PEM, repeatable) for Notary Project revocation checks, which never fetch")
+	f.StringVar(&notaryFlags.scope, "notary-scope", "", "repository the trust policy's registryScopes are matched against (default: the registry reference's repository, or local/NAME for a file)")
+}
+
+// notaryVerifier builds the Notary Project hook from the flags; nil when
+// neither flag was given. Both are needed together.
+func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
+	f := &notaryFlags
+	if f.policy == "" && f.store == "" && len(f.crls) == 0 {
+		return nil, nil
+	}
+	if f.policy == "" || f.store == "" {
+		return nil, errors.New("--trust-policy and --trust-store go together: Notary Project verification needs both")
+	}
+	data, err := os.ReadFile(f.policy)
+	if err != nil {
+		return nil, fmt.Errorf("--trust-policy: %w", err)
+	}
+	p, err := notary.LoadPolicy(data)
+	if err != nil {
+		return nil, fmt.Errorf("--trust-policy %s: %w", f.policy, err)
+	}
+	s, err := notary.OpenStore(f.store)
+	if err != nil {
+		return nil, fmt.Errorf("--trust-store: %w", err)
+	}
+	tr := &notary.Trust{Policy: p, Store: s, Scope: f.scope}
+	if tr.Scope == "" {
+		tr.Scope = defaultScope(rep.Source)
+	}
+	for _, path := range f.crls {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--crl: %w", err)
+		}
+		l, err := notary.ParseCRL(data)
+		if err != nil {
+			return nil, fmt.Errorf("--crl %s: %w", path, err)
+		}
+		tr.CRLs = append(tr.CRLs, l)
+	}
+	return tr.Verifier(), nil
+}
+
+var scopeUnsafe = regexp.MustCompile(`[^a-z0-9._-]+`)
+
+// defaultScope is the repository of a registry reference (without tag or
+// digest), or local/NAME for a layout or archive.
+func defaultScope(src verify.Source) string {
+	if src.Format == verify.FormatRegistry {
+		ref, _, _ := strings.Cut(src.Path, "@")
+		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+			ref = ref[:i]
+		}
+		return ref
+	}
+	name := strings.Trim(scopeUnsafe.ReplaceAllString(strings.ToLower(filepath.Base(src.Path)), "-"), "-._")
+	if name == "" {
+		name = "image"
+	}
+	return "local/" + name
+}

@@ -1,0 +1,109 @@
+//go:build !js
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imgproof/imgproof/attest"
+	"github.com/imgproof/imgproof/attest/notary/notarytest"
+	"github.com/imgproof/imgproof/fixtures"
+	"github.com/imgproof/imgproof/verify"
+)
+
+// TestVerifyNotaryCLI: `imgproof verify --trust-policy --trust-store` on
+// a layout signed by notation-go, the way `notation sign --oci-layout`
+// signs it.
+func TestVerifyNotaryCLI(t *testing.T) {
+	root := notarytest.NewCA(t, "imgproof test root")
+	key, chain := root.Leaf(t, "signer.example", time.Now().Add(time.Hour))
+	dir := t.TempDir()
+	b := fixtures.MustBuild(fixtures.Default())
+	manifest := b.Expected.Images[0].ManifestDigest
+	layout := filepath.Join(dir, "app")
+	if err := b.WriteLayoutDir(layout); err != nil {
+		t.Fatal(err)
+	}
+	notarytest.Sign(t, layout, manifest, attest.MediaTypeCOSE, key, chain)
+	policy := func(name string, identity string) string {
+		p := filepath.Join(dir, name)
+		data := notarytest.Policy(t, "strict", []string{"ca:test"}, []string{identity})
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := policy("trustpolicy.json", "x509.subject: "+notarytest.Subject("signer.example"))
+	wrong := policy("wrong.json", "x509.subject: "+notarytest.Subject("mallory.example"))
+	store := notarytest.Store(t, "test", root)
+	otherStore := notarytest.Store(t, "test", notarytest.NewCA(t, "another root"))
+
+	// tampered is the same layout with one byte of a layer changed.
+	tampered := filepath.Join(dir, "tampered")
+	if err := os.CopyFS(tampered, os.DirFS(layout)); err != nil {
+		t.Fatal(err)
+	}
+	layer := filepath.Join(tampered, "blobs", "sha256", strings.TrimPrefix(b.Expected.Images[0].Layers[0].Digest, "sha256:"))
+	data, err := os.ReadFile(layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(layer, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"verified", []string{"--trust-policy", good, "--trust-store", store, layout}, 0,
+			[]string{string(verify.Verified), `"kind": "notary-signature"`, `"signingScheme": "notary.x509"`, "CN=signer.example"}},
+		{"no trust material", []string{layout}, 0, []string{string(verify.Verified), string(attest.CodeNotChecked)}},
+		{"wrong identity", []string{"--trust-policy", wrong, "--trust-store", store, layout}, 2,
+			[]string{string(attest.CodeSignerUntrusted), string(attest.CodeUnsigned)}},
+		{"wrong trust store", []string{"--trust-policy", good, "--trust-store", otherStore, layout}, 2,
+			[]string{string(attest.CodeSignerUntrusted)}},
+		{"changed layer", []string{"--trust-policy", good, "--trust-store", store, tampered}, 1,
+			[]string{string(verify.CodeDigestMismatch), `"status": "verified"`}},
+		{"policy without store", []string{"--trust-policy", good, layout}, 64, nil},
+		{"not a CRL", []string{"--trust-policy", good, "--trust-store", store, "--crl", good, layout}, 64, nil},
+		{"missing store", []string{"--trust-policy", good, "--trust-store", filepath.Join(dir, "none"), layout}, 64, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, code := runImgproof(t, append([]string{"verify", "--output", "json"}, c.args...)...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d:\n%s", code, c.code, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestDefaultNotaryScope(t *testing.T) {
+	for _, c := range []struct {
+		src  verify.Source
+		want string
+	}{
+		{verify.Source{Format: verify.FormatRegistry, Path: "localhost:5000/team/app:v1"}, "localhost:5000/team/app"},
+		{verify.Source{Format: verify.FormatRegistry, Path: "localhost:5000/team/app@sha256:" + strings.Repeat("a", 64)}, "localhost:5000/team/app"},
+		{verify.Source{Format: verify.FormatRegistry, Path: "registry.example/app"}, "registry.example/app"},
+		{verify.Source{Format: verify.FormatOCILayout, Path: "/tmp/x/My Image_1"}, "local/my-image_1"},
+		{verify.Source{Format: verify.FormatOCIArchive, Path: "app.tar"}, "local/app.tar"},
+		{verify.Source{Format: verify.FormatOCILayout, Path: "/"}, "local/image"},
+	} {
+		if got := defaultScope(c.src); got != c.want {
+			t.Errorf("defaultScope(%+v) = %q, want %q", c.src, got, c.want)
+		}
+	}
+}
