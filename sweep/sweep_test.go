@@ -14,30 +14,6 @@ import (
 	"github.com/imgproof/imgproof/verify"
 )
 
-// runShard lists the fleet's catalog for one shard and sweeps it, as one
-// `imgproof sweep --catalog HOST --shard i/n` invocation does.
-func runShard(t *testing.T, f *fleet, shard Shard, cfg Config) parsed {
-	t.Helper()
-	refs, repos, err := ListCatalog(context.Background(), f.host, shard, limits.Default(), &cfg.Registry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if repos != len(fleetRepos) {
-		t.Fatalf("the catalog lists %d repositories, want %d", repos, len(fleetRepos))
-	}
-	cfg.Shard, cfg.Listed = shard, repos
-	var out bytes.Buffer
-	sum, err := Run(context.Background(), refs, &cfg, &out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := parseOutput(t, out.Bytes())
-	if p.summary.Images != sum.Images || p.summary.Images != len(refs) {
-		t.Errorf("shard %s: summary says %d images, Run %d, listed %d", shard, p.summary.Images, sum.Images, len(refs))
-	}
-	return p
-}
-
 func TestShardsCoverTheCatalogOnceWithSingleVerdicts(t *testing.T) {
 	f := newFleet(t)
 	single := f.singleVerdicts(t)
