@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -49,7 +50,13 @@ const fleetTags = 4
 // newFleet pushes len(fleetRepos)*fleetTags images. Every image has the
 // two base layers of fixtures.DefaultLayers, a layer shared by its
 // repository's group (the part before the slash) and one of its own.
-func newFleet(t testing.TB) *fleet {
+func newFleet(t testing.TB) *fleet { return newFleetWith(t, 0) }
+
+// newFleetWith is newFleet with baseBytes of random data added to each
+// base layer, stored uncompressed (compressing them for every image would
+// make building the fleet the slowest part), so that hashing the layers
+// dominates the work.
+func newFleetWith(t testing.TB, baseBytes int) *fleet {
 	t.Helper()
 	f := &fleet{layers: map[string][]string{}, blobs: map[string][]byte{}}
 	reg := ggcrregistry.New(ggcrregistry.Logger(nilLogger()))
@@ -70,6 +77,17 @@ func newFleet(t testing.TB) *fleet {
 	t.Cleanup(srv.Close)
 	f.host = strings.TrimPrefix(srv.URL, "http://")
 	base := fixtures.DefaultLayers("amd64", fixtures.Gzip)[:2]
+	if baseBytes > 0 {
+		rng := rand.New(rand.NewChaCha8([32]byte{1}))
+		for i := range base {
+			data := make([]byte, baseBytes)
+			for j := range data {
+				data[j] = byte(rng.Uint32())
+			}
+			base[i].Entries = append(base[i].Entries, fixtures.File(fmt.Sprintf("blob%d", i), string(data)))
+			base[i].Compression = fixtures.None
+		}
+	}
 	for _, repo := range fleetRepos {
 		group, _, _ := strings.Cut(repo, "/")
 		groupLayer := fixtures.Layer{Compression: fixtures.Gzip, Entries: []fixtures.Entry{fixtures.File("etc/group", group+"\n")}}
