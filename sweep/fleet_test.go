@@ -36,6 +36,9 @@ type fleet struct {
 	layers map[string][]string
 	// tamper, when set, is a blob digest served with one byte flipped.
 	tamper atomic.Value
+	// badHeader, when set, is a blob digest served with its own bytes
+	// and a Docker-Content-Digest header naming another digest.
+	badHeader atomic.Value
 	// blobGets counts blob GETs.
 	blobGets atomic.Int64
 	blobs    map[string][]byte
@@ -69,6 +72,11 @@ func newFleetWith(t testing.TB, baseBytes int) *fleet {
 				b[len(b)/2] ^= 0x01
 				w.Header().Set("Content-Length", fmt.Sprint(len(b)))
 				_, _ = w.Write(b)
+				return
+			}
+			if bad, _ := f.badHeader.Load().(string); bad == d {
+				w.Header().Set("Docker-Content-Digest", "sha256:"+strings.Repeat("0", 64))
+				_, _ = w.Write(f.blobs[d])
 				return
 			}
 		}

@@ -166,6 +166,30 @@ func TestTamperedSharedBlobFailsEveryImageUsingIt(t *testing.T) {
 	}
 }
 
+// A finding of the fetch layer (here a Docker-Content-Digest header that
+// names another digest) is not in the blob's evidence: the blob is then
+// not shared, and every image that names it gets the finding itself.
+func TestFetchFindingIsNotShared(t *testing.T) {
+	f := newFleet(t)
+	bad := f.layers[f.host+"/base/alpine:v0"][0] // in every image
+	f.badHeader.Store(bad)
+	single := f.singleVerdicts(t)
+	var out bytes.Buffer
+	sum, err := Run(context.Background(), f.refs, &Config{Concurrency: 4}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parseOutput(t, out.Bytes())
+	for _, ref := range f.refs {
+		if single[ref].Verdict != verify.Failed || p.reports[ref] == nil || p.reports[ref].Verdict != verify.Failed {
+			t.Errorf("%s: single verify %s, sweep %v, want FAILED for both", ref, single[ref].Verdict, p.reports[ref] != nil && p.reports[ref].Verdict == verify.Failed)
+		}
+	}
+	if sum.Verdicts[verify.Failed] != len(f.refs) {
+		t.Errorf("summary %v, want all %d FAILED", sum.Verdicts, len(f.refs))
+	}
+}
+
 func TestStateSkipsVerifiedImages(t *testing.T) {
 	f := newFleet(t)
 	dir := t.TempDir()
