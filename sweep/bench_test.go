@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // 6 repositories, each with two 16 MiB uncompressed base layers shared by all, a layer
 // shared by its group and one of its own) twice per iteration: once image
 // by image as `imgproof verify` does, once as one sweep. It reports the
-// time ratio (single/sweep) and the sweep's dedup factor.
+// time ratio (single/sweep) and the sweep's dedup factor, and, when crane
+// is installed, the ratio of one `crane validate --remote` loop to a sweep.
 //
 //	go test -run '^$' -bench SweepVersus ./sweep/
 func BenchmarkSweepVersusSingleVerifies(b *testing.B) {
@@ -42,6 +44,21 @@ func BenchmarkSweepVersusSingleVerifies(b *testing.B) {
 		}
 		swept += time.Since(start)
 		dedup = sum.DedupFactor
+	}
+	// crane validate --remote, one process per image, when crane is
+	// installed: the loop a script would run without imgproof. It rejects
+	// uncompressed layers ("gzip: invalid header"), so its time is a lower
+	// bound of what validating these images would take it.
+	if crane, err := exec.LookPath("crane"); err == nil {
+		start := time.Now()
+		rejected := 0
+		for _, ref := range f.refs {
+			if err := exec.Command(crane, "validate", "--remote", ref).Run(); err != nil {
+				rejected++
+			}
+		}
+		b.ReportMetric(time.Since(start).Seconds()/swept.Seconds()*float64(b.N), "crane/sweep")
+		b.ReportMetric(float64(rejected), "crane-rejected")
 	}
 	b.ReportMetric(float64(single)/float64(swept), "single/sweep")
 	b.ReportMetric(dedup, "dedup")
