@@ -22,15 +22,28 @@ type Output struct {
 // finding of a large image.
 const maxOutputLine = 64 << 20
 
-// Merge joins the outputs of a sweep's shards into one summary. Verdicts
+// Failure is an image that did not verify, with the findings that decided
+// its verdict (at most maxFailureFindings).
+type Failure struct {
+	Reference string
+	Verdict   verify.Verdict
+	Findings  []verify.Finding
+}
+
+// maxFailureFindings bounds the findings kept per image for SARIF.
+const maxFailureFindings = 20
+
+// Merge joins the outputs of a sweep's shards into one summary, and lists
+// the images that did not verify. Verdicts
 // are counted again from the image lines, not taken from the shards'
 // summaries. The merged verdict is UNVERIFIABLE when a shard is missing,
 // repeated or has no summary line (it did not finish), or when a
 // reference appears in two outputs.
-func Merge(outs []Output) (*Summary, error) {
+func Merge(outs []Output) (*Summary, []Failure, error) {
 	sum := &Summary{Schema: Schema, Kind: "summary", Verdicts: map[verify.Verdict]int{}}
 	seenRef := map[string]string{}
 	seenShard := map[Shard]string{}
+	var failures []Failure
 	count := 0
 	for _, o := range outs {
 		sc := bufio.NewScanner(o.R)
@@ -44,7 +57,7 @@ func Merge(outs []Output) (*Summary, error) {
 				Kind   string `json:"kind"`
 			}
 			if err := json.Unmarshal(sc.Bytes(), &head); err != nil {
-				return nil, fmt.Errorf("%s:%d: not a sweep line: %w", o.Name, line, err)
+				return nil, nil, fmt.Errorf("%s:%d: not a sweep line: %w", o.Name, line, err)
 			}
 			var ref string
 			var verdict verify.Verdict
@@ -52,29 +65,32 @@ func Merge(outs []Output) (*Summary, error) {
 			case head.Schema == verify.SchemaVersion:
 				var rep verify.Report
 				if err := json.Unmarshal(sc.Bytes(), &rep); err != nil {
-					return nil, fmt.Errorf("%s:%d: %w", o.Name, line, err)
+					return nil, nil, fmt.Errorf("%s:%d: %w", o.Name, line, err)
 				}
 				ref, verdict = rep.Source.Path, rep.Verdict
+				if rep.Verdict != verify.Verified {
+					failures = append(failures, failureOf(&rep))
+				}
 			case head.Schema == Schema && head.Kind == "skip":
 				var sk Skip
 				if err := json.Unmarshal(sc.Bytes(), &sk); err != nil {
-					return nil, fmt.Errorf("%s:%d: %w", o.Name, line, err)
+					return nil, nil, fmt.Errorf("%s:%d: %w", o.Name, line, err)
 				}
 				ref, verdict = sk.Reference, sk.Verdict
 				sum.Skipped++
 			case head.Schema == Schema && head.Kind == "summary":
 				shardSum = &Summary{}
 				if err := json.Unmarshal(sc.Bytes(), shardSum); err != nil {
-					return nil, fmt.Errorf("%s:%d: %w", o.Name, line, err)
+					return nil, nil, fmt.Errorf("%s:%d: %w", o.Name, line, err)
 				}
 				continue
 			default:
-				return nil, fmt.Errorf("%s:%d: unknown line (schema %q, kind %q)", o.Name, line, head.Schema, head.Kind)
+				return nil, nil, fmt.Errorf("%s:%d: unknown line (schema %q, kind %q)", o.Name, line, head.Schema, head.Kind)
 			}
 			switch verdict {
 			case verify.Verified, verify.Failed, verify.Unverifiable:
 			default:
-				return nil, fmt.Errorf("%s:%d: verdict %q", o.Name, line, verdict)
+				return nil, nil, fmt.Errorf("%s:%d: verdict %q", o.Name, line, verdict)
 			}
 			if prev, dup := seenRef[ref]; dup {
 				sum.Problems = append(sum.Problems, fmt.Sprintf("%s is in both %s and %s", ref, prev, o.Name))
@@ -84,7 +100,7 @@ func Merge(outs []Output) (*Summary, error) {
 			sum.Verdicts[verdict]++
 		}
 		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.Name, err)
+			return nil, nil, fmt.Errorf("%s: %w", o.Name, err)
 		}
 		if shardSum == nil || shardSum.Shard == nil {
 			sum.Problems = append(sum.Problems, o.Name+" has no summary line: that shard did not finish")
@@ -120,7 +136,21 @@ func Merge(outs []Output) (*Summary, error) {
 	sort.Slice(sum.Shards, func(i, j int) bool { return sum.Shards[i].Index < sum.Shards[j].Index })
 	sum.DedupFactor = sum.Blobs.DedupFactor()
 	sum.Verdict = sum.verdict()
-	return sum, nil
+	return sum, failures, nil
+}
+
+// failureOf keeps the findings of a report that weigh on its verdict.
+func failureOf(rep *verify.Report) Failure {
+	f := Failure{Reference: rep.Source.Path, Verdict: rep.Verdict}
+	for _, x := range rep.Findings {
+		if x.Severity == verify.SeverityError || x.Severity == verify.SeverityUnverifiable {
+			f.Findings = append(f.Findings, x)
+			if len(f.Findings) == maxFailureFindings {
+				break
+			}
+		}
+	}
+	return f
 }
 
 // ExitCode is the exit status of a sweep or merge: 0 VERIFIED, 1 FAILED,

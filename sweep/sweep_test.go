@@ -5,6 +5,7 @@ package sweep
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -71,7 +72,7 @@ func TestShardsCoverTheCatalogOnceWithSingleVerdicts(t *testing.T) {
 	if len(seen) != len(f.refs) {
 		t.Errorf("the shards swept %d images, the catalog holds %d", len(seen), len(f.refs))
 	}
-	m, err := Merge(outs)
+	m, failures, err := Merge(outs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,10 @@ func TestShardsCoverTheCatalogOnceWithSingleVerdicts(t *testing.T) {
 	for _, o := range outs {
 		o.R.(*bytes.Reader).Seek(0, 0)
 	}
-	m, err = Merge(outs[:n-1])
+	if len(failures) != 0 {
+		t.Errorf("merge lists %d failures of a fleet that verifies", len(failures))
+	}
+	m, _, err = Merge(outs[:n-1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +166,7 @@ func TestTamperedSharedBlobFailsEveryImageUsingIt(t *testing.T) {
 			if lim == 1 && sum.Blobs.Evicted == 0 {
 				t.Error("a one-entry cache evicted nothing")
 			}
+			checkSARIF(t, out.Bytes(), failed)
 		})
 	}
 }
@@ -187,6 +192,46 @@ func TestFetchFindingIsNotShared(t *testing.T) {
 	}
 	if sum.Verdicts[verify.Failed] != len(f.refs) {
 		t.Errorf("summary %v, want all %d FAILED", sum.Verdicts, len(f.refs))
+	}
+}
+
+// checkSARIF merges one sweep output and checks its SARIF: an error
+// result naming E_DIGEST_MISMATCH for each of the failed images.
+func checkSARIF(t *testing.T, out []byte, failed int) {
+	t.Helper()
+	m, failures, err := Merge([]Output{{Name: "out", R: bytes.NewReader(out)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failures) != failed || m.Verdict != verify.Failed {
+		t.Fatalf("merge: %d failures, verdict %s; want %d, FAILED", len(failures), m.Verdict, failed)
+	}
+	var buf bytes.Buffer
+	if err := WriteSARIF(&buf, m, failures); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Version string
+		Runs    []struct {
+			Results []struct {
+				RuleID, Level string
+				Locations     []struct {
+					LogicalLocations []struct{ Name string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	refs := map[string]bool{}
+	for _, r := range log.Runs[0].Results {
+		if r.RuleID == string(verify.CodeDigestMismatch) && r.Level == "error" && len(r.Locations) == 1 {
+			refs[r.Locations[0].LogicalLocations[0].Name] = true
+		}
+	}
+	if log.Version != "2.1.0" || len(refs) != failed {
+		t.Errorf("SARIF %s names %d images with an error %s result, want %d", log.Version, len(refs), verify.CodeDigestMismatch, failed)
 	}
 }
 

@@ -31,6 +31,7 @@ var sweepFlags struct {
 	concurrency int
 	scope       string
 	platform    string
+	sarif       string
 }
 
 // sweepOnlyFlags do not change an image's verdict, so they are left out
@@ -78,7 +79,8 @@ var sweepMergeCmd = &cobra.Command{
 	Short: "Join the outputs of a sweep's shards into one summary",
 	Long: `merge reads the JSON Lines outputs of the shards of one sweep, counts their
 verdicts again and writes one summary line. It is UNVERIFIABLE when a shard
-is missing or did not finish, or an image is in two outputs.
+is missing or did not finish, or an image is in two outputs. --sarif also
+writes each finding of the images that did not verify as SARIF.
 
 Exit codes: 0 all VERIFIED, 1 any FAILED, 2 any UNVERIFIABLE, 64 usage error.`,
 	Args: func(cmd *cobra.Command, args []string) error {
@@ -107,6 +109,7 @@ func init() {
 			e.flags(f)
 		}
 	}
+	sweepMergeCmd.Flags().StringVar(&sweepFlags.sarif, "sarif", "", "also write the images that did not verify as SARIF 2.1.0 to `FILE`")
 	sweepCmd.AddCommand(sweepMergeCmd)
 	rootCmd.AddCommand(sweepCmd)
 }
@@ -263,9 +266,22 @@ func runSweepMerge(cmd *cobra.Command, args []string) error {
 		defer f.Close()
 		outs = append(outs, sweep.Output{Name: p, R: f})
 	}
-	sum, err := sweep.Merge(outs)
+	sum, failures, err := sweep.Merge(outs)
 	if err != nil {
 		return usageError{err}
+	}
+	if sweepFlags.sarif != "" {
+		f, err := os.Create(sweepFlags.sarif)
+		if err != nil {
+			return usageError{fmt.Errorf("--sarif: %w", err)}
+		}
+		err = sweep.WriteSARIF(f, sum, failures)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("--sarif: %w", err)
+		}
 	}
 	if err := writeJSONLine(cmd.OutOrStdout(), sum); err != nil {
 		return err
