@@ -143,3 +143,54 @@ func TestBlobCacheNotUsed(t *testing.T) {
 		}
 	})
 }
+
+// TestBlobCacheEachImageChecksItsOwnClaims shares one layer between an
+// image that claims it correctly and twins that claim another diff_id,
+// media type or size. In either order, every run through the cache gives
+// the verdict and finding codes of a fresh run without it.
+func TestBlobCacheEachImageChecksItsOwnClaims(t *testing.T) {
+	a, _ := twoImages(t)
+	l0 := a.Expected.Images[0].Layers[0]
+	twins := map[string]*fixtures.Built{
+		"another diff_id":      a.WithDiffID(0, 0, "sha256:"+strings.Repeat("1", 64)),
+		"zstd media type":      a.WithLayerMediaType(0, 0, "application/vnd.oci.image.layer.v1.tar+zstd"),
+		"uncompressed type":    a.WithLayerMediaType(0, 0, "application/vnd.oci.image.layer.v1.tar"),
+		"a smaller size":       a.WithDescriptorSize(l0.Digest, l0.Size-1),
+		"a larger size":        a.WithDescriptorSize(l0.Digest, l0.Size+1),
+		"the same claims also": a,
+	}
+	fresh := func(b *fixtures.Built) *verify.Report {
+		return verify.Dir(context.Background(), b.LayoutFS(), "x", nil).Report
+	}
+	for name, twin := range twins {
+		for k, order := range [][]*fixtures.Built{{a, twin}, {twin, a}} {
+			cache := &mapCache{}
+			for _, b := range order {
+				got := verify.Dir(context.Background(), b.LayoutFS(), "x", &verify.Options{BlobCache: cache}).Report
+				want := fresh(b)
+				if got.Verdict != want.Verdict || got.Checks != want.Checks || !sameCodes(got, want) {
+					t.Errorf("%s: with the cache %s (%d checks) %v, fresh %s (%d checks) %v", name,
+						got.Verdict, got.Checks, got.Err(), want.Verdict, want.Checks, want.Err())
+				}
+			}
+			if k == 0 && cache.hits != 3 {
+				t.Errorf("%s: %d cache hits for the twin after the original, want 3 (its layers)", name, cache.hits)
+			}
+		}
+		if name != "the same claims also" && fresh(twin).Verdict != verify.Failed {
+			t.Errorf("%s: the twin verifies fresh: %v", name, fresh(twin).Err())
+		}
+	}
+}
+
+func sameCodes(a, b *verify.Report) bool {
+	if len(a.Findings) != len(b.Findings) {
+		return false
+	}
+	for i := range a.Findings {
+		if a.Findings[i].Code != b.Findings[i].Code || a.Findings[i].Path != b.Findings[i].Path {
+			return false
+		}
+	}
+	return true
+}
