@@ -103,14 +103,25 @@ func (c *Cache) do(key string, compute func() (*verify.BlobEvidence, bool)) *ver
 		cl := &call{done: make(chan struct{})}
 		c.inflight[key] = cl
 		c.mu.Unlock()
-		r, keep := compute()
+		return c.compute(key, cl, compute)
+	}
+}
+
+// compute runs the read for key and publishes its result to the calls
+// waiting for it. A panic in the read (a bug, which the verifier turns into
+// a finding) still releases them: they then read the blob themselves.
+func (c *Cache) compute(key string, cl *call, compute func() (*verify.BlobEvidence, bool)) (r *verify.BlobEvidence) {
+	var keep, finished bool
+	defer func() {
 		c.mu.Lock()
 		delete(c.inflight, key)
-		c.stats.Used++
-		c.stats.Read++
-		c.stats.BytesUsed += r.Size()
-		c.stats.BytesRead += r.Size()
-		if keep && r != nil {
+		if finished {
+			c.stats.Used++
+			c.stats.Read++
+			c.stats.BytesUsed += r.Size()
+			c.stats.BytesRead += r.Size()
+		}
+		if finished && keep && r != nil {
 			c.entries[key] = c.lru.PushFront(&entry{key, r})
 			for c.lru.Len() > c.max {
 				old := c.lru.Back()
@@ -119,9 +130,11 @@ func (c *Cache) do(key string, compute func() (*verify.BlobEvidence, bool)) *ver
 				c.stats.Evicted++
 			}
 		}
-		cl.r, cl.kept = r, keep && r != nil
+		cl.r, cl.kept = r, finished && keep && r != nil
 		c.mu.Unlock()
 		close(cl.done)
-		return r
-	}
+	}()
+	r, keep = compute()
+	finished = true
+	return r
 }
