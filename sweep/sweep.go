@@ -134,6 +134,9 @@ func Run(ctx context.Context, refs []string, cfg *Config, w io.Writer) (*Summary
 	sum := &Summary{Schema: Schema, Kind: "summary", Shard: &shard, Verdicts: map[verify.Verdict]int{}}
 	before := cache.Stats()
 	out := &lineWriter{w: w}
+	// An error that ends the sweep stops the images not yet started.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	jobs := make(chan parsedRef)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -151,6 +154,7 @@ func Run(ctx context.Context, refs []string, cfg *Config, w io.Writer) (*Summary
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
+					stop()
 				}
 				if err == nil {
 					sum.Images++
@@ -165,6 +169,7 @@ func Run(ctx context.Context, refs []string, cfg *Config, w io.Writer) (*Summary
 						mu.Lock()
 						firstErr = cmpErr(firstErr, werr)
 						mu.Unlock()
+						stop()
 					}
 				}
 			}

@@ -336,3 +336,23 @@ func TestParseShard(t *testing.T) {
 		t.Error("a repository is on both or neither of two shards")
 	}
 }
+
+func TestAfterErrorEndsTheSweep(t *testing.T) {
+	f := newFleet(t)
+	calls := 0
+	cfg := &Config{Concurrency: 1, After: func(context.Context, *verify.Result) error {
+		calls++
+		return fmt.Errorf("--key: no such file")
+	}}
+	var out bytes.Buffer
+	sum, err := Run(context.Background(), f.refs, cfg, &out)
+	if err == nil || sum != nil || !strings.Contains(err.Error(), "--key") {
+		t.Fatalf("Run = %v, %v; want the After error", sum, err)
+	}
+	if calls > 2 {
+		t.Errorf("After ran %d times after failing, want the sweep to stop", calls)
+	}
+	if strings.Contains(out.String(), `"kind":"summary"`) {
+		t.Error("a sweep that stopped wrote a summary")
+	}
+}
