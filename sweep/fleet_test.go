@@ -121,6 +121,27 @@ func newFleetWith(t testing.TB, baseBytes int) *fleet {
 // go-containerregistry's remote.Write.
 func (f *fleet) push(t testing.TB, b *fixtures.Built, ref string) {
 	t.Helper()
+	lp := f.writeLayout(t, b)
+	h, err := v1.NewHash(b.Expected.Images[0].ManifestDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := lp.Image(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+}
+
+// writeLayout writes a fixture's OCI layout to a temporary directory.
+func (f *fleet) writeLayout(t testing.TB, b *fixtures.Built) layout.Path {
+	t.Helper()
 	dir := t.TempDir()
 	for p, data := range b.LayoutFiles() {
 		full := filepath.Join(dir, filepath.FromSlash(p))
@@ -135,11 +156,22 @@ func (f *fleet) push(t testing.TB, b *fixtures.Built, ref string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := v1.NewHash(b.Expected.Images[0].ManifestDigest)
+	return lp
+}
+
+// pushIndex pushes a fixture's image index with remote.WriteIndex.
+func (f *fleet) pushIndex(t testing.TB, b *fixtures.Built, ref string) {
+	t.Helper()
+	lp := f.writeLayout(t, b)
+	h, err := v1.NewHash(b.Expected.IndexDigest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := lp.Image(h)
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := idx.ImageIndex(h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +179,7 @@ func (f *fleet) push(t testing.TB, b *fixtures.Built, ref string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(r, img); err != nil {
+	if err := remote.WriteIndex(r, inner); err != nil {
 		t.Fatalf("pushing %s: %v", ref, err)
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgproof/imgproof/fixtures"
 	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/registry"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -354,5 +356,44 @@ func TestAfterErrorEndsTheSweep(t *testing.T) {
 	}
 	if strings.Contains(out.String(), `"kind":"summary"`) {
 		t.Error("a sweep that stopped wrote a summary")
+	}
+}
+
+// An image index shares its platform images' base layers with the fleet;
+// with and without --platform, the sweep gives the verdict and checks of a
+// single verify.
+func TestIndexAndPlatform(t *testing.T) {
+	f := newFleet(t)
+	b := fixtures.MustBuild(fixtures.MultiPlatform())
+	ref := f.host + "/multi/app:1"
+	f.pushIndex(t, b, ref)
+	refs := append([]string{ref}, f.refs[:4]...)
+	for _, p := range []*verify.Platform{nil, {OS: "linux", Architecture: "arm64", Variant: "v8"}} {
+		opts := verify.Options{Platform: p}
+		var out bytes.Buffer
+		if _, err := Run(context.Background(), refs, &Config{Verify: opts}, &out); err != nil {
+			t.Fatal(err)
+		}
+		reports := parseOutput(t, out.Bytes()).reports
+		got := reports[ref]
+		single, err := registry.Verify(context.Background(), ref, &opts, &registry.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := single.Report
+		if got == nil || got.Verdict != verify.Verified || got.Verdict != want.Verdict || got.Checks != want.Checks || len(got.Images) != len(want.Images) {
+			t.Errorf("platform %v: sweep %v, single %s (%d checks, %d images)", p, got != nil && got.Verdict == verify.Verified, want.Verdict, want.Checks, len(want.Images))
+		}
+		// The single-platform images have no arm64 image: UNVERIFIABLE
+		// with the platform, in the sweep as alone.
+		for _, r := range refs[1:] {
+			alone, err := registry.Verify(context.Background(), r, &opts, &registry.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reports[r] == nil || reports[r].Verdict != alone.Report.Verdict || !slices.Equal(findingCodes(reports[r]), findingCodes(alone.Report)) {
+				t.Errorf("platform %v, %s: sweep %v, alone %s %v", p, r, reports[r] != nil && reports[r].Verdict == alone.Report.Verdict, alone.Report.Verdict, findingCodes(alone.Report))
+			}
+		}
 	}
 }
