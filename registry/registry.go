@@ -149,7 +149,7 @@ func Verify(ctx context.Context, ref string, vopts *verify.Options, o *Options) 
 	if err != nil {
 		return failedResult(ctx, ref, vopts, openFinding(ref, err)), nil
 	}
-	res := verify.Dir(ctx, f, ref, vopts)
+	res := verify.Dir(ctx, f, ref, withFSCache(vopts, f))
 	rep := res.Report
 	rep.Source.Path = ref
 	rep.Source.Format = verify.FormatRegistry

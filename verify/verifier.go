@@ -465,7 +465,7 @@ func (v *verifier) streamBlobs() {
 		go func() {
 			defer wg.Done()
 			for p := range ch {
-				p.ev, p.err = v.st.blob(v.ctx, p.job)
+				p.ev, p.err = v.streamCached(p)
 			}
 		}()
 	}

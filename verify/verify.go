@@ -35,6 +35,8 @@ type Options struct {
 	// Engines, if set, replaces the built-in SHA-256 and gzip decoder with
 	// faster ones; reports are the same either way (see Engines).
 	Engines *Engines
+	// BlobCache, if set, shares blob evidence between runs (see BlobCache).
+	BlobCache BlobCache
 }
 
 // Result is a finished verification: its report, plus read access to the

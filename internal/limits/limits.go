@@ -42,6 +42,10 @@ const (
 	RegistryStall      Kind = "registry-stall-ms"       // the longest pause between body bytes
 	RegistryBlobTime   Kind = "registry-blob-ms"        // everything spent on one blob, retries included
 	RegistryParallel   Kind = "registry-parallel"       // requests in flight to one registry host
+
+	// Sweeps over many images.
+	SweepBlobs      Kind = "sweep-blobs"      // blob results one sweep remembers (least recently used go first)
+	SweepReferences Kind = "sweep-references" // references one sweep reads or lists
 )
 
 // Limits bounds a verification. Use Default to get sensible values.
@@ -76,6 +80,10 @@ type Limits struct {
 	RegistryStallMillis      int64
 	RegistryBlobMillis       int64
 	RegistryParallel         int
+
+	// The sweep bounds: memory that grows with the number of images.
+	SweepBlobs      int
+	SweepReferences int
 }
 
 const (
@@ -115,6 +123,10 @@ func Default() Limits {
 		RegistryStallMillis:      30_000,
 		RegistryBlobMillis:       30 * 60_000,
 		RegistryParallel:         8,
+		// About 1 KiB each: 64 MiB of blob results, and the references of
+		// a large registry's shard.
+		SweepBlobs:      65536,
+		SweepReferences: 2_000_000,
 	}
 }
 
@@ -194,6 +206,10 @@ func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
 		return &l.RegistryBlobMillis, nil, nil
 	case RegistryParallel:
 		return nil, &l.RegistryParallel, nil
+	case SweepBlobs:
+		return nil, &l.SweepBlobs, nil
+	case SweepReferences:
+		return nil, &l.SweepReferences, nil
 	}
 	return nil, nil, nil
 }
@@ -204,7 +220,7 @@ func Kinds() []Kind {
 		JSONDepth, IndexDepth, Descriptors, LayerDecompressed, CompressionRatio, ZstdWindow,
 		ArchiveEntries, TarHeader, Signatures, Subjects, Attestations, LinkHops,
 		RegistryAttempts, RegistryRetryWait, RegistryRetryAfter, RegistryFirstByte, RegistryStall,
-		RegistryBlobTime, RegistryParallel}
+		RegistryBlobTime, RegistryParallel, SweepBlobs, SweepReferences}
 }
 
 // Registry reports whether a kind bounds registry requests rather than
@@ -217,6 +233,10 @@ func (k Kind) Registry() bool {
 	}
 	return false
 }
+
+// Sweep reports whether a kind bounds a sweep over many images rather
+// than one verification; package sweep tests them end to end.
+func (k Kind) Sweep() bool { return k == SweepBlobs || k == SweepReferences }
 
 // Get returns the value of a limit.
 func (l *Limits) Get(k Kind) (int64, bool) {
