@@ -195,6 +195,19 @@ func (f *fleet) uniqueLayers(refs []string) int {
 	return len(u)
 }
 
+// uniqueRepoLayers counts the distinct layers of each repository, summed:
+// what a sweep that shares evidence only within a repository reads.
+func (f *fleet) uniqueRepoLayers(refs []string) int {
+	u := map[string]bool{}
+	for _, r := range refs {
+		repo := r[:strings.LastIndex(r, ":")]
+		for _, d := range f.layers[r] {
+			u[repo+"@"+d] = true
+		}
+	}
+	return len(u)
+}
+
 // singleVerdicts verifies each reference on its own, as `imgproof verify`
 // does, without a cache.
 func (f *fleet) singleVerdicts(t testing.TB) map[string]*verify.Report {

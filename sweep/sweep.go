@@ -27,11 +27,14 @@ const Schema = "imgproof.sweep/v1"
 
 // Scopes of blob sharing.
 const (
-	// ScopeRegistry shares a blob's evidence between every repository of
-	// one registry host: a registry serves one blob store.
-	ScopeRegistry = "registry"
-	// ScopeRepository shares it only between tags of one repository.
+	// ScopeRepository shares a blob's evidence only between the tags of
+	// one repository, which is where a registry links the blob: the default.
 	ScopeRepository = "repository"
+	// ScopeRegistry shares it between every repository of one registry
+	// host. It is a weakening: a repository that lacks a blob (a registry
+	// links blobs per repository) or serves other bytes under its digest
+	// is judged by another repository's read of it.
+	ScopeRegistry = "registry"
 )
 
 // Config is one sweep.
@@ -48,7 +51,7 @@ type Config struct {
 	Concurrency int
 	// Shard selects the repositories of one shard; the zero value is All.
 	Shard Shard
-	// Scope is ScopeRegistry (the default) or ScopeRepository.
+	// Scope is ScopeRepository (the default, also for "") or ScopeRegistry.
 	Scope string
 	// StateDir, if set, records images that verified and skips them when
 	// their manifest digest is seen again with the same OptionsKey.
@@ -270,9 +273,9 @@ func one(ctx context.Context, r parsedRef, cfg *Config, cache *Cache, st *state)
 		// report says why the registry could not be read.
 	}
 	opts := cfg.Verify
-	scope := r.ref.Context().RegistryStr()
-	if cfg.Scope == ScopeRepository {
-		scope = r.ref.Context().Name()
+	scope := r.ref.Context().Name()
+	if cfg.Scope == ScopeRegistry {
+		scope = r.ref.Context().RegistryStr()
 	}
 	opts.BlobCache = cache.Scope(scope)
 	res, verr := registry.Verify(ctx, ref, &opts, &cfg.Registry)

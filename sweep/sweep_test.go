@@ -63,8 +63,8 @@ func TestShardsCoverTheCatalogOnceWithSingleVerdicts(t *testing.T) {
 				}
 			}
 		}
-		if got, want := sum.Blobs.Read, int64(f.uniqueLayers(mine)); got != want {
-			t.Errorf("shard %s read %d blobs, want %d (its unique layers)", shard, got, want)
+		if got, want := sum.Blobs.Read, int64(f.uniqueRepoLayers(mine)); got != want {
+			t.Errorf("shard %s read %d blobs, want %d (its repositories' unique layers)", shard, got, want)
 		}
 		totalRead += sum.Blobs.Read
 		if sum.ExitCode() != 0 {
@@ -100,28 +100,40 @@ func TestShardsCoverTheCatalogOnceWithSingleVerdicts(t *testing.T) {
 	}
 }
 
+// TestEachBlobIsReadOnce: by default each blob is read once per
+// repository that names it; with ScopeRegistry once per registry.
 func TestEachBlobIsReadOnce(t *testing.T) {
 	f := newFleet(t)
-	before := f.blobGets.Load()
-	var out bytes.Buffer
-	sum, err := Run(context.Background(), f.refs, &Config{Concurrency: 6}, &out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unique := f.uniqueLayers(f.refs)
 	layerUses := 0
 	for _, r := range f.refs {
 		layerUses += len(f.layers[r])
 	}
-	if sum.Blobs.Read != int64(unique) || sum.Blobs.Used != int64(layerUses) {
-		t.Errorf("read %d of %d blob uses, want %d of %d", sum.Blobs.Read, sum.Blobs.Used, unique, layerUses)
+	for _, c := range []struct {
+		scope  string
+		unique int
+	}{
+		{"", f.uniqueRepoLayers(f.refs)},
+		{ScopeRegistry, f.uniqueLayers(f.refs)},
+	} {
+		before := f.blobGets.Load()
+		var out bytes.Buffer
+		sum, err := Run(context.Background(), f.refs, &Config{Concurrency: 6, Scope: c.scope}, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Blobs.Read != int64(c.unique) || sum.Blobs.Used != int64(layerUses) {
+			t.Errorf("scope %q: read %d of %d blob uses, want %d of %d", c.scope, sum.Blobs.Read, sum.Blobs.Used, c.unique, layerUses)
+		}
+		// Layers once each, configs once per image: nothing else is fetched.
+		if got, want := f.blobGets.Load()-before, int64(c.unique+len(f.refs)); got != want {
+			t.Errorf("scope %q: %d blob GETs, want %d (%d unique layers + %d configs)", c.scope, got, want, c.unique, len(f.refs))
+		}
+		if sum.DedupFactor < 1.5 || sum.Verdict != verify.Verified {
+			t.Errorf("scope %q: dedup %.2f, verdict %s", c.scope, sum.DedupFactor, sum.Verdict)
+		}
 	}
-	// Layers once each, configs once per image: nothing else is fetched.
-	if got, want := f.blobGets.Load()-before, int64(unique+len(f.refs)); got != want {
-		t.Errorf("%d blob GETs, want %d (%d unique layers + %d configs)", got, want, unique, len(f.refs))
-	}
-	if sum.DedupFactor < 2 || sum.Verdict != verify.Verified {
-		t.Errorf("dedup %.2f, verdict %s", sum.DedupFactor, sum.Verdict)
+	if f.uniqueRepoLayers(f.refs) <= f.uniqueLayers(f.refs) {
+		t.Fatalf("the fleet shares no layer between repositories, so the scopes are not told apart")
 	}
 }
 

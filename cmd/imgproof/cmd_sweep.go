@@ -100,7 +100,7 @@ func init() {
 	f.StringVar(&sweepFlags.state, "state", "", "skip images recorded as verified in `DIR`, and record new ones")
 	f.StringVar(&sweepFlags.out, "out", "", "write the JSON Lines to `FILE` instead of stdout")
 	f.IntVar(&sweepFlags.concurrency, "concurrency", 4, "images verified at once")
-	f.StringVar(&sweepFlags.scope, "dedup-scope", sweep.ScopeRegistry, "share blob results within one registry host (registry) or one repository (repository)")
+	f.StringVar(&sweepFlags.scope, "dedup-scope", sweep.ScopeRepository, "share blob results within one repository (repository), or across a registry host's repositories (registry: a repository that lacks a blob or serves other bytes is then judged by another's read)")
 	f.StringVar(&sweepFlags.platform, "platform", "", "select the image for `os/arch[/variant]` from each index")
 	// The same limits as verify's: the attestation checks read them there.
 	addLimitFlag(f, &verifyFlags.limits)
