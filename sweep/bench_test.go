@@ -17,16 +17,17 @@ import (
 // BenchmarkSweepVersusSingleVerifies verifies the same fleet (24 images in
 // 6 repositories, each with two 16 MiB uncompressed base layers shared by all, a layer
 // shared by its group and one of its own) twice per iteration: once image
-// by image as `imgproof verify` does, once as one sweep. It reports the
-// time ratio (single/sweep) and the sweep's dedup factor, and, when crane
+// by image as `imgproof verify` does, once as one sweep per dedup scope
+// (repository, the default, and registry). It reports the time ratios
+// (single/sweep) and the sweeps' dedup factors, and, when crane
 // is installed, the ratio of one `crane validate --remote` loop to a sweep.
 //
 //	go test -run '^$' -bench SweepVersus ./sweep/
 func BenchmarkSweepVersusSingleVerifies(b *testing.B) {
 	f := newFleetWith(b, 16<<20)
 	ctx := context.Background()
-	var single, swept time.Duration
-	var dedup float64
+	var single, swept, sweptRegistry time.Duration
+	var dedup, dedupRegistry float64
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
@@ -44,6 +45,13 @@ func BenchmarkSweepVersusSingleVerifies(b *testing.B) {
 		}
 		swept += time.Since(start)
 		dedup = sum.DedupFactor
+		start = time.Now()
+		sum, err = Run(ctx, f.refs, &Config{Scope: ScopeRegistry}, io.Discard)
+		if err != nil || sum.Verdict != verify.Verified {
+			b.Fatalf("sweep, registry scope: %v %v", err, sum)
+		}
+		sweptRegistry += time.Since(start)
+		dedupRegistry = sum.DedupFactor
 	}
 	// crane validate --remote, one process per image, when crane is
 	// installed: the loop a script would run without imgproof. It rejects
@@ -62,6 +70,8 @@ func BenchmarkSweepVersusSingleVerifies(b *testing.B) {
 	}
 	b.ReportMetric(float64(single)/float64(swept), "single/sweep")
 	b.ReportMetric(dedup, "dedup")
+	b.ReportMetric(float64(single)/float64(sweptRegistry), "single/sweep-registry")
+	b.ReportMetric(dedupRegistry, "dedup-registry")
 	b.ReportMetric(single.Seconds()/float64(b.N), "single-s/op")
 	b.ReportMetric(swept.Seconds()/float64(b.N), "sweep-s/op")
 }
