@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // Entry is one file, directory or link of a source, as stored.
@@ -132,7 +134,6 @@ func (f *fsFiles) Open(name string) (io.ReadCloser, error) {
 const (
 	maxCached      = 16 << 20
 	maxCachedTotal = 256 << 20
-	maxLinkHops    = 8
 )
 
 type tarFiles struct {
@@ -142,6 +143,7 @@ type tarFiles struct {
 	entries []Entry
 	cache   map[int]*[]byte // index in entries -> content, for gzip archives
 	probs   []Problem
+	hops    int // limits.LinkHops
 }
 
 type countReader struct {
@@ -155,10 +157,15 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// FromArchive indexes a tar archive, plain or gzipped, held in r. Entry
+// FromArchive indexes a tar archive, plain or gzipped, held in r, under
+// lim (nil means limits.Default()): its entries and link hops. Entry
 // contents are read on demand; nothing is written to disk.
-func FromArchive(r io.ReaderAt, size int64) (Files, error) {
-	t := &tarFiles{r: r, size: size, cache: map[int]*[]byte{}}
+func FromArchive(r io.ReaderAt, size int64, lim *limits.Limits) (Files, error) {
+	if lim == nil {
+		d := limits.Default()
+		lim = &d
+	}
+	t := &tarFiles{r: r, size: size, cache: map[int]*[]byte{}, hops: lim.LinkHops}
 	var magic [2]byte
 	if _, err := r.ReadAt(magic[:], 0); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		t.gz = true
@@ -191,8 +198,8 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", wholeArchive, fmt.Sprintf("archive is not a complete tar archive: %v", err)})
 			return t, nil
 		}
-		if len(t.entries) >= 1<<20 {
-			t.probs = append(t.probs, Problem{"IMGPROOF-LIMIT-001", wholeArchive, "archive has more than 1048576 entries"})
+		if len(t.entries) >= lim.ArchiveEntries {
+			t.probs = append(t.probs, Problem{"IMGPROOF-LIMIT-001", wholeArchive, limits.Exceeded(limits.ArchiveEntries, int64(lim.ArchiveEntries), wholeArchive).Error()})
 			return t, nil
 		}
 		name, safe := cleanName(h.Name)
@@ -245,7 +252,9 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 	}
 	for _, e := range t.entries {
 		if e.Type == tar.TypeSymlink || e.Type == tar.TypeLink {
-			if _, err := t.resolve(e.Name); err != nil {
+			if _, err := t.resolve(e.Name); errors.Is(err, limits.ErrLimit) {
+				t.probs = append(t.probs, Problem{"IMGPROOF-LIMIT-001", e.Raw, err.Error()})
+			} else if err != nil {
 				t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-002", e.Raw, err.Error()})
 			}
 		}
@@ -290,7 +299,7 @@ func (t *tarFiles) Problems() []Problem { return t.probs }
 
 // resolve follows links from name to a regular file entry, inside the archive.
 func (t *tarFiles) resolve(name string) (int, error) {
-	for hop := 0; hop <= maxLinkHops; hop++ {
+	for hop := 0; hop <= t.hops; hop++ {
 		idx := -1
 		for i := range t.entries {
 			if t.entries[i].Name == name && t.entries[i].Type != tar.TypeDir {
@@ -325,7 +334,7 @@ func (t *tarFiles) resolve(name string) (int, error) {
 			return -1, fmt.Errorf("%s: not a regular file", e.Name)
 		}
 	}
-	return -1, fmt.Errorf("%s: more than %d link hops", name, maxLinkHops)
+	return -1, limits.Exceeded(limits.LinkHops, int64(t.hops), name)
 }
 
 func (t *tarFiles) Open(name string) (io.ReadCloser, error) {
@@ -355,8 +364,8 @@ func (t *tarFiles) Open(name string) (io.ReadCloser, error) {
 	}
 }
 
-// readAll reads a whole file under a cap.
-func readAll(f Files, name string, limit int64) ([]byte, error) {
+// readAll reads a whole file under a limit of the given kind.
+func readAll(f Files, name string, kind limits.Kind, limit int64) ([]byte, error) {
 	rc, err := f.Open(name)
 	if err != nil {
 		return nil, err
@@ -367,7 +376,7 @@ func readAll(f Files, name string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
+		return nil, limits.Exceeded(kind, limit, name)
 	}
 	return b, nil
 }

@@ -23,11 +23,10 @@ type rawScan struct {
 	paxSize int64 // size from the pending PAX header; -1 if none
 	done    bool
 	found   []Violation
+	maxPAX  int64 // limits.TarHeader: larger PAX records end the scan
 }
 
-const maxPAX = 1 << 20
-
-func newRawScan() *rawScan { return &rawScan{paxSize: -1} }
+func newRawScan(maxPAX int64) *rawScan { return &rawScan{paxSize: -1, maxPAX: maxPAX} }
 
 func (s *rawScan) Write(p []byte) (int, error) {
 	total := len(p)
@@ -78,7 +77,7 @@ func (s *rawScan) header() {
 	pad := (512 - size%512) % 512
 	switch flag := b[156]; flag {
 	case 'x':
-		if size > maxPAX {
+		if size > s.maxPAX {
 			s.done = true
 			return
 		}
