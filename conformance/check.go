@@ -341,15 +341,3 @@ func (c *checker) finish() *Report {
 	rep.summarize()
 	return rep
 }
-
-// docKind is the limit kind of c.lim.Document(): the largest of the
-// image document limits, which bounds a blob read before its type is known.
-func (c *checker) docKind() limits.Kind {
-	switch c.lim.Document() {
-	case c.lim.ConfigDocument:
-		return limits.ConfigDocument
-	case c.lim.ManifestDocument:
-		return limits.ManifestDocument
-	}
-	return limits.IndexDocument
-}

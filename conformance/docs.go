@@ -73,7 +73,7 @@ func (c *checker) readDoc(d string) ([]byte, bool) {
 			return b, true
 		}
 	}
-	b, err := readAll(c.files, p, c.docKind(), c.lim.Document())
+	b, err := readAll(c.files, p, c.lim.DocumentKind(), c.lim.Document())
 	return b, err == nil
 }
 

@@ -3,7 +3,6 @@ package conformance
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify"
 )
 
 // Entry is one file, directory or link of a source, as stored.
@@ -144,17 +144,7 @@ type tarFiles struct {
 	cache   map[int]*[]byte // index in entries -> content, for gzip archives
 	probs   []Problem
 	hops    int // limits.LinkHops
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	lim     *limits.Limits
 }
 
 // FromArchive indexes a tar archive, plain or gzipped, held in r, under
@@ -165,27 +155,19 @@ func FromArchive(r io.ReaderAt, size int64, lim *limits.Limits) (Files, error) {
 		d := limits.Default()
 		lim = &d
 	}
-	t := &tarFiles{r: r, size: size, cache: map[int]*[]byte{}, hops: lim.LinkHops}
+	t := &tarFiles{r: r, size: size, cache: map[int]*[]byte{}, hops: lim.LinkHops, lim: lim}
 	var magic [2]byte
-	if _, err := r.ReadAt(magic[:], 0); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+	if _, err := r.ReadAt(magic[:], 0); err == nil && verify.DetectCompression(magic[:]) == verify.CompressionGzip {
 		t.gz = true
 	}
-	// A plain tar is read through a seeker, so entry data is skipped, not
-	// read; a gzipped one is read once, keeping small entries in memory.
-	var src io.Reader
-	var pos func() int64
-	if t.gz {
-		zr, err := t.stream()
-		if err != nil {
-			return nil, err
-		}
-		cr := &countReader{r: zr}
-		src, pos = cr, func() int64 { return cr.n }
-	} else {
-		sr := io.NewSectionReader(r, 0, size)
-		src, pos = sr, func() int64 { n, _ := sr.Seek(0, io.SeekCurrent); return n }
+	// A plain tar is read in place, so entry data is skipped, not read; a
+	// gzipped one is read once, keeping small entries in memory.
+	tr, closeTR, err := t.stream()
+	if err != nil {
+		return nil, err
 	}
-	tr := tar.NewReader(src)
+	defer closeTR()
+	pos := tr.Pos
 	var cached int64
 	seen := map[string]bool{}
 	var lastEnd int64
@@ -245,7 +227,7 @@ func FromArchive(r io.ReaderAt, size int64, lim *limits.Limits) (Files, error) {
 	if tail := pos() - roundBlock(lastEnd); tail < 1024 {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", wholeArchive, "archive ends without the two zero blocks of the end-of-archive marker"})
 	}
-	if nz, err := nonZeroTail(src); err != nil {
+	if nz, err := nonZeroTail(tr.Rest()); err != nil {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", wholeArchive, fmt.Sprintf("reading after the end-of-archive marker: %v", err)})
 	} else if nz {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", wholeArchive, "non-zero data follows the end-of-archive marker"})
@@ -282,16 +264,17 @@ func nonZeroTail(r io.Reader) (bool, error) {
 	}
 }
 
-func (t *tarFiles) stream() (io.Reader, error) {
-	sr := io.NewSectionReader(t.r, 0, t.size)
+// stream returns the source layer's tar reader from the start of the
+// archive, and what releases it.
+func (t *tarFiles) stream() (*verify.TarReader, func(), error) {
 	if !t.gz {
-		return sr, nil
+		return verify.NewTarReaderAt(t.r, t.size), func() {}, nil
 	}
-	zr, err := gzip.NewReader(sr)
+	zr, _, err := verify.Decompress(io.NewSectionReader(t.r, 0, t.size), t.lim)
 	if err != nil {
-		return nil, fmt.Errorf("reading gzip header: %w", err)
+		return nil, nil, fmt.Errorf("reading gzip header: %w", err)
 	}
-	return zr, nil
+	return verify.NewTarReader(zr), func() { zr.Close() }, nil
 }
 
 func (t *tarFiles) Entries() []Entry    { return t.entries }
@@ -315,17 +298,13 @@ func (t *tarFiles) resolve(name string) (int, error) {
 		case tar.TypeReg:
 			return idx, nil
 		case tar.TypeSymlink:
-			target := e.Linkname
-			if !strings.HasPrefix(target, "/") {
-				target = path.Join(path.Dir(e.Name), target)
-			}
-			n, ok := cleanName(target)
-			if !ok || strings.HasPrefix(e.Linkname, "/") {
+			n, ok := verify.LinkTarget(e.Name, e.Type, e.Linkname)
+			if !ok {
 				return -1, fmt.Errorf("%s: link target %q leaves the archive", e.Name, e.Linkname)
 			}
 			name = n
 		case tar.TypeLink:
-			n, ok := cleanName(e.Linkname)
+			n, ok := verify.LinkTarget(e.Name, e.Type, e.Linkname)
 			if !ok {
 				return -1, fmt.Errorf("%s: hard link target %q leaves the archive", e.Name, e.Linkname)
 			}
@@ -349,20 +328,29 @@ func (t *tarFiles) Open(name string) (io.ReadCloser, error) {
 	if !t.gz {
 		return io.NopCloser(io.NewSectionReader(t.r, e.offset, e.Size)), nil
 	}
-	src, err := t.stream()
+	tr, closeTR, err := t.stream()
 	if err != nil {
 		return nil, err
 	}
-	tr := tar.NewReader(src)
 	for i := 0; ; i++ {
 		if _, err := tr.Next(); err != nil {
+			closeTR()
 			return nil, fmt.Errorf("%s: rereading archive: %w", name, err)
 		}
 		if i == idx {
-			return io.NopCloser(tr), nil
+			return readCloser{tr, closeTR}, nil
 		}
 	}
 }
+
+// readCloser reads an entry of a gzipped archive and releases its
+// decompressor when closed.
+type readCloser struct {
+	io.Reader
+	close func()
+}
+
+func (r readCloser) Close() error { r.close(); return nil }
 
 // readAll reads a whole file under a limit of the given kind.
 func readAll(f Files, name string, kind limits.Kind, limit int64) ([]byte, error) {

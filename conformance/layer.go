@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify"
 )
 
 // Violation is one layer-content rule broken by one tar entry.
@@ -66,9 +67,8 @@ func (lc *layerCheck) add(rule, entry, format string, args ...any) {
 
 func (lc *layerCheck) run(r io.Reader) {
 	raw := newRawScan(lc.lim.TarHeader)
-	cr := &countReader{r: io.TeeReader(r, raw)}
+	tr := verify.NewTarReader(io.TeeReader(r, raw))
 	defer func() { lc.out = append(lc.out, raw.found...) }()
-	tr := tar.NewReader(cr)
 	var lastEnd int64
 	var entries []struct{}
 	for {
@@ -83,31 +83,31 @@ func (lc *layerCheck) run(r io.Reader) {
 			default:
 				lc.add("OCI-LAYER-001", "", "not a valid tar archive after %d entries: %v", len(entries), err)
 			}
-			_, _ = io.Copy(io.Discard, cr)
+			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
 		}
 		if len(entries) >= lc.lim.LayerEntries {
 			lc.add("IMGPROOF-LIMIT-001", "", "%v; the rest was not checked", limits.Exceeded(limits.LayerEntries, int64(lc.lim.LayerEntries), "layer"))
-			_, _ = io.Copy(io.Discard, cr)
+			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
 		}
 		lc.entry(h)
 		entries = append(entries, struct{}{})
 		if _, err := io.Copy(io.Discard, tr); err != nil {
 			lc.add("OCI-LAYER-001", h.Name, "entry data is truncated: %v", err)
-			_, _ = io.Copy(io.Discard, cr)
+			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
 		}
-		lastEnd = cr.n
+		lastEnd = tr.Pos()
 	}
-	if len(entries) > 0 || cr.n > 0 {
-		if tail := cr.n - roundBlock(lastEnd); tail < 1024 {
+	if len(entries) > 0 || tr.Pos() > 0 {
+		if tail := tr.Pos() - roundBlock(lastEnd); tail < 1024 {
 			lc.add("OCI-LAYER-001", "", "tar stream ends without the end-of-archive marker (two zero blocks)")
 		}
 	} else {
 		lc.add("OCI-LAYER-001", "", "layer is empty: a tar archive holds at least its end-of-archive marker")
 	}
-	nz, err := nonZeroTail(cr)
+	nz, err := nonZeroTail(tr.Rest())
 	switch {
 	case err != nil:
 		lc.add("OCI-LAYER-001", "", "reading after the end-of-archive marker: %v", err)

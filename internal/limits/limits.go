@@ -127,6 +127,17 @@ func (l *Limits) Document() int64 {
 	return max(l.IndexDocument, l.ManifestDocument, l.ConfigDocument)
 }
 
+// DocumentKind is the kind of the limit Document returns.
+func (l *Limits) DocumentKind() Kind {
+	switch l.Document() {
+	case l.ConfigDocument:
+		return ConfigDocument
+	case l.ManifestDocument:
+		return ManifestDocument
+	}
+	return IndexDocument
+}
+
 // ErrLimit is the sentinel matched by every *Error.
 var ErrLimit = errors.New("limit exceeded")
 
