@@ -66,9 +66,10 @@ func (lc *layerCheck) add(rule, entry, format string, args ...any) {
 }
 
 func (lc *layerCheck) run(r io.Reader) {
-	raw := newRawScan(lc.lim.TarHeader)
-	tr := verify.NewTarReader(io.TeeReader(r, raw))
-	defer func() { lc.out = append(lc.out, raw.found...) }()
+	tr := verify.NewTarReader(r)
+	var raw []Violation // OCI-LAYER-016, from the raw header blocks
+	rawOn := true
+	defer func() { lc.out = append(lc.out, raw...) }()
 	var lastEnd int64
 	var entries []struct{}
 	for {
@@ -90,6 +91,9 @@ func (lc *layerCheck) run(r io.Reader) {
 			lc.add("IMGPROOF-LIMIT-001", "", "%v; the rest was not checked", limits.Exceeded(limits.LayerEntries, int64(lc.lim.LayerEntries), "layer"))
 			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
+		}
+		if rawOn {
+			rawOn = rawHeader(h, tr.Block(), &raw)
 		}
 		lc.entry(h)
 		entries = append(entries, struct{}{})
