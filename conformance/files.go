@@ -224,10 +224,10 @@ func FromArchive(r io.ReaderAt, size int64, lim *limits.Limits) (Files, error) {
 		lastEnd = e.offset + dataLen
 		t.entries = append(t.entries, e)
 	}
-	if tail := pos() - roundBlock(lastEnd); tail < 1024 {
+	if tail := pos() - verify.BlockAlign(lastEnd); tail < 1024 {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", wholeArchive, "archive ends without the two zero blocks of the end-of-archive marker"})
 	}
-	if nz, err := nonZeroTail(tr.Rest()); err != nil {
+	if nz, err := tr.RestNonZero(); err != nil {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", wholeArchive, fmt.Sprintf("reading after the end-of-archive marker: %v", err)})
 	} else if nz {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", wholeArchive, "non-zero data follows the end-of-archive marker"})
@@ -242,26 +242,6 @@ func FromArchive(r io.ReaderAt, size int64, lim *limits.Limits) (Files, error) {
 		}
 	}
 	return t, nil
-}
-
-func roundBlock(n int64) int64 { return (n + 511) &^ 511 }
-
-// nonZeroTail reads r to its end and reports whether any byte is not zero.
-func nonZeroTail(r io.Reader) (bool, error) {
-	buf := make([]byte, 32<<10)
-	nz := false
-	for {
-		n, err := r.Read(buf)
-		if !nz && len(bytes.Trim(buf[:n], "\x00")) > 0 {
-			nz = true
-		}
-		if err == io.EOF {
-			return nz, nil
-		}
-		if err != nil {
-			return nz, err
-		}
-	}
 }
 
 // stream returns the source layer's tar reader from the start of the

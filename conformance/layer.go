@@ -105,13 +105,13 @@ func (lc *layerCheck) run(r io.Reader) {
 		lastEnd = tr.Pos()
 	}
 	if len(entries) > 0 || tr.Pos() > 0 {
-		if tail := tr.Pos() - roundBlock(lastEnd); tail < 1024 {
+		if tail := tr.Pos() - verify.BlockAlign(lastEnd); tail < 1024 {
 			lc.add("OCI-LAYER-001", "", "tar stream ends without the end-of-archive marker (two zero blocks)")
 		}
 	} else {
 		lc.add("OCI-LAYER-001", "", "layer is empty: a tar archive holds at least its end-of-archive marker")
 	}
-	nz, err := nonZeroTail(tr.Rest())
+	nz, err := tr.RestNonZero()
 	switch {
 	case err != nil:
 		lc.add("OCI-LAYER-001", "", "reading after the end-of-archive marker: %v", err)

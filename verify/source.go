@@ -133,6 +133,14 @@ func (t *TarReader) Rest() io.Reader {
 	return t.pr
 }
 
+// RestNonZero reads the input from where the tar reader stopped to its
+// end and reports whether any byte was not zero, and the first read error
+// (for a gzipped archive, a cut or a trailer that does not match).
+func (t *TarReader) RestNonZero() (bool, error) { return trailingNonZero(t.Rest()) }
+
+// BlockAlign rounds a tar stream offset up to the 512-byte block size.
+func BlockAlign(n int64) int64 { return blockAlign(n) }
+
 // TarIndex is the index of a tar archive under the verifier's rules for
 // outer archives: every name clean and safe, none twice, only files,
 // links and devices (directories are left out), at most
