@@ -105,8 +105,8 @@ type tarStore struct {
 }
 
 func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
-	pr := &positionReader{r: r, end: size}
-	tr := tar.NewReader(pr)
+	t := NewTarReaderAt(r, size)
+	pr, tr := t.pr, t.tr
 	ix := &tarIndex{entries: map[string]*entry{}}
 	var f tarFrame
 	for {
@@ -318,8 +318,8 @@ type streamStore struct {
 const keepBudget = 256 << 20
 
 func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, error) {
-	fr := &frameReader{r: r}
-	tr := tar.NewReader(fr)
+	t := NewTarReader(r)
+	fr, tr := t.fr, t.tr
 	var f tarFrame
 	s := &streamStore{ix: &tarIndex{entries: map[string]*entry{}}, evidences: map[string]*evidence{}, kept: map[string][]byte{}, v: v}
 	var keptBytes int64
