@@ -276,7 +276,10 @@ func (c *checker) mapFindings() {
 			}
 			ids = []string{"IMGPROOF-VERIFY-001"}
 		}
-		if (f.Code == verify.CodeArchiveTruncated || f.Code == verify.CodeArchiveTrailingData) && f.Path == wholeArchive &&
+		// The verifier names input of no known format by the source's
+		// name, the framing findings by "archive".
+		whole := f.Path == wholeArchive || f.Code == verify.CodeUnknownFormat && f.Path == c.name
+		if (f.Code == verify.CodeArchiveTruncated || f.Code == verify.CodeArchiveTrailingData || f.Code == verify.CodeUnknownFormat) && whole &&
 			allIn(ids, c.framing) {
 			continue // the archive reader here already failed the rule for the whole archive
 		}
