@@ -9,20 +9,23 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
 // Options tunes a conformance run.
 type Options struct {
 	// Verify is passed to the verifier. Its LayerContent hook is replaced
-	// by the layer-content rules.
+	// by the layer-content rules. Its Limits bound the conformance rules'
+	// own reading too (documents, index depth, archive entries, link hops,
+	// layer entries, tar headers); nil means limits.Default().
 	Verify verify.Options
 }
 
 // CheckFS checks a directory: an OCI image layout or an unpacked docker
 // save archive. name is what the report calls the source.
 func CheckFS(ctx context.Context, fsys fs.FS, name string, opts *Options) *Report {
-	c := newChecker(name)
+	c := newChecker(name, opts)
 	files, err := FromFS(fsys)
 	if err != nil {
 		c.fail("IMGPROOF-ARCH-003", name, err.Error())
@@ -37,9 +40,9 @@ func CheckFS(ctx context.Context, fsys fs.FS, name string, opts *Options) *Repor
 // CheckArchive checks a tar archive, plain or gzipped: an OCI archive or a
 // docker save archive. Nothing is written to disk.
 func CheckArchive(ctx context.Context, r io.ReaderAt, size int64, name string, opts *Options) *Report {
-	c := newChecker(name)
+	c := newChecker(name, opts)
 	c.archive = true
-	files, err := FromArchive(r, size)
+	files, err := FromArchive(r, size, &c.lim)
 	if err != nil {
 		c.fail("IMGPROOF-ARCH-003", name, err.Error())
 		return c.finish()
@@ -56,6 +59,7 @@ type checker struct {
 	files   Files
 	res     *verify.Result
 	format  string
+	lim     limits.Limits // from Options.Verify.Limits, or the defaults
 
 	results []Result
 	applied map[string]bool
@@ -74,8 +78,12 @@ type checker struct {
 	layers map[string][]Violation // layer-content violations, by blob name
 }
 
-func newChecker(name string) *checker {
-	return &checker{name: name, applied: map[string]bool{}, seen: map[string]bool{}, framing: map[string]bool{}, docs: map[string]bool{}, manifests: map[string]bool{},
+func newChecker(name string, opts *Options) *checker {
+	lim := limits.Default()
+	if opts != nil && opts.Verify.Limits != nil {
+		lim = *opts.Verify.Limits
+	}
+	return &checker{name: name, lim: lim, applied: map[string]bool{}, seen: map[string]bool{}, framing: map[string]bool{}, docs: map[string]bool{}, manifests: map[string]bool{},
 		blobs: map[string]bool{}, tarLayers: map[string]bool{}, layers: map[string][]Violation{}}
 }
 
@@ -85,7 +93,7 @@ func (c *checker) verifyOptions(opts *Options) *verify.Options {
 		vo = opts.Verify
 	}
 	vo.LayerContent = func(blob string, r io.Reader) error {
-		vs := CheckLayer(r)
+		vs := checkLayer(r, &c.lim)
 		c.mu.Lock()
 		// Set, not appended: the verifier reads a blob again when it
 		// verifies a source a second time without its engines.
@@ -268,9 +276,11 @@ func (c *checker) mapFindings() {
 			}
 			ids = []string{"IMGPROOF-VERIFY-001"}
 		}
-		wholeSource := (f.Code == verify.CodeArchiveTruncated || f.Code == verify.CodeArchiveTrailingData) && f.Path == wholeArchive ||
-			f.Code == verify.CodeUnknownFormat
-		if wholeSource && allIn(ids, c.framing) {
+		// The verifier names input of no known format by the source's
+		// name, the framing findings by "archive".
+		whole := f.Path == wholeArchive || f.Code == verify.CodeUnknownFormat && f.Path == c.name
+		if (f.Code == verify.CodeArchiveTruncated || f.Code == verify.CodeArchiveTrailingData || f.Code == verify.CodeUnknownFormat) && whole &&
+			allIn(ids, c.framing) {
 			continue // the archive reader here already failed the rule for the whole archive
 		}
 		msg := f.Message

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 var (
@@ -17,7 +19,7 @@ var (
 // checkDocker checks a docker save archive: manifest.json, the configs and
 // layers it names, repositories and the legacy layer directories.
 func (c *checker) checkDocker() {
-	b, err := readAll(c.files, "manifest.json", maxDocument)
+	b, err := readAll(c.files, "manifest.json", limits.ArchiveMetadata, c.lim.ArchiveMetadata)
 	if err != nil {
 		c.fail("DOCKER-MAN-001", "manifest.json", err.Error())
 		return
@@ -77,7 +79,7 @@ func (c *checker) checkDocker() {
 			}
 			c.expect("DOCKER-MAN-003", c.has(name), fmt.Sprintf("%s/Layers[%d]", p, j), "layer file %s is not in the archive", l)
 		}
-		cb, err := readAll(c.files, cfgClean, maxDocument)
+		cb, err := readAll(c.files, cfgClean, limits.ConfigDocument, c.lim.ConfigDocument)
 		if !c.expect("DOCKER-MAN-002", err == nil, p+"/Config", "config file %s cannot be read: %v", cfgName, err) {
 			continue
 		}
@@ -169,7 +171,7 @@ func (c *checker) checkRepositories(tags []string) {
 	if !c.has("repositories") {
 		return
 	}
-	b, err := readAll(c.files, "repositories", maxDocument)
+	b, err := readAll(c.files, "repositories", limits.ArchiveMetadata, c.lim.ArchiveMetadata)
 	if !c.expect("DOCKER-REPO-001", err == nil, "repositories", "cannot read repositories: %v", err) {
 		return
 	}
@@ -218,11 +220,11 @@ func (c *checker) checkLegacy() {
 		c.expect("DOCKER-LEGACY-001", hex64RE.MatchString(d), d, "legacy layer directory name is not 64 lower-case hex digits")
 		c.expect("DOCKER-LEGACY-004", files["VERSION"] && files["json"] && files["layer.tar"], d, "legacy layer directory lacks one of VERSION, json, layer.tar")
 		if files["VERSION"] {
-			b, err := readAll(c.files, d+"/VERSION", 1024)
+			b, err := readAll(c.files, d+"/VERSION", limits.ArchiveMetadata, min(1024, c.lim.ArchiveMetadata))
 			c.expect("DOCKER-LEGACY-002", err == nil && strings.TrimSpace(string(b)) == "1.0", d+"/VERSION", "VERSION is %q, not 1.0", b)
 		}
 		if files["json"] {
-			b, err := readAll(c.files, d+"/json", maxDocument)
+			b, err := readAll(c.files, d+"/json", limits.ConfigDocument, c.lim.ConfigDocument)
 			if !c.expect("DOCKER-LEGACY-003", err == nil, d+"/json", "cannot read: %v", err) {
 				continue
 			}

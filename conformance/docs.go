@@ -16,13 +16,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 	"github.com/imgproof/imgproof/verify/strictjson"
 )
 
 const (
-	maxDocument = 16 << 20
-	maxDepth    = 8
 	emptyDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 )
 
@@ -70,11 +69,11 @@ func (c *checker) readDoc(d string) ([]byte, bool) {
 	}
 	c.blobs[p] = true
 	if c.res != nil {
-		if b, err := c.res.ReadBlob(digestOf(d), maxDocument); err == nil {
+		if b, err := c.res.ReadBlob(digestOf(d), c.lim.Document()); err == nil {
 			return b, true
 		}
 	}
-	b, err := readAll(c.files, p, maxDocument)
+	b, err := readAll(c.files, p, c.lim.DocumentKind(), c.lim.Document())
 	return b, err == nil
 }
 
@@ -98,7 +97,7 @@ func (c *checker) checkLayout(dockerToo bool) {
 	}
 	c.expect("OCI-LAYOUT-001", hasBlobs, "blobs", "the layout has no blobs directory")
 	if c.expect("OCI-LAYOUT-002", c.has("oci-layout"), "oci-layout", "the layout has no oci-layout file") {
-		if b, err := readAll(c.files, "oci-layout", maxDocument); err != nil {
+		if b, err := readAll(c.files, "oci-layout", limits.ArchiveMetadata, c.lim.ArchiveMetadata); err != nil {
 			c.fail("OCI-LAYOUT-003", "oci-layout", err.Error())
 		} else if v, ok := c.parseJSON("oci-layout", b); ok {
 			m, isObj := v.(map[string]any)
@@ -111,7 +110,7 @@ func (c *checker) checkLayout(dockerToo bool) {
 		}
 	}
 	if c.expect("OCI-LAYOUT-005", c.has("index.json"), "index.json", "the layout has no index.json file") {
-		if b, err := readAll(c.files, "index.json", maxDocument); err != nil {
+		if b, err := readAll(c.files, "index.json", limits.ArchiveMetadata, c.lim.ArchiveMetadata); err != nil {
 			c.fail("OCI-LAYOUT-006", "index.json", err.Error())
 		} else {
 			before := len(c.results)

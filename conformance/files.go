@@ -3,13 +3,15 @@ package conformance
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify"
 )
 
 // Entry is one file, directory or link of a source, as stored.
@@ -132,7 +134,6 @@ func (f *fsFiles) Open(name string) (io.ReadCloser, error) {
 const (
 	maxCached      = 16 << 20
 	maxCachedTotal = 256 << 20
-	maxLinkHops    = 8
 )
 
 type tarFiles struct {
@@ -142,43 +143,31 @@ type tarFiles struct {
 	entries []Entry
 	cache   map[int]*[]byte // index in entries -> content, for gzip archives
 	probs   []Problem
+	hops    int // limits.LinkHops
+	lim     *limits.Limits
 }
 
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// FromArchive indexes a tar archive, plain or gzipped, held in r. Entry
+// FromArchive indexes a tar archive, plain or gzipped, held in r, under
+// lim (nil means limits.Default()): its entries and link hops. Entry
 // contents are read on demand; nothing is written to disk.
-func FromArchive(r io.ReaderAt, size int64) (Files, error) {
-	t := &tarFiles{r: r, size: size, cache: map[int]*[]byte{}}
+func FromArchive(r io.ReaderAt, size int64, lim *limits.Limits) (Files, error) {
+	if lim == nil {
+		d := limits.Default()
+		lim = &d
+	}
+	t := &tarFiles{r: r, size: size, cache: map[int]*[]byte{}, hops: lim.LinkHops, lim: lim}
 	var magic [2]byte
-	if _, err := r.ReadAt(magic[:], 0); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
+	if _, err := r.ReadAt(magic[:], 0); err == nil && verify.DetectCompression(magic[:]) == verify.CompressionGzip {
 		t.gz = true
 	}
-	// A plain tar is read through a seeker, so entry data is skipped, not
-	// read; a gzipped one is read once, keeping small entries in memory.
-	var src io.Reader
-	var pos func() int64
-	if t.gz {
-		zr, err := t.stream()
-		if err != nil {
-			return nil, err
-		}
-		cr := &countReader{r: zr}
-		src, pos = cr, func() int64 { return cr.n }
-	} else {
-		sr := io.NewSectionReader(r, 0, size)
-		src, pos = sr, func() int64 { n, _ := sr.Seek(0, io.SeekCurrent); return n }
+	// A plain tar is read in place, so entry data is skipped, not read; a
+	// gzipped one is read once, keeping small entries in memory.
+	tr, closeTR, err := t.stream()
+	if err != nil {
+		return nil, err
 	}
-	tr := tar.NewReader(src)
+	defer closeTR()
+	pos := tr.Pos
 	var cached int64
 	seen := map[string]bool{}
 	var lastEnd int64
@@ -191,8 +180,8 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 			t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", wholeArchive, fmt.Sprintf("archive is not a complete tar archive: %v", err)})
 			return t, nil
 		}
-		if len(t.entries) >= 1<<20 {
-			t.probs = append(t.probs, Problem{"IMGPROOF-LIMIT-001", wholeArchive, "archive has more than 1048576 entries"})
+		if len(t.entries) >= lim.ArchiveEntries {
+			t.probs = append(t.probs, Problem{"IMGPROOF-LIMIT-001", wholeArchive, limits.Exceeded(limits.ArchiveEntries, int64(lim.ArchiveEntries), wholeArchive).Error()})
 			return t, nil
 		}
 		name, safe := cleanName(h.Name)
@@ -235,17 +224,19 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 		lastEnd = e.offset + dataLen
 		t.entries = append(t.entries, e)
 	}
-	if tail := pos() - roundBlock(lastEnd); tail < 1024 {
+	if tail := pos() - verify.BlockAlign(lastEnd); tail < 1024 {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", wholeArchive, "archive ends without the two zero blocks of the end-of-archive marker"})
 	}
-	if nz, err := nonZeroTail(src); err != nil {
+	if nz, err := tr.RestNonZero(); err != nil {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-003", wholeArchive, fmt.Sprintf("reading after the end-of-archive marker: %v", err)})
 	} else if nz {
 		t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-004", wholeArchive, "non-zero data follows the end-of-archive marker"})
 	}
 	for _, e := range t.entries {
 		if e.Type == tar.TypeSymlink || e.Type == tar.TypeLink {
-			if _, err := t.resolve(e.Name); err != nil {
+			if _, err := t.resolve(e.Name); errors.Is(err, limits.ErrLimit) {
+				t.probs = append(t.probs, Problem{"IMGPROOF-LIMIT-001", e.Raw, err.Error()})
+			} else if err != nil {
 				t.probs = append(t.probs, Problem{"IMGPROOF-ARCH-002", e.Raw, err.Error()})
 			}
 		}
@@ -253,36 +244,17 @@ func FromArchive(r io.ReaderAt, size int64) (Files, error) {
 	return t, nil
 }
 
-func roundBlock(n int64) int64 { return (n + 511) &^ 511 }
-
-// nonZeroTail reads r to its end and reports whether any byte is not zero.
-func nonZeroTail(r io.Reader) (bool, error) {
-	buf := make([]byte, 32<<10)
-	nz := false
-	for {
-		n, err := r.Read(buf)
-		if !nz && len(bytes.Trim(buf[:n], "\x00")) > 0 {
-			nz = true
-		}
-		if err == io.EOF {
-			return nz, nil
-		}
-		if err != nil {
-			return nz, err
-		}
-	}
-}
-
-func (t *tarFiles) stream() (io.Reader, error) {
-	sr := io.NewSectionReader(t.r, 0, t.size)
+// stream returns the source layer's tar reader from the start of the
+// archive, and what releases it.
+func (t *tarFiles) stream() (*verify.TarReader, func(), error) {
 	if !t.gz {
-		return sr, nil
+		return verify.NewTarReaderAt(t.r, t.size), func() {}, nil
 	}
-	zr, err := gzip.NewReader(sr)
+	zr, _, err := verify.Decompress(io.NewSectionReader(t.r, 0, t.size), t.lim)
 	if err != nil {
-		return nil, fmt.Errorf("reading gzip header: %w", err)
+		return nil, nil, fmt.Errorf("reading gzip header: %w", err)
 	}
-	return zr, nil
+	return verify.NewTarReader(zr), func() { zr.Close() }, nil
 }
 
 func (t *tarFiles) Entries() []Entry    { return t.entries }
@@ -290,7 +262,7 @@ func (t *tarFiles) Problems() []Problem { return t.probs }
 
 // resolve follows links from name to a regular file entry, inside the archive.
 func (t *tarFiles) resolve(name string) (int, error) {
-	for hop := 0; hop <= maxLinkHops; hop++ {
+	for hop := 0; hop <= t.hops; hop++ {
 		idx := -1
 		for i := range t.entries {
 			if t.entries[i].Name == name && t.entries[i].Type != tar.TypeDir {
@@ -306,17 +278,13 @@ func (t *tarFiles) resolve(name string) (int, error) {
 		case tar.TypeReg:
 			return idx, nil
 		case tar.TypeSymlink:
-			target := e.Linkname
-			if !strings.HasPrefix(target, "/") {
-				target = path.Join(path.Dir(e.Name), target)
-			}
-			n, ok := cleanName(target)
-			if !ok || strings.HasPrefix(e.Linkname, "/") {
+			n, ok := verify.LinkTarget(e.Name, e.Type, e.Linkname)
+			if !ok {
 				return -1, fmt.Errorf("%s: link target %q leaves the archive", e.Name, e.Linkname)
 			}
 			name = n
 		case tar.TypeLink:
-			n, ok := cleanName(e.Linkname)
+			n, ok := verify.LinkTarget(e.Name, e.Type, e.Linkname)
 			if !ok {
 				return -1, fmt.Errorf("%s: hard link target %q leaves the archive", e.Name, e.Linkname)
 			}
@@ -325,7 +293,7 @@ func (t *tarFiles) resolve(name string) (int, error) {
 			return -1, fmt.Errorf("%s: not a regular file", e.Name)
 		}
 	}
-	return -1, fmt.Errorf("%s: more than %d link hops", name, maxLinkHops)
+	return -1, limits.Exceeded(limits.LinkHops, int64(t.hops), name)
 }
 
 func (t *tarFiles) Open(name string) (io.ReadCloser, error) {
@@ -340,23 +308,32 @@ func (t *tarFiles) Open(name string) (io.ReadCloser, error) {
 	if !t.gz {
 		return io.NopCloser(io.NewSectionReader(t.r, e.offset, e.Size)), nil
 	}
-	src, err := t.stream()
+	tr, closeTR, err := t.stream()
 	if err != nil {
 		return nil, err
 	}
-	tr := tar.NewReader(src)
 	for i := 0; ; i++ {
 		if _, err := tr.Next(); err != nil {
+			closeTR()
 			return nil, fmt.Errorf("%s: rereading archive: %w", name, err)
 		}
 		if i == idx {
-			return io.NopCloser(tr), nil
+			return readCloser{tr, closeTR}, nil
 		}
 	}
 }
 
-// readAll reads a whole file under a cap.
-func readAll(f Files, name string, limit int64) ([]byte, error) {
+// readCloser reads an entry of a gzipped archive and releases its
+// decompressor when closed.
+type readCloser struct {
+	io.Reader
+	close func()
+}
+
+func (r readCloser) Close() error { r.close(); return nil }
+
+// readAll reads a whole file under a limit of the given kind.
+func readAll(f Files, name string, kind limits.Kind, limit int64) ([]byte, error) {
 	rc, err := f.Open(name)
 	if err != nil {
 		return nil, err
@@ -367,7 +344,7 @@ func readAll(f Files, name string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
+		return nil, limits.Exceeded(kind, limit, name)
 	}
 	return b, nil
 }

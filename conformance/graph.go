@@ -139,7 +139,7 @@ func (c *checker) index(path string, data []byte, descMT string, depth int, isIn
 		c.expect("OCI-IDX-006", imageManifestTypes[d.MediaType] || indexTypes[d.MediaType] || d.MediaType == "", p+"/mediaType",
 			"%q is not an OCI or Docker manifest or index media type", d.MediaType)
 		attestation := d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
-		if !d.digestOK || depth >= maxDepth {
+		if !d.digestOK || depth >= c.lim.IndexDepth {
 			continue
 		}
 		switch {

@@ -8,6 +8,9 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify"
 )
 
 // Violation is one layer-content rule broken by one tar entry.
@@ -23,12 +26,9 @@ var layerRules = []string{"OCI-LAYER-001", "OCI-LAYER-002", "OCI-LAYER-004", "OC
 	"OCI-LAYER-007", "OCI-LAYER-008", "OCI-LAYER-009", "OCI-LAYER-011", "OCI-LAYER-012", "OCI-LAYER-013",
 	"OCI-LAYER-014", "OCI-LAYER-015", "OCI-LAYER-016", "OCI-LAYER-017"}
 
-// maxViolations bounds the violations kept for one layer, maxLayerEntries
-// the entries whose names are kept.
-const (
-	maxViolations   = 100
-	maxLayerEntries = 1 << 20
-)
+// maxViolations bounds the violations reported for one layer: a cap on the
+// report's length, not on input (limits.LayerEntries bounds the entries).
+const maxViolations = 100
 
 const opaqueName = ".wh..wh..opq"
 
@@ -38,12 +38,19 @@ const opaqueName = ".wh..wh..opq"
 // safety, sparse files, and PAX and GNU extension headers. Memory grows with
 // the number of entries, not their size; nothing is written to disk.
 func CheckLayer(r io.Reader) []Violation {
-	lc := &layerCheck{names: map[string]int{}, whiteouts: map[string]string{}, dirsSeen: map[string]bool{}, symlinks: map[string]bool{}}
+	lim := limits.Default()
+	return checkLayer(r, &lim)
+}
+
+// checkLayer is CheckLayer under lim: its layer entries and tar headers.
+func checkLayer(r io.Reader, lim *limits.Limits) []Violation {
+	lc := &layerCheck{lim: lim, names: map[string]int{}, whiteouts: map[string]string{}, dirsSeen: map[string]bool{}, symlinks: map[string]bool{}}
 	lc.run(r)
 	return lc.out
 }
 
 type layerCheck struct {
+	lim       *limits.Limits
 	out       []Violation
 	names     map[string]int    // cleaned name -> count
 	whiteouts map[string]string // hidden path -> whiteout entry name
@@ -59,10 +66,10 @@ func (lc *layerCheck) add(rule, entry, format string, args ...any) {
 }
 
 func (lc *layerCheck) run(r io.Reader) {
-	raw := newRawScan()
-	cr := &countReader{r: io.TeeReader(r, raw)}
-	defer func() { lc.out = append(lc.out, raw.found...) }()
-	tr := tar.NewReader(cr)
+	tr := verify.NewTarReader(r)
+	var raw []Violation // OCI-LAYER-016, from the raw header blocks
+	rawOn := true
+	defer func() { lc.out = append(lc.out, raw...) }()
 	var lastEnd int64
 	var entries []struct{}
 	for {
@@ -77,31 +84,34 @@ func (lc *layerCheck) run(r io.Reader) {
 			default:
 				lc.add("OCI-LAYER-001", "", "not a valid tar archive after %d entries: %v", len(entries), err)
 			}
-			_, _ = io.Copy(io.Discard, cr)
+			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
 		}
-		if len(entries) >= maxLayerEntries {
-			lc.add("IMGPROOF-LIMIT-001", "", "layer has more than %d entries; the rest was not checked", maxLayerEntries)
-			_, _ = io.Copy(io.Discard, cr)
+		if len(entries) >= lc.lim.LayerEntries {
+			lc.add("IMGPROOF-LIMIT-001", "", "%v; the rest was not checked", limits.Exceeded(limits.LayerEntries, int64(lc.lim.LayerEntries), "layer"))
+			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
+		}
+		if rawOn {
+			rawOn = rawHeader(h, tr.Block(), &raw)
 		}
 		lc.entry(h)
 		entries = append(entries, struct{}{})
 		if _, err := io.Copy(io.Discard, tr); err != nil {
 			lc.add("OCI-LAYER-001", h.Name, "entry data is truncated: %v", err)
-			_, _ = io.Copy(io.Discard, cr)
+			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
 		}
-		lastEnd = cr.n
+		lastEnd = tr.Pos()
 	}
-	if len(entries) > 0 || cr.n > 0 {
-		if tail := cr.n - roundBlock(lastEnd); tail < 1024 {
+	if len(entries) > 0 || tr.Pos() > 0 {
+		if tail := tr.Pos() - verify.BlockAlign(lastEnd); tail < 1024 {
 			lc.add("OCI-LAYER-001", "", "tar stream ends without the end-of-archive marker (two zero blocks)")
 		}
 	} else {
 		lc.add("OCI-LAYER-001", "", "layer is empty: a tar archive holds at least its end-of-archive marker")
 	}
-	nz, err := nonZeroTail(cr)
+	nz, err := tr.RestNonZero()
 	switch {
 	case err != nil:
 		lc.add("OCI-LAYER-001", "", "reading after the end-of-archive marker: %v", err)

@@ -29,8 +29,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/imgproof/imgproof/compare"
@@ -203,7 +201,7 @@ func openSource(ctx context.Context, name string, vopts *verify.Options, lim lim
 	}
 	rep := verify.Archive(ctx, f, st.Size(), name, vopts).Report
 	f.Close()
-	tfs, err := openTarFS(name, lim.ArchiveEntries)
+	tfs, err := openTarFS(name, &lim)
 	if err != nil {
 		return nil, rep, func() {}, err
 	}
@@ -241,14 +239,22 @@ type doc struct {
 }
 
 func (c *copier) docLimit() int64 {
-	return max(c.lim.IndexDocument, c.lim.ManifestDocument, c.lim.ConfigDocument, c.lim.ArchiveMetadata)
+	return max(c.lim.Document(), c.lim.ArchiveMetadata)
+}
+
+// docKind is the kind of the limit docLimit returns.
+func (c *copier) docKind() limits.Kind {
+	if c.lim.ArchiveMetadata >= c.lim.Document() {
+		return limits.ArchiveMetadata
+	}
+	return c.lim.DocumentKind()
 }
 
 // toLayout writes an OCI layout: byte for byte from a layout source, or
 // synthesized around the exact config and layer bytes of a classic
 // docker-save source.
 func (c *copier) toLayout() error {
-	idx, err := readSmall(c.src, "index.json", c.lim.ArchiveMetadata)
+	idx, err := readSmall(c.src, "index.json", limits.ArchiveMetadata, c.lim.ArchiveMetadata)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c.classicToLayout()
 	}
@@ -256,7 +262,7 @@ func (c *copier) toLayout() error {
 		return err
 	}
 	c.fromLayout = true
-	layout, err := readSmall(c.src, "oci-layout", c.lim.ArchiveMetadata)
+	layout, err := readSmall(c.src, "oci-layout", limits.ArchiveMetadata, c.lim.ArchiveMetadata)
 	if err != nil {
 		return err
 	}
@@ -294,7 +300,7 @@ func (c *copier) pickedToLayout() error {
 		if err != nil {
 			return fmt.Errorf("image %d: %w", i, err)
 		}
-		b, err := readSmall(c.src, blobName(d), c.docLimit())
+		b, err := readSmall(c.src, blobName(d), c.docKind(), c.docLimit())
 		if err != nil {
 			return err
 		}
@@ -352,7 +358,7 @@ func (c *copier) copyTree(x desc, depth int) error {
 	if !isDocument(x.MediaType) {
 		return c.copyBlob(name, d, x.Size)
 	}
-	b, err := readSmall(c.src, name, c.docLimit())
+	b, err := readSmall(c.src, name, c.docKind(), c.docLimit())
 	if err != nil {
 		return err
 	}
@@ -452,7 +458,7 @@ type classic struct {
 }
 
 func (c *copier) readClassic() ([]classic, error) {
-	b, err := readSmall(c.src, "manifest.json", c.lim.ArchiveMetadata)
+	b, err := readSmall(c.src, "manifest.json", limits.ArchiveMetadata, c.lim.ArchiveMetadata)
 	if err != nil {
 		return nil, err
 	}
@@ -473,7 +479,7 @@ func (c *copier) classicToLayout() error {
 	}
 	var index []desc
 	for _, e := range entries {
-		cfg, err := readSmall(c.src, e.Config, c.lim.ConfigDocument)
+		cfg, err := readSmall(c.src, e.Config, limits.ConfigDocument, c.lim.ConfigDocument)
 		if err != nil {
 			return err
 		}
@@ -590,10 +596,10 @@ func (c *copier) hashLayerFile(name string) (digest.Digest, int64, string, error
 		return "", 0, "", fmt.Errorf("%s: %w", name, err)
 	}
 	mt := "application/vnd.oci.image.layer.v1.tar"
-	switch compressionOf(head[:n]) {
-	case "gzip":
+	switch verify.DetectCompression(head[:n]) {
+	case verify.CompressionGzip:
 		mt += "+gzip"
-	case "zstd":
+	case verify.CompressionZstd:
 		mt += "+zstd"
 	}
 	return h.Digest(), int64(n) + m, mt, nil
@@ -607,17 +613,6 @@ func (c *copier) copyBlobFrom(srcName, dstName string, d digest.Digest, size int
 	defer f.Close()
 	c.written[dstName] = true
 	return c.dst.put(dstName, size, &checkedReader{ctx: c.ctx, r: io.LimitReader(f, size+1), h: d.Algorithm().Hash(), want: d, size: size, name: srcName})
-}
-
-func compressionOf(head []byte) string {
-	switch {
-	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
-		return "gzip"
-	case len(head) >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd:
-		return "zstd"
-	default:
-		return "none"
-	}
 }
 
 // dockerImage is what a docker-save destination needs of one image.
@@ -723,7 +718,7 @@ func (c *copier) dockerImages() ([]*dockerImage, error) {
 			return nil, err
 		}
 		for _, e := range entries {
-			cfg, err := readSmall(c.src, e.Config, c.lim.ConfigDocument)
+			cfg, err := readSmall(c.src, e.Config, limits.ConfigDocument, c.lim.ConfigDocument)
 			if err != nil {
 				return nil, err
 			}
@@ -748,7 +743,7 @@ func (c *copier) dockerImages() ([]*dockerImage, error) {
 			im.tags = classicTags[img.ImageID]
 			im.config, err = c.readConfigAt(c.configName(img.ImageID))
 		} else {
-			im.config, err = readSmall(c.src, blobName(id), c.lim.ConfigDocument)
+			im.config, err = readSmall(c.src, blobName(id), limits.ConfigDocument, c.lim.ConfigDocument)
 			for _, l := range img.Layers {
 				ld, perr := digest.Parse(l.Digest)
 				if perr != nil {
@@ -786,7 +781,7 @@ func (c *copier) dockerImages() ([]*dockerImage, error) {
 func (c *copier) configName(id string) string {
 	entries, _ := c.readClassic()
 	for _, e := range entries {
-		if cfg, err := readSmall(c.src, e.Config, c.lim.ConfigDocument); err == nil && digest.FromBytes(cfg).String() == id {
+		if cfg, err := readSmall(c.src, e.Config, limits.ConfigDocument, c.lim.ConfigDocument); err == nil && digest.FromBytes(cfg).String() == id {
 			return e.Config
 		}
 	}
@@ -797,7 +792,7 @@ func (c *copier) readConfigAt(name string) ([]byte, error) {
 	if name == "" {
 		return nil, errors.New("config not found in manifest.json")
 	}
-	return readSmall(c.src, name, c.lim.ConfigDocument)
+	return readSmall(c.src, name, limits.ConfigDocument, c.lim.ConfigDocument)
 }
 
 // dockerTags keeps the names that are full repo:tag references.
@@ -830,11 +825,11 @@ func (c *copier) uncompressedLayer(im *dockerImage, i int, diffID digest.Digest,
 	}
 	defer f.Close()
 	in := &checkedReader{ctx: c.ctx, r: io.LimitReader(f, im.layerSizes[i]+1), h: im.layerDigs[i].Algorithm().Hash(), want: im.layerDigs[i], size: im.layerSizes[i], name: im.layerNames[i]}
-	plain, closeDec, err := decompressor(in, c.lim)
+	plain, _, err := verify.Decompress(in, &c.lim)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", im.layerNames[i], err)
 	}
-	defer closeDec()
+	defer plain.Close()
 	if usize <= 0 {
 		return 0, fmt.Errorf("%s: uncompressed size unknown", im.layerNames[i])
 	}
@@ -864,54 +859,4 @@ func (d *drainAfter) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// decompressor picks a decompressor from the stream's first bytes.
-func decompressor(r io.Reader, lim limits.Limits) (io.Reader, func(), error) {
-	br := newPeekReader(r)
-	head, _ := br.peek(4)
-	switch compressionOf(head) {
-	case "gzip":
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, func() { zr.Close() }, nil
-	case "zstd":
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(lim.ZstdWindow))
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, zr.Close, nil
-	default:
-		return br, func() {}, nil
-	}
-}
-
-type peekReader struct {
-	r   io.Reader
-	buf []byte
-}
-
-func newPeekReader(r io.Reader) *peekReader { return &peekReader{r: r} }
-
-func (p *peekReader) peek(n int) ([]byte, error) {
-	for len(p.buf) < n {
-		b := make([]byte, n-len(p.buf))
-		m, err := p.r.Read(b)
-		p.buf = append(p.buf, b[:m]...)
-		if err != nil {
-			return p.buf, err
-		}
-	}
-	return p.buf, nil
-}
-
-func (p *peekReader) Read(b []byte) (int, error) {
-	if len(p.buf) > 0 {
-		n := copy(b, p.buf)
-		p.buf = p.buf[n:]
-		return n, nil
-	}
-	return p.r.Read(b)
 }

@@ -273,11 +273,7 @@ func decompress(r io.Reader, compression string, w io.Writer, job blobJob, lim *
 		defer closeFn()
 		dr = zr
 	case CompressionZstd:
-		zr, err := zstd.NewReader(cr,
-			zstd.WithDecoderMaxWindow(lim.ZstdWindow),
-			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxMemory(uint64(lim.LayerDecompressed)))
+		zr, err := newZstd(cr, lim)
 		if err != nil {
 			return 0, fmt.Errorf("zstd: %w", err)
 		}

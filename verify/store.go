@@ -193,11 +193,7 @@ func resolveLinks(entries map[string]*entry, name string, hops int) (*entry, err
 			return nil, &archiveError{CodeArchiveLink, name, "link cycle"}
 		}
 		seen[name] = true
-		target := e.linkname
-		if e.typeflag == '2' && !strings.HasPrefix(target, "/") {
-			target = path.Join(path.Dir(name), target)
-		}
-		c, ok := cleanName(target)
+		c, ok := linkTarget(name, e.typeflag, e.linkname)
 		if !ok {
 			return nil, &archiveError{CodeArchiveLink, name, fmt.Sprintf("link to %q leaves the archive", e.linkname)}
 		}
@@ -218,3 +214,12 @@ type archiveError struct {
 }
 
 func (e *archiveError) Error() string { return e.name + ": " + e.msg }
+
+// linkTarget is the clean name a link entry points to; see LinkTarget.
+func linkTarget(name string, typeflag byte, linkname string) (string, bool) {
+	target := linkname
+	if typeflag == '2' && !strings.HasPrefix(target, "/") {
+		target = path.Join(path.Dir(name), target)
+	}
+	return cleanName(target)
+}

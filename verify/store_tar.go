@@ -25,7 +25,7 @@ type tarIndex struct {
 	order   []string
 }
 
-func (ix *tarIndex) add(v *verifier, hdr *tar.Header, offset int64) error {
+func (ix *tarIndex) add(maxEntries int, hdr *tar.Header, offset int64) error {
 	name, ok := cleanName(hdr.Name)
 	if hdr.Typeflag == tar.TypeDir && name == "." {
 		return nil // "./", as tar -C dir . writes it
@@ -33,8 +33,8 @@ func (ix *tarIndex) add(v *verifier, hdr *tar.Header, offset int64) error {
 	if !ok {
 		return &archiveError{CodeArchiveUnsafePath, hdr.Name, "entry name is absolute, contains .. or is otherwise unsafe"}
 	}
-	if len(ix.entries) >= v.lim.ArchiveEntries {
-		return limits.Exceeded(limits.ArchiveEntries, int64(v.lim.ArchiveEntries), "archive")
+	if len(ix.entries) >= maxEntries {
+		return limits.Exceeded(limits.ArchiveEntries, int64(maxEntries), "archive")
 	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
@@ -105,8 +105,8 @@ type tarStore struct {
 }
 
 func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
-	pr := &positionReader{r: r, end: size}
-	tr := tar.NewReader(pr)
+	t := NewTarReaderAt(r, size)
+	pr, tr := t.pr, t.tr
 	ix := &tarIndex{entries: map[string]*entry{}}
 	var f tarFrame
 	for {
@@ -134,7 +134,7 @@ func indexTar(v *verifier, r io.ReaderAt, size int64) (*tarStore, error) {
 		if f.dataEnd > size {
 			return nil, f.cut(size)
 		}
-		if err := ix.add(v, hdr, pr.pos); err != nil {
+		if err := ix.add(v.lim.ArchiveEntries, hdr, pr.pos); err != nil {
 			return nil, err
 		}
 	}
@@ -318,8 +318,8 @@ type streamStore struct {
 const keepBudget = 256 << 20
 
 func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, error) {
-	fr := &frameReader{r: r}
-	tr := tar.NewReader(fr)
+	t := NewTarReader(r)
+	fr, tr := t.fr, t.tr
 	var f tarFrame
 	s := &streamStore{ix: &tarIndex{entries: map[string]*entry{}}, evidences: map[string]*evidence{}, kept: map[string][]byte{}, v: v}
 	var keptBytes int64
@@ -345,7 +345,7 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 		}
 		f.next(hdr, fr.n)
 		fr.watchPadding(f.dataEnd, f.end)
-		if err := s.ix.add(v, hdr, 0); err != nil {
+		if err := s.ix.add(v.lim.ArchiveEntries, hdr, 0); err != nil {
 			return nil, err
 		}
 		if hdr.Typeflag != tar.TypeReg {

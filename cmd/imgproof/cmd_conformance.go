@@ -13,6 +13,7 @@ var conformanceFlags struct {
 	level    string
 	output   string
 	platform string
+	limits   limitFlags
 }
 
 var conformanceCmd = &cobra.Command{
@@ -45,6 +46,7 @@ func init() {
 	f.StringVar(&conformanceFlags.level, "level", "", "rules that fail the run: must (the default: SHOULD failures are reported only) or should (SHOULD failures fail too; --level must also hides SHOULD rules)")
 	f.StringVarP(&conformanceFlags.output, "output", "o", "text", "output format: text, json, junit or sarif")
 	f.StringVar(&conformanceFlags.platform, "platform", "", "select the image for `os/arch[/variant]` from an index")
+	addLimitFlag(f, &conformanceFlags.limits)
 	rootCmd.AddCommand(conformanceCmd)
 }
 
@@ -70,6 +72,9 @@ func runConformance(cmd *cobra.Command, args []string) error {
 	}
 	vopts, err := commonOptions(conformanceFlags.platform)
 	if err != nil {
+		return err
+	}
+	if vopts.Limits, err = conformanceFlags.limits.apply(); err != nil {
 		return err
 	}
 	opts := &conformance.Options{Verify: *vopts}

@@ -33,6 +33,7 @@ const (
 	Subjects            Kind = "subjects"                   // subjects of one statement
 	Attestations        Kind = "attestations"               // attestations considered for one image
 	LinkHops            Kind = "link-hops"                  // symlink hops resolved inside an archive
+	LayerEntries        Kind = "layer-entries"              // entries of one layer tar checked for content rules
 
 	// Registry requests. Times are in milliseconds.
 	RegistryAttempts   Kind = "registry-attempts"       // attempts for one request or blob, the first included
@@ -70,6 +71,7 @@ type Limits struct {
 	Subjects         int
 	Attestations     int
 	LinkHops         int
+	LayerEntries     int
 
 	// The registry bounds: what a slow, failing or throttling registry
 	// may cost. Millisecond fields are named so.
@@ -114,6 +116,7 @@ func Default() Limits {
 		Subjects:            1024,
 		Attestations:        256,
 		LinkHops:            8,
+		LayerEntries:        1 << 20,
 		// A CI gate rides out a registry's bad minute, and a dead one
 		// costs it about a minute and a half, not an hour.
 		RegistryAttempts:         5,
@@ -128,6 +131,23 @@ func Default() Limits {
 		SweepBlobs:      65536,
 		SweepReferences: 2_000_000,
 	}
+}
+
+// Document is the largest image document (index, manifest or config) that
+// may be read whole, for readers that meet a blob before its type is known.
+func (l *Limits) Document() int64 {
+	return max(l.IndexDocument, l.ManifestDocument, l.ConfigDocument)
+}
+
+// DocumentKind is the kind of the limit Document returns.
+func (l *Limits) DocumentKind() Kind {
+	switch l.Document() {
+	case l.ConfigDocument:
+		return ConfigDocument
+	case l.ManifestDocument:
+		return ManifestDocument
+	}
+	return IndexDocument
 }
 
 // ErrLimit is the sentinel matched by every *Error.
@@ -192,6 +212,8 @@ func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
 		return nil, &l.Attestations, nil
 	case LinkHops:
 		return nil, &l.LinkHops, nil
+	case LayerEntries:
+		return nil, &l.LayerEntries, nil
 	case RegistryAttempts:
 		return nil, &l.RegistryAttempts, nil
 	case RegistryRetryWait:
@@ -218,7 +240,7 @@ func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
 func Kinds() []Kind {
 	return []Kind{IndexDocument, ManifestDocument, ConfigDocument, ArchiveMetadata, AttestationDocument,
 		JSONDepth, IndexDepth, Descriptors, LayerDecompressed, CompressionRatio, ZstdWindow,
-		ArchiveEntries, TarHeader, Signatures, Subjects, Attestations, LinkHops,
+		ArchiveEntries, TarHeader, Signatures, Subjects, Attestations, LinkHops, LayerEntries,
 		RegistryAttempts, RegistryRetryWait, RegistryRetryAfter, RegistryFirstByte, RegistryStall,
 		RegistryBlobTime, RegistryParallel, SweepBlobs, SweepReferences}
 }

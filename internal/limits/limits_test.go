@@ -53,3 +53,18 @@ func TestRegistryKinds(t *testing.T) {
 		t.Fatalf("%d registry kinds, want 7", n)
 	}
 }
+
+func TestDocumentIsTheLargestDocumentLimit(t *testing.T) {
+	d := Default()
+	if d.Document() != d.ConfigDocument || d.DocumentKind() != ConfigDocument {
+		t.Fatalf("defaults: %d %s", d.Document(), d.DocumentKind())
+	}
+	d.ManifestDocument = d.ConfigDocument + 1
+	if d.Document() != d.ManifestDocument || d.DocumentKind() != ManifestDocument {
+		t.Fatalf("larger manifests: %d %s", d.Document(), d.DocumentKind())
+	}
+	d.IndexDocument = d.ManifestDocument + 1
+	if d.Document() != d.IndexDocument || d.DocumentKind() != IndexDocument {
+		t.Fatalf("larger indexes: %d %s", d.Document(), d.DocumentKind())
+	}
+}

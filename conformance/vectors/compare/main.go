@@ -13,7 +13,6 @@ package main
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/imgproof/imgproof/conformance"
 	"github.com/imgproof/imgproof/conformance/vectors"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -276,15 +276,13 @@ func extract(file, dir string) error {
 		return err
 	}
 	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(file, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return err
-		}
-		r = zr
+	lim := limits.Default()
+	r, _, err := verify.Decompress(f, &lim)
+	if err != nil {
+		return err
 	}
-	tr := tar.NewReader(r)
+	defer r.Close()
+	tr := verify.NewTarReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {

@@ -1,0 +1,93 @@
+package conformance
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/imgproof/imgproof/fixtures"
+	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify"
+)
+
+// failsOf lists the messages of the failures of one rule.
+func failsOf(rep *Report, rule string) []string {
+	var out []string
+	for _, r := range rep.Results {
+		if r.Rule == rule && r.Status == Fail {
+			out = append(out, r.Path+": "+r.Message)
+		}
+	}
+	return out
+}
+
+func TestLimitsBoundTheRulesOwnReading(t *testing.T) {
+	// A link chain of two hops to a regular file.
+	arch := tarOf(t,
+		&tar.Header{Name: "a", Typeflag: tar.TypeReg, Size: 3},
+		&tar.Header{Name: "b", Typeflag: tar.TypeSymlink, Linkname: "a"},
+		&tar.Header{Name: "c", Typeflag: tar.TypeSymlink, Linkname: "b"},
+	)
+	lim := limits.Default()
+	f, err := FromArchive(bytes.NewReader(arch), int64(len(arch)), &lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Problems()) != 0 {
+		t.Fatalf("default limits: %+v", f.Problems())
+	}
+	lim.LinkHops = 1
+	f, err = FromArchive(bytes.NewReader(arch), int64(len(arch)), &lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := f.Problems(); len(p) != 1 || p[0].Rule != "IMGPROOF-LIMIT-001" || !strings.Contains(p[0].Message, string(limits.LinkHops)) {
+		t.Fatalf("link-hops=1: %+v", p)
+	}
+	lim = limits.Default()
+	lim.ArchiveEntries = 2
+	f, _ = FromArchive(bytes.NewReader(arch), int64(len(arch)), &lim)
+	if p := f.Problems(); len(p) != 1 || p[0].Rule != "IMGPROOF-LIMIT-001" || !strings.Contains(p[0].Message, string(limits.ArchiveEntries)) {
+		t.Fatalf("archive-entries=2: %+v", p)
+	}
+
+	layer := tarOf(t,
+		&tar.Header{Name: "x", Typeflag: tar.TypeReg, Size: 1},
+		&tar.Header{Name: "y", Typeflag: tar.TypeReg, Size: 1},
+		&tar.Header{Name: "z", Typeflag: tar.TypeReg, Size: 1},
+	)
+	if vs := CheckLayer(bytes.NewReader(layer)); len(vs) != 0 {
+		t.Fatalf("default limits: %+v", vs)
+	}
+	lim = limits.Default()
+	lim.LayerEntries = 2
+	if vs := checkLayer(bytes.NewReader(layer), &lim); len(vs) != 1 || vs[0].Rule != "IMGPROOF-LIMIT-001" || !strings.Contains(vs[0].Message, string(limits.LayerEntries)) {
+		t.Fatalf("layer-entries=2: %+v", vs)
+	}
+}
+
+func TestOptionsLimitsReachTheCheck(t *testing.T) {
+	var buf bytes.Buffer
+	if err := fixtures.MustBuild(fixtures.Default()).WriteOCIArchive(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	check := func(lim *limits.Limits) *Report {
+		return CheckArchive(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), "image.tar", &Options{Verify: verify.Options{Limits: lim}})
+	}
+	if got := failsOf(check(nil), "IMGPROOF-LIMIT-001"); len(got) != 0 {
+		t.Fatalf("default limits: %v", got)
+	}
+	lim := limits.Default()
+	lim.ArchiveMetadata = 10 // index.json is longer
+	rep := check(&lim)
+	got := failsOf(rep, "IMGPROOF-LIMIT-001")
+	if len(got) == 0 || !rep.Failed(Must) {
+		t.Fatalf("archive-metadata-bytes=10: LIMIT-001 failures %v", got)
+	}
+	// The rules' own reading of index.json hits the same limit.
+	if l := failsOf(rep, "OCI-LAYOUT-006"); len(l) != 1 || !strings.Contains(l[0], string(limits.ArchiveMetadata)) {
+		t.Fatalf("archive-metadata-bytes=10: OCI-LAYOUT-006 failures %v", l)
+	}
+}
