@@ -34,6 +34,9 @@ const (
 	// CodeKeylessUnavailable: keyless verification was asked for but this
 	// build cannot do it (UNVERIFIABLE).
 	CodeKeylessUnavailable verify.Code = "E_KEYLESS_UNAVAILABLE"
+	// CodePolicyUnavailable: the policy has a CUE or Rego requirement and
+	// this build cannot evaluate it (UNVERIFIABLE).
+	CodePolicyUnavailable verify.Code = "E_POLICY_UNAVAILABLE"
 	// CodeUnsupportedAttachment: a signature format that cannot be checked
 	// with the configured trust (UNVERIFIABLE).
 	CodeUnsupportedAttachment verify.Code = "E_UNSUPPORTED_ATTACHMENT"
