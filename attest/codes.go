@@ -51,6 +51,12 @@ const (
 	CodeNotChecked verify.Code = "I_SIGNATURE_NOT_CHECKED"
 )
 
+// PredicateCosignSign is the predicate type of the statement that cosign
+// v3 signs in place of a simple-signing payload (sign with its default
+// --new-bundle-format): a signature of the subject, with an empty
+// predicate.
+const PredicateCosignSign = "https://sigstore.dev/cosign/sign/v1"
+
 // Attestation kinds, as reported in verify.Attestation.Kind.
 const (
 	KindCosignSignature   = "cosign-signature"

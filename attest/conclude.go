@@ -48,7 +48,7 @@ func (r *run) conclude() {
 	if p.RequireSignature {
 		ok := false
 		for _, c := range r.claims {
-			if c.signed && c.bound && !c.failed && (c.att.Kind == KindCosignSignature || c.att.PayloadType == MediaTypeSimpleSigning) {
+			if c.signed && c.bound && !c.failed && (c.att.Kind == KindCosignSignature || c.att.PayloadType == MediaTypeSimpleSigning || c.att.PredicateType == PredicateCosignSign) {
 				ok = true
 			}
 		}
