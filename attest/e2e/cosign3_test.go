@@ -65,6 +65,22 @@ func TestCosignV3(t *testing.T) {
 		checkBundles(t, e.verify(0, "--key", "cosign.pub", "app3"))
 	})
 
+	t.Run("cosign save", func(t *testing.T) {
+		// cosign v3 save leaves the referrers as blobs that index.json does
+		// not list; cosign v3 finds them by their subject, and so does imgproof.
+		e.run(0, e.cosign, "save", app, "--dir", "saved3")
+		if _, ds := entries(t, filepath.Join(e.dir, "saved3")); len(ds) != 1 {
+			t.Fatalf("cosign save listed %d entries; the layout form under test has the image alone", len(ds))
+		}
+		e.run(0, e.cosign, "verify", "--key", "cosign.pub", "--insecure-ignore-tlog", "--local-image", "saved3")
+		e.run(0, e.cosign, "verify-attestation", "--key", "cosign.pub", "--insecure-ignore-tlog", "--type", "slsaprovenance1", "--local-image", "saved3")
+		checkBundles(t, e.verify(0, "--key", "cosign.pub", "saved3"))
+		requireCode(t, e.verify(1, "--key", "other.pub", "saved3"), verify.Failed, "E_SIGNATURE_INVALID")
+		dir := copyDir(t, filepath.Join(e.dir, "saved3"), filepath.Join(e.dir, "saved3-flipped"))
+		flipLayer3(t, dir, dg)
+		requireCode(t, e.verify(1, "--key", "cosign.pub", dir), verify.Failed, verify.CodeDigestMismatch)
+	})
+
 	t.Run("policy", func(t *testing.T) {
 		sig := e.write("sig3.yaml", "apiVersion: imgproof.dev/policy/v1\nkeys: [{path: cosign.pub}]\nrequireSignature: true\n")
 		e.verify(0, "--policy", sig, "app3")
