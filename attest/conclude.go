@@ -66,6 +66,9 @@ func (r *run) conclude() {
 			if !req.Matches(c.att.PredicateType) || c.statement == nil || !c.bound {
 				continue
 			}
+			if req.URI() == "" && c.att.PredicateType == PredicateCosignSign {
+				continue // a cosign v3 signature, not an attestation
+			}
 			if !c.signed {
 				unsigned++
 				continue

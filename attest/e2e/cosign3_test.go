@@ -87,6 +87,9 @@ func TestCosignV3(t *testing.T) {
 		p := e.write("v3.rego", "package signature\n\nallow {\n  input.predicate.runDetails.builder.id == \"https://github.com/imgproof/builder@v1\"\n}\n")
 		e.run(0, e.cosign, "verify-attestation", "--key", "cosign.pub", "--insecure-ignore-tlog", "--type", "slsaprovenance1", "--policy", p, app)
 		e.verify(0, "--key", "cosign.pub", "--policy", p, "--type", "slsaprovenance1", "app3")
+		// Without --type the policy applies to every attestation, and the
+		// signature's cosign/sign/v1 statement is none.
+		e.verify(0, "--key", "cosign.pub", "--policy", p, "app3")
 		bad := e.write("v3bad.rego", strings.Replace(string(mustRead(t, p)), "builder@v1", "builder@v2", 1))
 		e.run(1, e.cosign, "verify-attestation", "--key", "cosign.pub", "--insecure-ignore-tlog", "--type", "slsaprovenance1", "--policy", bad, app)
 		requireCode(t, e.verify(1, "--key", "cosign.pub", "--policy", bad, "--type", "slsaprovenance1", "app3"), verify.Failed, "E_POLICY_VIOLATION")
