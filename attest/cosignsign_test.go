@@ -1,6 +1,7 @@
 package attest_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/keys"
 	"github.com/imgproof/imgproof/fixtures"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -78,5 +80,29 @@ func TestUnlistedReferrers(t *testing.T) {
 				t.Fatalf("attestations %+v", rep.Attestations)
 			}
 		})
+	}
+}
+
+// The scan of unlisted blobs is bounded, and says when it stopped.
+func TestUnlistedReferrersBound(t *testing.T) {
+	alice := newSigner(t, "alice.pub")
+	l := newLayout(t, fixtures.Default())
+	subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: l.manifest, Size: 1}
+	for i := 0; i < 3; i++ {
+		env := alice.envelope(t, "application/vnd.in-toto+json", statement(attest.PredicateCosignSign, fmt.Sprintf(`{"n":%d}`, i), l.manifest.String()))
+		l.addManifest([]layer{{attest.MediaTypeDSSE, env, nil}}, nil, &subject)
+		l.index.Manifests = l.index.Manifests[:len(l.index.Manifests)-1]
+	}
+	lim := limits.Default()
+	lim.Attestations = 2
+	rep := l.run(&attest.Options{Keys: []*keys.Key{alice.key}, Limits: &lim})
+	found := false
+	for _, f := range rep.Findings {
+		if f.Code == verify.CodeLimitExceeded && f.Severity == verify.SeverityInfo && strings.Contains(f.Message, "unlisted blobs") {
+			found = true
+		}
+	}
+	if !found || len(rep.Attestations) > 2 {
+		t.Fatalf("bound not applied: %d claims; findings:\n%s", len(rep.Attestations), strings.Join(codes(rep), "\n"))
 	}
 }

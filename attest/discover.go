@@ -118,12 +118,20 @@ func (r *run) unlisted() {
 	if !ok {
 		return
 	}
+	read := 0
 	for _, d := range ub.UnusedBlobs() {
 		if r.ctx.Err() != nil || r.limitHit {
 			return
 		}
 		if r.seen[d] {
 			continue
+		}
+		// Unlisted blobs are no evidence the image needs: past the bound,
+		// the rest are left unread and noted.
+		if read++; read > r.lim.Attestations {
+			r.t.Report.Add(verify.Finding{Code: verify.CodeLimitExceeded, Severity: verify.SeverityInfo, Path: "blobs",
+				Message: limits.Exceeded(limits.Attestations, int64(r.lim.Attestations), "unlisted blobs read for referrers").Error()})
+			return
 		}
 		data, err := r.t.Blobs.ReadBlob(d, r.lim.ManifestDocument)
 		if err != nil || len(data) == 0 || data[0] != '{' {
