@@ -41,7 +41,7 @@ func init() {
 func addAttestFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&attestFlags.keys, "key", nil, "trusted PEM public key `file` (repeatable); the image must carry a signature or attestation by it")
 	f.StringArrayVar(&attestFlags.attestations, "attestation", nil, "attestation `file`: DSSE envelope, JSON lines, or sigstore bundle (repeatable)")
-	f.StringArrayVar(&attestFlags.policies, "policy", nil, "policy `file`: YAML or JSON with required attestations and trusted signers (at most one), or a cosign policy FILE.rego or FILE.cue that every signed attestation of --type must satisfy, evaluated as `cosign verify-attestation --policy` does (repeatable)")
+	f.StringArrayVar(&attestFlags.policies, "policy", nil, "policy `file`: YAML or JSON with required attestations and trusted signers (at most one), or a cosign policy FILE.rego or FILE.cue that every signed attestation of --type must satisfy, evaluated as cosign verify-attestation --policy evaluates it (repeatable)")
 	f.StringVar(&attestFlags.predicateType, "type", "", "predicate type the .rego/.cue policies apply to: a URI or cosign's short name (slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex, custom); default every predicate type")
 	f.IntVar(&attestFlags.threshold, "threshold", 0, "distinct trusted keys that must sign each DSSE envelope (default: the policy's, or 1)")
 	f.StringVar(&attestFlags.identity, "certificate-identity", "", "keyless: the signer's certificate identity, exact")
