@@ -77,6 +77,11 @@ type Options struct {
 	// or .att layer. nil means this build cannot, and such layers are
 	// UNVERIFIABLE (E_KEYLESS_UNAVAILABLE).
 	Legacy LegacyVerifier
+	// Policies evaluates the CUE and Rego policies of the policy's
+	// requirements as cosign does (attest/cosignpolicy.Evaluate). nil
+	// means this build cannot (the WebAssembly module): a requirement with
+	// such a policy is then UNVERIFIABLE (E_POLICY_UNAVAILABLE), never met.
+	Policies PolicyEvaluator
 	// Keyless is true when keyless trust was asked for; without Bundles
 	// that yields an UNVERIFIABLE finding.
 	Keyless bool
@@ -141,6 +146,11 @@ type LegacySignature struct {
 // identities. It must fill every field of BundleResult; for a DSSE layer,
 // Statement holds the verified statement, whose subjects the caller binds.
 type LegacyVerifier func(ctx context.Context, sig LegacySignature) BundleResult
+
+// PolicyEvaluator evaluates a CUE or Rego policy on a verified in-toto
+// statement. A nil error means the statement satisfies it, and note may
+// carry the policy's warning; an error says why it does not.
+type PolicyEvaluator func(ctx context.Context, p *policy.Embedded, statement []byte) (note string, err error)
 
 // BundleResult is the outcome of a bundle verification.
 type BundleResult struct {

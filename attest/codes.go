@@ -34,6 +34,9 @@ const (
 	// CodeKeylessUnavailable: keyless verification was asked for but this
 	// build cannot do it (UNVERIFIABLE).
 	CodeKeylessUnavailable verify.Code = "E_KEYLESS_UNAVAILABLE"
+	// CodePolicyUnavailable: the policy has a CUE or Rego requirement and
+	// this build cannot evaluate it (UNVERIFIABLE).
+	CodePolicyUnavailable verify.Code = "E_POLICY_UNAVAILABLE"
 	// CodeUnsupportedAttachment: a signature format that cannot be checked
 	// with the configured trust (UNVERIFIABLE).
 	CodeUnsupportedAttachment verify.Code = "E_UNSUPPORTED_ATTACHMENT"
@@ -64,6 +67,12 @@ const (
 	// CodeNotChecked: a signature was found but no trust was configured.
 	CodeNotChecked verify.Code = "I_SIGNATURE_NOT_CHECKED"
 )
+
+// PredicateCosignSign is the predicate type of the statement that cosign
+// v3 signs in place of a simple-signing payload (sign with its default
+// --new-bundle-format): a signature of the subject, with an empty
+// predicate.
+const PredicateCosignSign = "https://sigstore.dev/cosign/sign/v1"
 
 // Attestation kinds, as reported in verify.Attestation.Kind.
 const (

@@ -3,6 +3,7 @@ package attest
 import (
 	"strings"
 
+	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -47,7 +48,7 @@ func (r *run) conclude() {
 	if p.RequireSignature {
 		ok := false
 		for _, c := range r.claims {
-			if c.signed && c.bound && !c.failed && (c.att.Kind == KindCosignSignature || c.att.PayloadType == MediaTypeSimpleSigning) {
+			if c.signed && c.bound && !c.failed && (c.att.Kind == KindCosignSignature || c.att.PayloadType == MediaTypeSimpleSigning || c.att.PredicateType == PredicateCosignSign) {
 				ok = true
 			}
 		}
@@ -75,11 +76,14 @@ func (r *run) conclude() {
 	for i := range p.Attestations {
 		req := &p.Attestations[i]
 		var signed, unsigned int
-		satisfied := true
+		satisfied, unavailable := true, false
 		var failedChecks []string
 		for _, c := range r.claims {
-			if c.att.PredicateType != req.PredicateType || c.statement == nil || !c.bound {
+			if !req.Matches(c.att.PredicateType) || c.statement == nil || !c.bound {
 				continue
+			}
+			if req.URI() == "" && c.att.PredicateType == PredicateCosignSign {
+				continue // a cosign v3 signature, not an attestation
 			}
 			if !c.signed {
 				unsigned++
@@ -98,7 +102,15 @@ func (r *run) conclude() {
 					failedChecks = append(failedChecks, res.Name+": "+res.Message)
 				}
 			}
-			if len(results) == 0 {
+			if req.Policy != nil {
+				switch msg, done := r.embedded(c, req.Policy); {
+				case !done:
+					unavailable = true
+				case msg != "":
+					failedChecks = append(failedChecks, msg)
+					ok = false
+				}
+			} else if len(results) == 0 {
 				r.pass(c, "policy."+req.Name, "required predicate type present")
 			}
 			if !ok {
@@ -107,16 +119,20 @@ func (r *run) conclude() {
 			}
 		}
 		switch {
+		case signed > 0 && satisfied && unavailable:
+			lang := req.Policy.Language()
+			rep.Add(verify.Finding{Code: CodePolicyUnavailable, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
+				Expected: req.Name, Message: lang + " policy " + req.Name + " cannot be evaluated in this build: only the native CLI evaluates " + lang + " (CEL works everywhere)"})
 		case signed > 0 && satisfied:
 		case signed > 0:
 			rep.Add(verify.Finding{Code: CodePolicyViolation, Path: rep.Source.Path, Expected: req.Name,
-				Message: "attestation " + req.PredicateType + " violates the policy: " + strings.Join(failedChecks, "; ")})
+				Message: "attestation " + describe(req) + " violates the policy: " + strings.Join(failedChecks, "; ")})
 		case unsigned > 0:
 			rep.Add(verify.Finding{Code: CodeUnsigned, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
-				Expected: req.PredicateType, Message: "the policy requires a signed " + req.PredicateType + " attestation; only unsigned ones are present"})
+				Expected: req.PredicateType, Message: "the policy requires a signed " + describe(req) + " attestation; only unsigned ones are present"})
 		default:
 			rep.Add(verify.Finding{Code: CodeNoMatchingAttestation, Path: rep.Source.Path, Expected: req.PredicateType,
-				Message: "the policy requires a " + req.PredicateType + " attestation signed by a trusted signer and bound to the image; none was found"})
+				Message: "the policy requires a " + describe(req) + " attestation signed by a trusted signer and bound to the image; none was found"})
 		}
 	}
 }
@@ -132,4 +148,37 @@ func (r *run) status(c *claim) string {
 	default:
 		return StatusUnverifiable
 	}
+}
+
+// describe names the predicate type a requirement selects.
+func describe(req *policy.Requirement) string {
+	switch {
+	case req.URI() == "":
+		return "in-toto"
+	case req.URI() != req.PredicateType:
+		return req.PredicateType + " (" + req.URI() + ")"
+	}
+	return req.PredicateType
+}
+
+// embedded evaluates a requirement's CUE or Rego policy on a claim's
+// verified statement through Options.Policies. done is false when this
+// build has no evaluator; msg describes a violation.
+func (r *run) embedded(c *claim, e *policy.Embedded) (msg string, done bool) {
+	name := "policy." + e.Type
+	if r.opts.Policies == nil {
+		r.skip(c, name, e.Language()+" policies are not evaluated in this build")
+		return "", false
+	}
+	note, err := r.opts.Policies(r.ctx, e, c.statement)
+	if err != nil {
+		msg = e.Language() + ": " + err.Error()
+		c.att.Checks = append(c.att.Checks, verify.Check{Name: name, Status: fail, Message: msg})
+		return msg, true
+	}
+	if note == "" {
+		note = "satisfied"
+	}
+	r.pass(c, name, e.Language()+" policy "+note)
+	return "", true
 }

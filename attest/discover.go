@@ -98,6 +98,54 @@ func (r *run) discover() {
 			r.walk(rt.Path, d, 0)
 		}
 	}
+	r.unlisted()
+}
+
+// UnusedBlobs is implemented by sources that can list the blobs nothing
+// in them references (*verify.Result does, for layouts and archives).
+type UnusedBlobs interface {
+	UnusedBlobs() []digest.Digest
+}
+
+// unlisted finds referrers that a layout holds as blobs without an
+// index.json entry. cosign v3's save writes each referrer of the image
+// and then rewrites index.json with the image alone, and cosign v3 finds
+// them again by scanning blobs/ for manifests whose subject is the image:
+// so does this, for subjects that are recomputed digests of the image.
+// The blob's name is its recomputed digest; the signed payload decides.
+func (r *run) unlisted() {
+	ub, ok := r.t.Blobs.(UnusedBlobs)
+	if !ok {
+		return
+	}
+	read := 0
+	for _, d := range ub.UnusedBlobs() {
+		if r.ctx.Err() != nil || r.limitHit {
+			return
+		}
+		if r.seen[d] {
+			continue
+		}
+		// Unlisted blobs are no evidence the image needs: past the bound,
+		// the rest are left unread and noted.
+		if read++; read > r.lim.Attestations {
+			r.t.Report.Add(verify.Finding{Code: verify.CodeLimitExceeded, Severity: verify.SeverityInfo, Path: "blobs",
+				Message: limits.Exceeded(limits.Attestations, int64(r.lim.Attestations), "unlisted blobs read for referrers").Error()})
+			return
+		}
+		data, err := r.t.Blobs.ReadBlob(d, r.lim.ManifestDocument)
+		if err != nil || len(data) == 0 || data[0] != '{' {
+			continue // a layer, or too large to be a manifest
+		}
+		var m ocispec.Manifest
+		if strictjson.Unmarshal(data, &m, r.lim.JSONDepth) != nil || m.MediaType != ocispec.MediaTypeImageManifest ||
+			m.Subject == nil || !r.isNode(m.Subject.Digest) {
+			continue
+		}
+		r.seen[d] = true
+		path := "blobs/" + d.Algorithm().String() + "/" + d.Encoded()
+		r.referrer(path, ocispec.Descriptor{MediaType: m.MediaType, Digest: d, Size: int64(len(data))}, &m)
+	}
 }
 
 func originOf(rt Root) string {

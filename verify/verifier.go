@@ -516,6 +516,31 @@ func (r *Result) Roots() []Root {
 	return r.v.roots
 }
 
+// UnusedBlobs lists the blobs of a layout or archive that nothing the walk
+// read references, by digest, sorted. They are not verified; ReadBlob
+// checks one when it is read.
+func (r *Result) UnusedBlobs() []digest.Digest {
+	if r == nil || r.v == nil || r.v.st == nil || !r.v.indexRead {
+		return nil
+	}
+	var out []digest.Digest
+	for _, f := range r.v.st.files() {
+		rest, ok := strings.CutPrefix(f, "blobs/")
+		if !ok || r.v.used[f] {
+			continue
+		}
+		alg, hex, ok := strings.Cut(rest, "/")
+		if !ok {
+			continue
+		}
+		if d, err := parseDigest(alg + ":" + hex); err == nil {
+			out = append(out, d)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
 // ReadBlob returns the bytes of the blob with digest d from the source,
 // at most limit bytes, after checking that they hash to d.
 func (r *Result) ReadBlob(d digest.Digest, limit int64) ([]byte, error) {

@@ -340,6 +340,8 @@ attestations:
 		e.verify(0, "--policy", pol, "app")
 	})
 
+	t.Run("cosign CUE and Rego policies", func(t *testing.T) { cosignPolicies(t, e) })
+
 	t.Run("flipped layer byte", func(t *testing.T) {
 		dir := copyDir(t, filepath.Join(e.dir, "app"), filepath.Join(e.dir, "flipped"))
 		flipLayer(t, dir)

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 
@@ -87,8 +88,114 @@ type Requirement struct {
 	PredicateType string       `json:"predicateType"`
 	SLSA          *slsa.Policy `json:"slsa,omitempty"`
 	Rules         []RuleSpec   `json:"rules,omitempty"`
+	// Policy is a CUE or Rego policy in the shape of sigstore
+	// policy-controller's attestations[].policy, evaluated as cosign does
+	// (see Embedded).
+	Policy *Embedded `json:"policy,omitempty"`
 
 	rules []*Rule
+	// uri is PredicateType with cosign's short names resolved; empty
+	// matches every predicate type.
+	uri string
+}
+
+// Policy languages of Embedded.Type.
+const (
+	LangCUE  = "cue"
+	LangRego = "rego"
+)
+
+// Embedded is a CUE or Rego policy over an attestation, evaluated by
+// cosign's reference evaluator (package attest/cosignpolicy) on the JSON
+// cosign builds from the statement. Builds without that evaluator (the
+// WebAssembly module) report such a requirement UNVERIFIABLE.
+type Embedded struct {
+	// Type is "cue" or "rego".
+	Type string `json:"type"`
+	// Data is the policy text. Inline Rego defines package sigstore and
+	// its isCompliant rule, as policy-controller requires.
+	Data string `json:"data"`
+	// File is set for a policy given as a .cue or .rego file: it is then
+	// evaluated as `cosign verify-attestation --policy FILE` does (Rego's
+	// data.signature.allow, CUE loaded as a file), not as an inline body.
+	File string `json:"-"`
+	// As is the predicate type handed to cosign's AttestationToPayloadJSON,
+	// which picks the JSON shape: a short name such as slsaprovenance, or
+	// a URI. Empty means each statement's own predicate type.
+	As string `json:"-"`
+}
+
+// Language names the policy language for messages: CUE or Rego.
+func (e *Embedded) Language() string {
+	if e.Type == LangCUE {
+		return "CUE"
+	}
+	return "Rego"
+}
+
+// PredicateTypeNames are cosign's short names for predicate types, as
+// `cosign attest --type` and `cosign verify-attestation --type` take them.
+var PredicateTypeNames = map[string]string{
+	"custom":           "https://cosign.sigstore.dev/attestation/v1",
+	"slsaprovenance":   slsa.PredicateV02,
+	"slsaprovenance02": slsa.PredicateV02,
+	"slsaprovenance1":  slsa.PredicateV1,
+	"spdx":             "https://spdx.dev/Document",
+	"spdxjson":         "https://spdx.dev/Document",
+	"cyclonedx":        "https://cyclonedx.org/bom",
+	"link":             "https://in-toto.io/Link/v1",
+	"vuln":             "https://cosign.sigstore.dev/attestation/vuln/v1",
+	"openvex":          "https://openvex.dev/ns",
+}
+
+// ResolvePredicateType maps a cosign short name to its URI; anything else
+// is returned unchanged.
+func ResolvePredicateType(t string) string {
+	if uri, ok := PredicateTypeNames[t]; ok {
+		return uri
+	}
+	return t
+}
+
+// ForFile is the policy of `--policy FILE.cue|FILE.rego`: every signed
+// attestation of predicateType (a cosign short name or a URI; empty means
+// every predicate type) must satisfy the policy, and at least one must be
+// present. lang is LangCUE or LangRego.
+func ForFile(lang, path, body, predicateType string) (*Policy, error) {
+	if lang != LangCUE && lang != LangRego {
+		return nil, fmt.Errorf("policy language %q: want cue or rego", lang)
+	}
+	if len(body) > MaxBytes {
+		return nil, fmt.Errorf("policy larger than %d bytes", MaxBytes)
+	}
+	if strings.TrimSpace(body) == "" {
+		return nil, fmt.Errorf("policy %s is empty: it would demand nothing", path)
+	}
+	name := path
+	if predicateType != "" {
+		name += " on " + predicateType
+	}
+	p := &Policy{APIVersion: APIVersion, Attestations: []Requirement{{
+		Name: name, PredicateType: predicateType,
+		Policy: &Embedded{Type: lang, Data: body, File: path, As: predicateType},
+	}}}
+	if predicateType == "" {
+		return p, nil
+	}
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return p, nil
+}
+
+// URI is the predicate type the requirement selects, cosign's short
+// names resolved; empty selects every predicate type.
+func (r *Requirement) URI() string { return r.uri }
+
+// Matches reports whether the requirement applies to a statement of this
+// predicate type.
+func (r *Requirement) Matches(predicateType string) bool {
+	return r.uri == "" || r.uri == predicateType
 }
 
 // RuleSpec is a named CEL expression over the statement. It sees
@@ -162,11 +269,23 @@ func (p *Policy) validate() error {
 		if r.PredicateType == "" {
 			return fmt.Errorf("attestations[%d]: predicateType is required", i)
 		}
-		if len(p.AllowedPredicateTypes) > 0 && !contains(p.AllowedPredicateTypes, r.PredicateType) {
+		r.uri = ResolvePredicateType(r.PredicateType)
+		if len(p.AllowedPredicateTypes) > 0 && !contains(p.AllowedPredicateTypes, r.uri) {
 			return fmt.Errorf("attestations[%d]: predicateType %q is not in allowedPredicateTypes", i, r.PredicateType)
 		}
+		if e := r.Policy; e != nil {
+			if e.Type != LangCUE && e.Type != LangRego {
+				return fmt.Errorf("attestations[%d].policy: type %q: want cue or rego", i, e.Type)
+			}
+			if e.Data == "" {
+				return fmt.Errorf("attestations[%d].policy: data is empty", i)
+			}
+			if e.As == "" {
+				e.As = r.PredicateType
+			}
+		}
 		if r.SLSA != nil {
-			if !slsa.IsProvenance(r.PredicateType) {
+			if !slsa.IsProvenance(r.uri) {
 				return fmt.Errorf("attestations[%d]: slsa constraints need a SLSA provenance predicateType", i)
 			}
 			if r.SLSA.Empty() {
@@ -224,13 +343,14 @@ type Result struct {
 	Message string
 }
 
-// Check runs the requirement's SLSA constraints and CEL rules on a
+// Check runs the requirement's SLSA constraints and CEL rules (not its
+// CUE or Rego Policy, which needs an evaluator from outside) on a
 // statement, given as its verified bytes and its predicate. ok is true
 // only when every check passed.
 func (r *Requirement) Check(ctx context.Context, statement, predicate []byte, maxDepth int) (results []Result, ok bool) {
 	ok = true
 	if r.SLSA != nil {
-		prov, err := slsa.Parse(r.PredicateType, predicate, maxDepth)
+		prov, err := slsa.Parse(r.uri, predicate, maxDepth)
 		if err != nil {
 			return append(results, Result{Name: "slsa.parse", Message: err.Error()}), false
 		}

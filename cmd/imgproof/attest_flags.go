@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/pflag"
 
 	"github.com/imgproof/imgproof/attest"
+	"github.com/imgproof/imgproof/attest/cosignpolicy"
 	"github.com/imgproof/imgproof/attest/keys"
 	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/attest/sigstore"
@@ -23,7 +25,8 @@ import (
 var attestFlags struct {
 	keys           []string
 	attestations   []string
-	policy         string
+	policies       []string
+	predicateType  string
 	threshold      int
 	identity       string
 	identityRegexp string
@@ -40,7 +43,8 @@ func init() {
 func addAttestFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&attestFlags.keys, "key", nil, "trusted PEM public key `file` (repeatable); the image must carry a signature or attestation by it")
 	f.StringArrayVar(&attestFlags.attestations, "attestation", nil, "attestation `file`: DSSE envelope, JSON lines, or sigstore bundle (repeatable)")
-	f.StringVar(&attestFlags.policy, "policy", "", "policy `file` (YAML or JSON) with required attestations and trusted signers")
+	f.StringArrayVar(&attestFlags.policies, "policy", nil, "policy `file`: YAML or JSON with required attestations and trusted signers (at most one), or a cosign policy FILE.rego or FILE.cue that every signed attestation of --type must satisfy, evaluated as cosign verify-attestation --policy evaluates it (repeatable)")
+	f.StringVar(&attestFlags.predicateType, "type", "", "predicate type the .rego/.cue policies apply to: a URI or cosign's short name (slsaprovenance, slsaprovenance02, slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex, custom); default every predicate type")
 	f.IntVar(&attestFlags.threshold, "threshold", 0, "distinct trusted keys that must sign each DSSE envelope (default: the policy's, or 1)")
 	f.StringVar(&attestFlags.identity, "certificate-identity", "", "keyless: the signer's certificate identity, exact")
 	f.StringVar(&attestFlags.identityRegexp, "certificate-identity-regexp", "", "keyless: the signer's certificate identity, an anchored regular expression")
@@ -93,23 +97,20 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 		}
 		identities = append(identities, id)
 	}
-	if a.policy != "" {
-		data, err := os.ReadFile(a.policy)
-		if err != nil {
-			return fmt.Errorf("--policy: %w", err)
-		}
-		p, err := policy.Parse(data)
-		if err != nil {
-			return fmt.Errorf("--policy %s: %w", a.policy, err)
-		}
+	p, policyFile, err := readPolicies(a.policies, a.predicateType)
+	if err != nil {
+		return err
+	}
+	if p != nil {
 		opts.Policy = p
+		opts.Policies = cosignpolicy.Evaluate
 		for i, kr := range p.Keys {
 			data := []byte(kr.PEM)
-			name := fmt.Sprintf("%s keys[%d]", filepath.Base(a.policy), i)
+			name := fmt.Sprintf("%s keys[%d]", filepath.Base(policyFile), i)
 			if kr.Path != "" {
 				path := kr.Path
 				if !filepath.IsAbs(path) {
-					path = filepath.Join(filepath.Dir(a.policy), path)
+					path = filepath.Join(filepath.Dir(policyFile), path)
 				}
 				if data, err = os.ReadFile(path); err != nil {
 					return fmt.Errorf("--policy: %w", err)
@@ -256,4 +257,53 @@ func firstVerified(policies []sigstore.Policy, check func(sigstore.Policy) (*sig
 		}
 	}
 	return out
+}
+
+// readPolicies reads the --policy files: at most one imgproof policy
+// (YAML or JSON), whose path it returns for its relative key paths, and
+// any number of cosign policies (.rego, .cue), chosen by extension as
+// cosign chooses, each a requirement on every signed attestation of
+// predicateType.
+func readPolicies(paths []string, predicateType string) (p *policy.Policy, policyFile string, err error) {
+	if predicateType != "" {
+		if _, ok := policy.PredicateTypeNames[predicateType]; !ok {
+			if _, err := url.ParseRequestURI(predicateType); err != nil {
+				return nil, "", fmt.Errorf("--type %q: neither a URI nor one of cosign's predicate type names", predicateType)
+			}
+		}
+	}
+	var reqs []policy.Requirement
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("--policy: %w", err)
+		}
+		switch ext := filepath.Ext(path); ext {
+		case ".rego", ".cue":
+			fp, err := policy.ForFile(ext[1:], path, string(data), predicateType)
+			if err != nil {
+				return nil, "", fmt.Errorf("--policy %s: %w", path, err)
+			}
+			reqs = append(reqs, fp.Attestations...)
+		default:
+			if p != nil {
+				return nil, "", fmt.Errorf("--policy %s: only one YAML or JSON policy may be given (%s is the other)", path, policyFile)
+			}
+			if p, err = policy.Parse(data); err != nil {
+				return nil, "", fmt.Errorf("--policy %s: %w", path, err)
+			}
+			policyFile = path
+		}
+	}
+	if predicateType != "" && len(reqs) == 0 {
+		return nil, "", errors.New("--type selects the attestations of a .rego or .cue --policy; give one")
+	}
+	if len(reqs) == 0 {
+		return p, policyFile, nil
+	}
+	if p == nil {
+		p = &policy.Policy{APIVersion: policy.APIVersion}
+	}
+	p.Attestations = append(p.Attestations, reqs...)
+	return p, policyFile, nil
 }

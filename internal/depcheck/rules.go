@@ -32,6 +32,8 @@ var nativeOnly = []string{
 	"github.com/sigstore/sigstore-go/...",
 	"github.com/sigstore/cosign/v2/...",
 	"github.com/sigstore/cosign/v3/...",
+	"github.com/open-policy-agent/opa/...",
+	"cuelang.org/go/...",
 	"github.com/in-toto/in-toto-golang/in_toto",
 	"github.com/google/go-containerregistry/pkg/v1/remote/...",
 	// notation-go's verifier reads trust stores from disk and starts
@@ -42,6 +44,7 @@ var nativeOnly = []string{
 	Module + "/registry/...",
 	Module + "/imagecopy/...",
 	Module + "/attest/sigstore/...",
+	Module + "/attest/cosignpolicy/...",
 	Module + "/attest/intotolayout/...",
 	Module + "/attest/notary/...",
 	Module + "/attest/e2e/...",
