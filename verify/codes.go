@@ -115,7 +115,12 @@ const (
 	// CodeFetchRetried: a registry request took more than one attempt; the
 	// finding says how many and where a blob was resumed.
 	CodeFetchRetried Code = "I_FETCH_RETRIED"
-	// CodeNothingVerified: zero checks ran, which is never VERIFIED.
+)
+
+// The verdict's own floor.
+const (
+	// CodeNothingVerified: zero checks ran, which is never VERIFIED; the
+	// verdict is UNVERIFIABLE.
 	CodeNothingVerified Code = "E_NOTHING_VERIFIED"
 )
 
