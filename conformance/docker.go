@@ -192,7 +192,7 @@ func (c *checker) checkRepositories(tags []string) {
 		for _, tag := range sortedKeys(tm) {
 			id, isStr := tm[tag].(string)
 			p := "repositories/" + repo + "/" + tag
-			c.expect("DOCKER-REPO-001", isStr && hex64RE.MatchString(id), p, "image ID %v is not 64 hex digits", tm[tag])
+			c.expect("DOCKER-REPO-001", isStr && hex64RE.MatchString(id), p, "image ID %s is not 64 hex digits", show(tm[tag]))
 			c.expect("DOCKER-REPO-002", known[repo+":"+tag], p, "%s:%s is not in any manifest.json RepoTags", repo, tag)
 		}
 	}
@@ -232,7 +232,7 @@ func (c *checker) checkLegacy() {
 			m, isObj := v.(map[string]any)
 			if c.expect("DOCKER-LEGACY-003", ok && isObj, d+"/json", "legacy json is not a JSON object") {
 				if id, present := m["id"]; present {
-					c.expect("DOCKER-LEGACY-003", id == d, d+"/json/id", "id %v is not the directory name", id)
+					c.expect("DOCKER-LEGACY-003", id == d, d+"/json/id", "id %s is not the directory name", show(id))
 				}
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -224,7 +225,7 @@ func (c *checker) descriptor(path string, v any, onIndexJSON bool) (desc, bool) 
 	}
 	n, isNum := m["size"].(json.Number)
 	size, err := n.Int64()
-	if c.expect("OCI-DESC-005", isNum && err == nil && size >= 0, path+"/size", "descriptor size %v is missing or not a non-negative integer", m["size"]) {
+	if c.expect("OCI-DESC-005", isNum && err == nil && size >= 0, path+"/size", "descriptor size %s is missing or not a non-negative integer", show(m["size"])) {
 		d.Size, d.sizeOK = size, true
 	}
 	if u, present := m["urls"]; present {
@@ -354,4 +355,31 @@ func fullyQualified(s string) bool {
 	}
 	host := m[1]
 	return strings.ContainsAny(host, ".:") || host == "localhost"
+}
+
+// show prints a decoded JSON value for a message: absent as absent,
+// numbers as numbers, strings quoted, anything else as JSON.
+func show(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "absent"
+	case string:
+		return strconv.Quote(x)
+	case json.Number:
+		return x.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// showValue prints a string field a descriptor check already read, where
+// the empty string stands for a value that is absent or not a string.
+func showValue(s string) string {
+	if s == "" {
+		return "absent"
+	}
+	return strconv.Quote(s)
 }

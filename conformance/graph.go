@@ -107,13 +107,13 @@ func (c *checker) index(path string, data []byte, descMT string, depth int, isIn
 	if !c.expect("IMGPROOF-DOC-001", isObj, path, "image index is not a JSON object") {
 		return
 	}
-	c.expect("OCI-IDX-001", isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %v, not 2", m["schemaVersion"])
+	c.expect("OCI-IDX-001", isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %s, not 2", show(m["schemaVersion"]))
 	mt, present := m["mediaType"]
 	c.expect("OCI-IDX-002", present, path, "index has no mediaType field")
 	if present {
 		s, _ := mt.(string)
 		c.expect("OCI-IDX-003", indexTypes[s] && (descMT == "" || s == descMT), path+"/mediaType",
-			"mediaType %v is not the index media type the descriptor declares (%s)", mt, orAny(descMT, verify.MediaTypeOCIIndex))
+			"mediaType %s is not the index media type the descriptor declares (%s)", show(mt), orAny(descMT, verify.MediaTypeOCIIndex))
 	}
 	if at, present := m["artifactType"]; present {
 		s, _ := at.(string)
@@ -137,7 +137,7 @@ func (c *checker) index(path string, data []byte, descMT string, depth int, isIn
 			continue
 		}
 		c.expect("OCI-IDX-006", imageManifestTypes[d.MediaType] || indexTypes[d.MediaType] || d.MediaType == "", p+"/mediaType",
-			"%q is not an OCI or Docker manifest or index media type", d.MediaType)
+			"%s is not an OCI or Docker manifest or index media type", showValue(d.MediaType))
 		attestation := d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
 		if !d.digestOK || depth >= c.lim.IndexDepth {
 			continue
@@ -186,13 +186,13 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 	if !c.expect("IMGPROOF-DOC-001", isObj, path, "image manifest is not a JSON object") {
 		return false
 	}
-	c.expect("OCI-MAN-001", isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %v, not 2", m["schemaVersion"])
+	c.expect("OCI-MAN-001", isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %s, not 2", show(m["schemaVersion"]))
 	mt, present := m["mediaType"]
 	c.expect("OCI-MAN-002", present, path, "manifest has no mediaType field")
 	if present {
 		s, _ := mt.(string)
 		c.expect("OCI-MAN-003", imageManifestTypes[s] && (descMT == "" || s == descMT), path+"/mediaType",
-			"mediaType %v is not the manifest media type the descriptor declares (%s)", mt, orAny(descMT, verify.MediaTypeOCIManifest))
+			"mediaType %s is not the manifest media type the descriptor declares (%s)", show(mt), orAny(descMT, verify.MediaTypeOCIManifest))
 	}
 	artifactType, hasAT := m["artifactType"].(string)
 	if at, present := m["artifactType"]; present {
@@ -219,12 +219,17 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 		c.expect("OCI-MAN-004", hasAT && artifactType != "", path+"/artifactType", "config is the empty descriptor but artifactType is not set")
 		c.expect("OCI-MAN-015", hasAT && artifactType != "", path+"/artifactType", "artifact manifest with an empty config does not define artifactType")
 	}
-	if !imageConfigTypes[cfg.MediaType] {
+	// OCI-MAN-020 binds only "content other than OCI container images".
+	// Like verify, a manifest is a container image when one of its blobs
+	// is a layer; a relabelled config (Docker Hub's application/octet-stream
+	// configs) does not make an image an artifact, and for images the
+	// config type is only the SHOULD of OCI-MAN-007.
+	if !imageConfigTypes[cfg.MediaType] && !hasLayerBlob(m["layers"]) {
 		c.expect("OCI-MAN-020", cfg.MediaType != "application/octet-stream" && cfg.MediaType != "application/json",
-			path+"/config/mediaType", "artifact config.mediaType %q is not specific to the artifact type", cfg.MediaType)
+			path+"/config/mediaType", "artifact config.mediaType %s is not specific to the artifact type", showValue(cfg.MediaType))
 	}
 	c.expect("OCI-MAN-007", isImage || isEmpty || hasAT, path+"/config/mediaType",
-		"config.mediaType %q is neither an image config, the empty type, nor paired with artifactType", cfg.MediaType)
+		"config.mediaType %s is neither an image config, the empty type, nor paired with artifactType", showValue(cfg.MediaType))
 	layersV, present := m["layers"]
 	layers, isArr := layersV.([]any)
 	if !c.expect("OCI-MAN-008", present && isArr, path+"/layers", "layers is missing or not an array") {
@@ -257,7 +262,7 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 		c.mediaType("OCI-MAN-012", p+"/mediaType", d.MediaType)
 		if isImage {
 			c.apply("OCI-LAYER-003")
-			c.expect("OCI-MAN-011", layerTypes[d.MediaType], p+"/mediaType", "%q is not an OCI or Docker layer media type", d.MediaType)
+			c.expect("OCI-MAN-011", layerTypes[d.MediaType], p+"/mediaType", "%s is not an OCI or Docker layer media type", showValue(d.MediaType))
 			c.expect("OCI-LAYER-010", !strings.Contains(d.MediaType, "nondistributable") && !strings.Contains(d.MediaType, "foreign"),
 				p+"/mediaType", "non-distributable layer media type %q", d.MediaType)
 		}
@@ -299,7 +304,7 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 	if cr, present := m["created"]; present && cr != nil {
 		s, _ := cr.(string)
 		_, err := time.Parse(time.RFC3339Nano, s)
-		c.expect("OCI-CFG-011", err == nil, path+"/created", "created %v is not an RFC 3339 date-time", cr)
+		c.expect("OCI-CFG-011", err == nil, path+"/created", "created %s is not an RFC 3339 date-time", show(cr))
 	}
 	if cc, present := m["config"]; present && cc != nil {
 		c.execConfig(path+"/config", cc)
@@ -308,7 +313,7 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 	if !c.expect("OCI-CFG-007", isObj, path+"/rootfs", "rootfs is missing or not an object") {
 		return
 	}
-	c.expect("OCI-CFG-008", rootfs["type"] == "layers", path+"/rootfs/type", "rootfs.type is %v, not \"layers\"", rootfs["type"])
+	c.expect("OCI-CFG-008", rootfs["type"] == "layers", path+"/rootfs/type", "rootfs.type is %s, not \"layers\"", show(rootfs["type"]))
 	ids, isArr := rootfs["diff_ids"].([]any)
 	if !c.expect("OCI-CFG-009", isArr, path+"/rootfs/diff_ids", "rootfs.diff_ids is missing or not an array") {
 		return
@@ -395,4 +400,19 @@ func (c *checker) execConfig(path string, v any) {
 			c.expect("OCI-CFG-006", isStringVal(labels[k]), path+"/Labels/"+k, "label value is not a string")
 		}
 	}
+}
+
+// hasLayerBlob reports whether a manifest's layers list holds a descriptor
+// with an image layer media type: the test verify uses to tell a container
+// image from an artifact whose blobs are not layers.
+func hasLayerBlob(v any) bool {
+	ls, _ := v.([]any)
+	for _, l := range ls {
+		if lm, ok := l.(map[string]any); ok {
+			if mt, _ := lm["mediaType"].(string); layerTypes[mt] {
+				return true
+			}
+		}
+	}
+	return false
 }

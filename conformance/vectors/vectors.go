@@ -473,9 +473,18 @@ func Generate() ([]Vector, error) {
 	g.oci("man-config-unknown-type", "OCI-MAN-007", "config.mediaType of no known kind and no artifactType", manifest(func(m map[string]any) {
 		cfgDesc(m)["mediaType"] = "application/vnd.example.config.v1+json"
 	}))
-	g.oci("man-config-octet-stream", "OCI-MAN-020", "artifact config.mediaType application/octet-stream", manifest(func(m map[string]any) {
+	g.oci("man-config-octet-stream", "OCI-MAN-020", "artifact (no blob is a layer) with config.mediaType application/octet-stream", manifest(func(m map[string]any) {
 		cfgDesc(m)["mediaType"] = "application/octet-stream"
 		m["artifactType"] = "application/vnd.example.thing"
+		for _, l := range m["layers"].([]any) {
+			l.(map[string]any)["mediaType"] = "application/vnd.example.thing.part"
+		}
+	}))
+	// OCI-MAN-020 binds artifacts only: a container image whose config is
+	// relabelled (Docker Hub's library/docker manifest in image-spec's
+	// backwards-compatibility cases) meets only the SHOULD of OCI-MAN-007.
+	g.oci("valid-image-config-octet-stream", "", "image whose config.mediaType is application/octet-stream", manifest(func(m map[string]any) {
+		cfgDesc(m)["mediaType"] = "application/octet-stream"
 	}))
 	g.oci("man-config-bad-mediatype", "OCI-MAN-012", "config.mediaType is not type/subtype", manifest(func(m map[string]any) { cfgDesc(m)["mediaType"] = "config" }))
 	g.oci("man-empty-layers", "OCI-MAN-009", "image manifest with no layers", manifest(func(m map[string]any) { m["layers"] = []any{} }))
