@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -121,7 +122,9 @@ func (c *checker) fail(id, path, msg string) {
 		panic("conformance: unknown rule " + id)
 	}
 	c.applied[id] = true
-	key := id + "|" + path + "|" + msg
+	// One finding per rule and path: a defect the checker and the
+	// verifier both see is reported once, with the first message.
+	key := id + "|" + path
 	if c.seen[key] {
 		return
 	}
@@ -216,10 +219,28 @@ func (c *checker) mapFindings() {
 		if f.Severity == verify.SeverityInfo {
 			continue
 		}
+		if c.followsFrom(f) {
+			continue
+		}
 		ids := byCode[f.Code]
+		path := f.Path
 		switch f.Code {
+		case verify.CodeInvalidDescriptor:
+			// The verifier's descriptor checks are OCI-DESC rules on a
+			// field of the descriptor, whatever list holds it.
+			if strings.Contains(f.Message, "size") {
+				ids, path = []string{"OCI-DESC-005"}, f.Path+"/size"
+			} else {
+				ids, path = []string{"OCI-DESC-001"}, f.Path+"/mediaType"
+			}
 		case verify.CodeNothingVerified, verify.CodeLayerContent, verify.CodeNoMatchingPlatform, verify.CodeAmbiguousPlatform:
 			continue // an empty index is valid; content is checked here
+		case verify.CodeInvalidDigest, verify.CodeUnsupportedAlgorithm:
+			// Name the digest field, where this checker's grammar rules
+			// report it, so one defect is one finding.
+			if !strings.HasSuffix(f.Path, "/digest") && !strings.Contains(f.Path, "diff_ids[") && !strings.HasPrefix(f.Path, "manifest.json") {
+				path = f.Path + "/digest"
+			}
 		case verify.CodeMediaTypeMismatch:
 			switch {
 			case strings.Contains(f.Path, "layers[") || strings.HasSuffix(f.Path, "layer.tar"):
@@ -247,7 +268,7 @@ func (c *checker) mapFindings() {
 			// A blob that index.json names may be missing from a layout,
 			// also from the OCI view of a docker-save archive (a
 			// one-platform export keeps the whole index).
-			if !strings.HasPrefix(f.Path, "index.json") && (strings.HasPrefix(f.Path, "manifest.json") || !strings.HasPrefix(c.format, "oci")) {
+			if strings.HasPrefix(f.Path, "manifest.json") || c.format == "docker-archive" {
 				ids = []string{"DOCKER-MAN-003"}
 			}
 		case verify.CodeConfigNameMismatch:
@@ -288,7 +309,7 @@ func (c *checker) mapFindings() {
 			msg += fmt.Sprintf(" (expected %s, got %s)", f.Expected, f.Actual)
 		}
 		for _, id := range ids {
-			c.fail(id, f.Path, string(f.Code)+": "+msg)
+			c.fail(id, path, string(f.Code)+": "+msg)
 		}
 	}
 }
@@ -343,4 +364,32 @@ func (c *checker) finish() *Report {
 	rep := &Report{Source: c.name, Format: c.format, Results: c.results}
 	rep.summarize()
 	return rep
+}
+
+// followsFrom reports whether a verifier finding only follows from a
+// defect this checker already failed a MUST rule for inside the same
+// document or descriptor: a document that does not decode because one
+// field has the wrong type or bad base64, a size mismatch against a
+// descriptor without a size, a digest the grammar check rejected.
+func (c *checker) followsFrom(f verify.Finding) bool {
+	var ids []string
+	switch f.Code {
+	case verify.CodeJSONSyntax, verify.CodeInvalidDocument:
+		// any MUST failure on a field of the document
+	case verify.CodeSizeMismatch:
+		ids = []string{"OCI-DESC-005"}
+	case verify.CodeInvalidDigest, verify.CodeUnsupportedAlgorithm:
+		ids = []string{"OCI-DESC-004", "OCI-DESC-015", "OCI-DESC-016"}
+	default:
+		return false
+	}
+	for _, r := range c.results {
+		if r.Status != Fail || r.Level != Must || !strings.HasPrefix(r.Path, f.Path+"/") {
+			continue
+		}
+		if ids == nil || slices.Contains(ids, r.Rule) {
+			return true
+		}
+	}
+	return false
 }

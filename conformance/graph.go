@@ -295,6 +295,10 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 	c.expect("OCI-CFG-002", osOK, path+"/os", "os is missing or not a string")
 	c.expect("OCI-CFG-003", !archOK || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
 	c.expect("OCI-CFG-004", !osOK || knownOS[os], path+"/os", "%q is not a GOOS value", os)
+	c.typed(m, path, "OCI-CFG-016", "variant", isStringVal)
+	c.typed(m, path, "OCI-CFG-017", "os.version", isStringVal)
+	c.typed(m, path, "OCI-CFG-018", "os.features", isStrings)
+	c.history(m, path)
 	if vv, ok := m["variant"].(string); ok {
 		if f := variants[arch]; f != nil {
 			c.expect("OCI-CFG-005", f(vv), path+"/variant", "variant %q is not listed for %s", vv, arch)
@@ -330,12 +334,11 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 	}
 	if h, present := m["history"]; present && h != nil {
 		hist, isArr := h.([]any)
-		if c.expect("OCI-CFG-012", isArr, path+"/history", "history is not an array") && len(hist) > 0 {
+		if isArr && len(hist) > 0 { // types: OCI-CFG-019 (history)
 			nonEmpty := 0
 			for i, e := range hist {
 				em, _ := e.(map[string]any)
 				if em == nil {
-					c.fail("OCI-CFG-012", fmt.Sprintf("%s/history[%d]", path, i), "history entry is not an object")
 					continue
 				}
 				if b, _ := em["empty_layer"].(bool); !b {
@@ -415,4 +418,51 @@ func hasLayerBlob(v any) bool {
 		}
 	}
 	return false
+}
+
+// typed fails rule id when the optional field key of m is present with a
+// JSON type other than the one ok accepts.
+func (c *checker) typed(m map[string]any, path, id, key string, ok func(any) bool) {
+	c.apply(id)
+	if v, present := m[key]; present && v != nil {
+		c.expect(id, ok(v), path+"/"+key, "%s %s has the wrong JSON type", key, show(v))
+	}
+}
+
+// isStrings reports whether v is a JSON array of strings.
+func isStrings(v any) bool {
+	a, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, e := range a {
+		if !isStringVal(e) {
+			return false
+		}
+	}
+	return true
+}
+
+// history checks the JSON types of a config's history entries (OCI-CFG-019).
+func (c *checker) history(m map[string]any, path string) {
+	c.apply("OCI-CFG-019")
+	h, present := m["history"]
+	if !present || h == nil {
+		return
+	}
+	list, isArr := h.([]any)
+	if !c.expect("OCI-CFG-019", isArr, path+"/history", "history %s is not an array", show(h)) {
+		return
+	}
+	for i, e := range list {
+		p := fmt.Sprintf("%s/history[%d]", path, i)
+		em, isObj := e.(map[string]any)
+		if !c.expect("OCI-CFG-019", isObj, p, "history entry %s is not an object", show(e)) {
+			continue
+		}
+		for _, k := range []string{"created", "author", "created_by", "comment"} {
+			c.typed(em, p, "OCI-CFG-019", k, isStringVal)
+		}
+		c.typed(em, p, "OCI-CFG-019", "empty_layer", func(v any) bool { _, ok := v.(bool); return ok })
+	}
 }
