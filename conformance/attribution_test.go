@@ -34,6 +34,7 @@ func layer0Of(m map[string]any) map[string]any { return m["layers"].([]any)[0].(
 // sentence it breaks, at the field that carries it, and nothing follows.
 func TestAttribution(t *testing.T) {
 	base := fixtures.MustBuild(fixtures.Default())
+	multi := fixtures.MustBuild(fixtures.MultiPlatform())
 	const man = "index.json/manifests[0]"
 	cases := []struct {
 		name string
@@ -42,7 +43,11 @@ func TestAttribution(t *testing.T) {
 	}{
 		{"index entry without mediaType", base.WithIndexJSON(func(i map[string]any) {
 			delete(i["manifests"].([]any)[0].(map[string]any), "mediaType")
-		}), []string{"OCI-DESC-001 " + man + "/mediaType"}},
+		}), []string{"OCI-DESC-001 " + man + "/mediaType", "OCI-LAYOUT-006 index.json"}},
+		// A defect of a nested index is that index's, not index.json's.
+		{"nested index with schemaVersion 3", multi.WithIndexBytes(func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"schemaVersion":2`), []byte(`"schemaVersion":3`), 1)
+		}), []string{"OCI-IDX-001 " + man + "/schemaVersion"}},
 		{"unpadded base64 data", base.WithManifest(0, func(m map[string]any) { layer0Of(m)["data"] = "YQ" }),
 			[]string{"OCI-DESC-011 " + man + "/layers[0]/data"}},
 		{"variant is a number", base.WithConfig(0, func(c map[string]any) { c["variant"] = 7353 }),

@@ -274,7 +274,7 @@ var catalog = []Rule{
 		"the layout has an index.json file"),
 	oci("OCI-LAYOUT-006", Must, "image-layout.md", "Content", "content",
 		"index.json file: It MUST be an image index JSON object.",
-		"index.json passes the OCI-IDX rules"),
+		"index.json itself (its fields and its entries' descriptors) fails no MUST rule; the documents it leads to answer for their own defects"),
 	oci("OCI-LAYOUT-007", Must, "image-layout.md", "Blobs", "blobs",
 		"The content of blobs/<alg>/<encoded> MUST match the digest <alg>:<encoded>. For example, the content of blobs/sha256/da39a3ee5e6b4b0d3255bfef95601890afd80709 MUST match the digest sha256:da39a3ee5e6b4b0d3255bfef95601890afd80709.",
 		"every blob under blobs/ hashes to its file name"),

@@ -64,7 +64,7 @@ type checker struct {
 
 	results []Result
 	applied map[string]bool
-	seen    map[string]bool // fail results already recorded, by rule|path|message
+	seen    map[string]bool // fail results already recorded, by rule|path
 	framing map[string]bool // rules the archive reader failed for the whole archive
 	docs    map[string]bool // indexes already checked, by digest
 	// manifests already checked, by digest: whether each is a runnable image.
@@ -74,6 +74,12 @@ type checker struct {
 	// verifier may hand other blobs to the content hook (one-pass reads
 	// cannot know which blobs are layers).
 	tarLayers map[string]bool
+
+	// nested counts the documents below index.json being checked; while it
+	// is 0, a MUST failure under index.json is a defect of index.json.
+	nested       int
+	indexJSONBad bool
+	mtRule       string // the document's own media type rule for the descriptor being checked
 
 	mu     sync.Mutex
 	layers map[string][]Violation // layer-content violations, by blob name
@@ -129,6 +135,9 @@ func (c *checker) fail(id, path, msg string) {
 		return
 	}
 	c.seen[key] = true
+	if c.nested == 0 && r.Level == Must && (path == "index.json" || strings.HasPrefix(path, "index.json/")) {
+		c.indexJSONBad = true
+	}
 	c.results = append(c.results, Result{Rule: id, Level: r.Level, Status: Fail, Path: path, Message: msg, Spec: r.Spec, URL: r.URL})
 }
 
@@ -379,7 +388,7 @@ func (c *checker) followsFrom(f verify.Finding) bool {
 	case verify.CodeSizeMismatch:
 		ids = []string{"OCI-DESC-005"}
 	case verify.CodeInvalidDigest, verify.CodeUnsupportedAlgorithm:
-		ids = []string{"OCI-DESC-004", "OCI-DESC-015", "OCI-DESC-016"}
+		ids = []string{"OCI-DESC-003", "OCI-DESC-004", "OCI-DESC-015", "OCI-DESC-016"}
 	default:
 		return false
 	}

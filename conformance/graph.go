@@ -144,19 +144,25 @@ func (c *checker) index(path string, data []byte, descMT string, depth int, isIn
 		}
 		switch {
 		case indexTypes[d.MediaType]:
+			c.nested++
 			if b, ok := c.readDoc(d.Digest); ok && !c.docs[d.Digest] {
 				c.docs[d.Digest] = true
 				c.index(p, b, d.MediaType, depth+1, false)
 			}
+			c.nested--
 		case imageManifestTypes[d.MediaType]:
 			isImage, seen := c.manifests[d.Digest]
 			if !seen {
+				c.nested++
 				b, ok := c.readDoc(d.Digest)
+				if ok {
+					isImage = c.manifest(p, b, d.MediaType, attestation)
+					c.manifests[d.Digest] = isImage
+				}
+				c.nested--
 				if !ok {
 					continue
 				}
-				isImage = c.manifest(p, b, d.MediaType, attestation)
-				c.manifests[d.Digest] = isImage
 			}
 			if isImage && !attestation {
 				c.expect("OCI-IDX-007", d.Platform != nil, p, "index entry of a runnable image has no platform")
@@ -206,11 +212,13 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 		_, ok := c.descriptor(path+"/subject", s, false)
 		c.expect("OCI-MAN-013", ok, path+"/subject", "subject is not a descriptor")
 	}
+	c.apply("OCI-MAN-012")
+	c.mtRule = "OCI-MAN-012"
 	cfg, ok := c.descriptor(path+"/config", m["config"], false)
+	c.mtRule = ""
 	if !c.expect("OCI-MAN-006", ok, path+"/config", "config is missing or not a descriptor") {
 		return false
 	}
-	c.mediaType("OCI-MAN-012", path+"/config/mediaType", cfg.MediaType)
 	// BuildKit attestation manifests use an image config type for in-toto
 	// statement layers; they are artifacts, not runnable images.
 	isImage := imageConfigTypes[cfg.MediaType] && !attestation
@@ -249,7 +257,9 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 	}
 	for i, l := range layers {
 		p := fmt.Sprintf("%s/layers[%d]", path, i)
+		c.mtRule = "OCI-MAN-012"
 		d, ok := c.descriptor(p, l, false)
+		c.mtRule = ""
 		if !c.expect("OCI-MAN-008", ok, p, "layers entry is not a descriptor object") {
 			continue
 		}
@@ -259,7 +269,6 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 				c.tarLayers[p] = true
 			}
 		}
-		c.mediaType("OCI-MAN-012", p+"/mediaType", d.MediaType)
 		if isImage {
 			c.apply("OCI-LAYER-003")
 			c.expect("OCI-MAN-011", layerTypes[d.MediaType], p+"/mediaType", "%s is not an OCI or Docker layer media type", showValue(d.MediaType))
@@ -394,8 +403,8 @@ func (c *checker) execConfig(path string, v any) {
 	}
 	c.apply("OCI-CFG-013")
 	for i, e := range strs("Env") {
-		s, _ := e.(string)
-		c.expect("OCI-CFG-013", envRE.MatchString(s), fmt.Sprintf("%s/Env[%d]", path, i), "%q is not VARNAME=VARVALUE", s)
+		s, isStr := e.(string) // a non-string entry is OCI-CFG-012's
+		c.expect("OCI-CFG-013", !isStr || envRE.MatchString(s), fmt.Sprintf("%s/Env[%d]", path, i), "%q is not VARNAME=VARVALUE", s)
 	}
 	c.apply("OCI-CFG-006")
 	if labels := obj("Labels"); labels != nil {
