@@ -1,5 +1,7 @@
 // Command specvectors extracts the JSON documents of image-spec's schema
-// table tests (schema/*_test.go) with their expected validity into
+// table tests (schema/*_test.go) with their expected validity, and the
+// examples of its markdown (fenced json blocks with a media type, which
+// image-spec's own tests validate as valid), into
 // conformance/testdata/image-spec/vectors.json:
 //
 //	go run ./conformance/internal/specvectors -spec "$(go list -m -f '{{.Dir}}' github.com/opencontainers/image-spec)"
@@ -12,6 +14,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -93,6 +96,12 @@ func main() {
 			return false
 		})
 	}
+	md, err := examples(*spec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "specvectors:", err)
+		os.Exit(1)
+	}
+	vs = append(vs, md...)
 	b, err := json.MarshalIndent(vs, "", "  ")
 	if err == nil {
 		err = os.WriteFile(*out, append(b, '\n'), 0o644)
@@ -101,4 +110,58 @@ func main() {
 		fmt.Fprintln(os.Stderr, "specvectors:", err)
 		os.Exit(1)
 	}
+}
+
+// exampleKinds maps an example's media type to the position it takes.
+var exampleKinds = map[string]string{
+	"application/vnd.oci.image.manifest.v1+json": "manifest",
+	"application/vnd.oci.image.index.v1+json":    "index",
+	"application/vnd.oci.image.config.v1+json":   "config",
+	"application/vnd.oci.descriptor.v1+json":     "descriptor",
+	"application/vnd.oci.layout.header.v1+json":  "layout",
+}
+
+// examples returns the fenced examples of the spec's markdown files.
+func examples(spec string) ([]Vector, error) {
+	files, err := filepath.Glob(filepath.Join(spec, "*.md"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var vs []Vector
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		lines := strings.Split(string(b), "\n")
+		for i := 0; i < len(lines); i++ {
+			t := strings.TrimLeft(lines[i], " ")
+			indent := len(lines[i]) - len(t)
+			info, ok := strings.CutPrefix(t, "```json,")
+			if !ok {
+				continue
+			}
+			q, err := url.ParseQuery(info)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", f, i+1, err)
+			}
+			kind := exampleKinds[q.Get("mediatype")]
+			var body []string
+			j := i + 1
+			for ; j < len(lines) && strings.TrimSpace(lines[j]) != "```"; j++ {
+				l := lines[j]
+				if len(l) >= indent && strings.TrimSpace(l[:indent]) == "" {
+					l = l[indent:]
+				}
+				body = append(body, l)
+			}
+			if kind != "" {
+				vs = append(vs, Vector{Source: fmt.Sprintf("%s:%d", filepath.Base(f), i+1), Kind: kind, Comment: "example: " + q.Get("title"),
+					Document: strings.Join(body, "\n") + "\n"})
+			}
+			i = j
+		}
+	}
+	return vs, nil
 }
