@@ -111,9 +111,8 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	if res == nil || res.Report == nil {
 		return nil, errors.New("imgproof: the verifier returned no report")
 	}
-	verifyClaims(ctx, res, claims)
-	res.Report.Finalize()
-	out, err := json.MarshalIndent(res.Report, "", "  ")
+	rep := verifyClaims(ctx, res, claims)
+	out, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("imgproof: encoding the report: %w", err)
 	}

@@ -14,16 +14,32 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/verify"
 )
 
-// verifyExtension lets a file add flags to `verify` and act on its result,
-// for example to verify attestations bound to the recomputed digests.
+// verifyExtension lets a file add flags to `verify`, for example those of
+// the signatures and attestations bound to the recomputed digests.
 type verifyExtension struct {
 	flags func(*pflag.FlagSet)
-	// apply runs after the content was verified. It adds attestation
-	// entries and findings to res.Report; an error is a usage error.
-	apply func(ctx context.Context, res *verify.Result) error
+}
+
+// trustOptions, when set, builds from the flags the options that
+// attest.Run checks an image's claims with; it sees the image's report.
+// An error is a usage error. Without it only the content is verified.
+var trustOptions func(rep *verify.Report) (*attest.Options, error)
+
+// finish checks the claims of res with the trust the flags give and
+// finalizes its report once.
+func finish(ctx context.Context, res *verify.Result) (*verify.Report, error) {
+	var trust *attest.Options
+	if trustOptions != nil {
+		var err error
+		if trust, err = trustOptions(res.Report); err != nil {
+			return nil, usageError{err}
+		}
+	}
+	return attest.Run(ctx, res, trust), nil
 }
 
 var verifyExtensions []verifyExtension
@@ -104,23 +120,18 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, e := range verifyExtensions {
-		if e.apply == nil {
-			continue
-		}
-		if err := e.apply(cmd.Context(), res); err != nil {
-			return usageError{err}
-		}
+	rep, err := finish(cmd.Context(), res)
+	if err != nil {
+		return err
 	}
-	res.Report.Finalize()
 	if verifyFlags.output == "json" {
-		if err := writeJSON(cmd.OutOrStdout(), res.Report); err != nil {
+		if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
 			return err
 		}
 	} else {
-		writeText(cmd.OutOrStdout(), res.Report)
+		writeText(cmd.OutOrStdout(), rep)
 	}
-	return exitError{res.Report.Verdict.ExitCode()}
+	return exitError{rep.Verdict.ExitCode()}
 }
 
 // commonOptions builds verify options from shared flags.
