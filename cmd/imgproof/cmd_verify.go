@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/schollz/progressbar/v3"
@@ -138,25 +137,13 @@ func runVerify(cmd *cobra.Command, args []string) error {
 func commonOptions(platform string) (*verify.Options, error) {
 	opts := &verify.Options{}
 	if platform != "" {
-		p, err := parsePlatform(platform)
-		if err != nil {
-			return nil, usageError{err}
+		p, ok := verify.ParsePlatform(platform)
+		if !ok {
+			return nil, usageError{fmt.Errorf("--platform must be os/arch[/variant], not %q", platform)}
 		}
 		opts.Platform = &p
 	}
 	return opts, nil
-}
-
-func parsePlatform(s string) (verify.Platform, error) {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return verify.Platform{}, fmt.Errorf("--platform must be os/arch[/variant], not %q", s)
-	}
-	p := verify.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	return p, nil
 }
 
 // writeJSON writes the report as indented JSON: the same bytes the browser
