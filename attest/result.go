@@ -19,3 +19,16 @@ func FromResult(res *verify.Result) Target {
 func VerifyResult(ctx context.Context, res *verify.Result, opts *Options) {
 	Verify(ctx, FromResult(res), opts)
 }
+
+// Run is the one run both faces call once the source was verified: it
+// checks the signatures and attestations of res with opts, the trust the
+// face assembled, and then finalizes res.Report once and returns it. With
+// nil opts no claim is checked and the verdict rests on the content alone.
+func Run(ctx context.Context, res *verify.Result, opts *Options) *verify.Report {
+	if opts == nil {
+		finish(ctx, Target{Report: res.Report}, nil)
+	} else {
+		finish(ctx, FromResult(res), opts)
+	}
+	return res.Report
+}

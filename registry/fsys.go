@@ -434,14 +434,3 @@ func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	d.off += n
 	return rest[:n], nil
 }
-
-// The registry finding codes live with the others in package verify.
-const (
-	CodeCredentialPolicy = verify.CodeCredentialPolicy
-	CodeFetch            = verify.CodeFetch
-)
-
-// CodeFetchRetried notes a registry request that took more than one
-// attempt: its Actual says how many, and where a blob was resumed. It is
-// information only; the verdict rests on the bytes.
-const CodeFetchRetried = verify.CodeFetchRetried

@@ -149,25 +149,30 @@ func Verify(ctx context.Context, ref string, vopts *verify.Options, o *Options) 
 	if err != nil {
 		return failedResult(ctx, ref, vopts, openFinding(ref, err)), nil
 	}
-	res := verify.Dir(ctx, f, ref, withFSCache(vopts, f))
+	res := verify.Dir(ctx, f, ref, amended(withFSCache(vopts, f), func(rep *verify.Report) {
+		for _, x := range f.Findings() {
+			rep.Add(x)
+		}
+	}))
 	rep := res.Report
 	rep.Source.Path = ref
 	rep.Source.Format = verify.FormatRegistry
-	extra := f.Findings()
-	if len(extra) > 0 {
-		kept := rep.Findings[:0]
-		for _, x := range rep.Findings {
-			if x.Code != verify.CodeNothingVerified {
-				kept = append(kept, x)
-			}
-		}
-		rep.Findings = kept
-		for _, x := range extra {
-			rep.Add(x)
-		}
-		rep.Finalize()
-	}
 	return res, nil
+}
+
+// amended returns vopts with amend run before the verdict is drawn, after
+// any amendment vopts already had.
+func amended(vopts *verify.Options, amend func(*verify.Report)) *verify.Options {
+	var o verify.Options
+	if vopts != nil {
+		o = *vopts
+	}
+	if prev := o.Amend; prev != nil {
+		o.Amend = func(rep *verify.Report) { prev(rep); amend(rep) }
+	} else {
+		o.Amend = amend
+	}
+	return &o
 }
 
 // openFinding turns a failure to resolve the root into a finding.
@@ -191,11 +196,9 @@ func openFinding(ref string, err error) verify.Finding {
 // of Result works, whose report holds only the finding.
 func failedResult(ctx context.Context, ref string, vopts *verify.Options, finding verify.Finding) *verify.Result {
 	empty := &FS{index: []byte(`{"schemaVersion":2,"mediaType":"` + mtOCIIndex + `","manifests":[]}`)}
-	res := verify.Dir(ctx, empty, ref, vopts)
-	rep := res.Report
-	rep.Source = verify.Source{Path: ref, Format: verify.FormatRegistry}
-	rep.Findings, rep.Images, rep.Indexes, rep.IndexDigest, rep.Checks = nil, nil, nil, nil, 0
-	rep.Add(finding)
-	rep.Finalize()
-	return res
+	return verify.Dir(ctx, empty, ref, amended(vopts, func(rep *verify.Report) {
+		rep.Source = verify.Source{Path: ref, Format: verify.FormatRegistry}
+		rep.Findings, rep.Images, rep.Indexes, rep.IndexDigest, rep.Checks = nil, nil, nil, nil, 0
+		rep.Add(finding)
+	}))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/registry"
 	"github.com/imgproof/imgproof/verify"
@@ -44,9 +45,11 @@ type Config struct {
 	Verify verify.Options
 	// Registry are the registry options of every fetch and listing.
 	Registry registry.Options
-	// After, if set, runs on each image's result before its report is
-	// finalised: attestation and policy checks. An error ends the sweep.
-	After func(ctx context.Context, res *verify.Result) error
+	// Trust, if set, gives the signature, attestation and policy options
+	// each image's claims are checked with by attest.Run; it sees the
+	// image's report. An error ends the sweep. Without it only the
+	// content is verified.
+	Trust func(rep *verify.Report) (*attest.Options, error)
 	// Concurrency is the number of images verified at once; 0 means 4.
 	Concurrency int
 	// Shard selects the repositories of one shard; the zero value is All.
@@ -282,18 +285,18 @@ func one(ctx context.Context, r parsedRef, cfg *Config, cache *Cache, st *state)
 	if verr != nil {
 		return nil, "", false, fmt.Errorf("%w: %s: %w", ErrUsage, r.text, verr)
 	}
-	if cfg.After != nil {
-		if err := cfg.After(ctx, res); err != nil {
+	var trust *attest.Options
+	if cfg.Trust != nil {
+		if trust, err = cfg.Trust(res.Report); err != nil {
 			return nil, "", false, err
 		}
 	}
-	rep := res.Report
+	rep := attest.Run(ctx, res, trust)
 	rep.Source.Path = r.text
 	rep.Source.Transport = "docker"
 	if ref != r.text {
 		rep.Source.Reference = ref
 	}
-	rep.Finalize()
 	if st != nil && pinnedDigest != "" && rep.Verdict == verify.Verified {
 		if err := st.record(pinnedDigest, r.text); err != nil {
 			return nil, "", false, err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/fixtures"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/registry"
@@ -351,20 +352,20 @@ func TestParseShard(t *testing.T) {
 	}
 }
 
-func TestAfterErrorEndsTheSweep(t *testing.T) {
+func TestTrustErrorEndsTheSweep(t *testing.T) {
 	f := newFleet(t)
 	calls := 0
-	cfg := &Config{Concurrency: 1, After: func(context.Context, *verify.Result) error {
+	cfg := &Config{Concurrency: 1, Trust: func(*verify.Report) (*attest.Options, error) {
 		calls++
-		return fmt.Errorf("--key: no such file")
+		return nil, fmt.Errorf("--key: no such file")
 	}}
 	var out bytes.Buffer
 	sum, err := Run(context.Background(), f.refs, cfg, &out)
 	if err == nil || sum != nil || !strings.Contains(err.Error(), "--key") {
-		t.Fatalf("Run = %v, %v; want the After error", sum, err)
+		t.Fatalf("Run = %v, %v; want the Trust error", sum, err)
 	}
 	if calls > 2 {
-		t.Errorf("After ran %d times after failing, want the sweep to stop", calls)
+		t.Errorf("Trust ran %d times after failing, want the sweep to stop", calls)
 	}
 	if strings.Contains(out.String(), `"kind":"summary"`) {
 		t.Error("a sweep that stopped wrote a summary")

@@ -84,13 +84,9 @@ const (
 	CodeArchiveViewEmpty Code = "W_ARCHIVE_VIEW_EMPTY"
 )
 
-// Registries.
+// Discovery. The registry's own codes (E_FETCH, E_CREDENTIAL_POLICY,
+// I_FETCH_RETRIED) live in package registry, which sets their severity.
 const (
-	// CodeFetch: a registry request failed, so a check could not run.
-	CodeFetch Code = "E_FETCH"
-	// CodeCredentialPolicy: the credential or transport policy changed or
-	// refused a request (plain HTTP, credentials on a redirect).
-	CodeCredentialPolicy Code = "E_CREDENTIAL_POLICY"
 	// CodeDiscovery: searching for signatures and attestations failed; a
 	// warning, since discovery only nominates candidates.
 	CodeDiscovery Code = "W_DISCOVERY"
@@ -112,9 +108,6 @@ const (
 	// CodeAbsentPlatforms: an index lists manifests of platforms that the
 	// source does not hold (a single-platform export); the note names them.
 	CodeAbsentPlatforms Code = "I_ABSENT_PLATFORMS"
-	// CodeFetchRetried: a registry request took more than one attempt; the
-	// finding says how many and where a blob was resumed.
-	CodeFetchRetried Code = "I_FETCH_RETRIED"
 )
 
 // The verdict's own floor.
@@ -128,10 +121,9 @@ const (
 func (c Code) DefaultSeverity() Severity {
 	switch c {
 	case CodeUnsupportedAlgorithm, CodeBlobMissing, CodeLimitExceeded, CodeForeignLayer,
-		CodeNothingVerified, CodeUnsupportedCompress, CodeRead, CodeNoMatchingPlatform, CodeFetch:
+		CodeNothingVerified, CodeUnsupportedCompress, CodeRead, CodeNoMatchingPlatform:
 		return SeverityUnverifiable
-	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform, CodeAbsentPlatforms,
-		CodeFetchRetried:
+	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform, CodeAbsentPlatforms:
 		return SeverityInfo
 	case CodeArchiveTrailingData, CodeDiscovery, CodeArchiveViewEmpty, CodeJSONKeyCase:
 		return SeverityWarning

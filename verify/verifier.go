@@ -105,12 +105,16 @@ func runOnce(ctx context.Context, name string, opts *Options, eng *engineRun, lo
 		// A panic is a bug; it must never turn into a pass.
 		if r := recover(); r != nil {
 			v.report.Add(Finding{Code: CodeInternal, Severity: SeverityError, Path: name, Message: fmt.Sprintf("internal error: %v", r)})
-			v.report.Finalize()
 		}
+		if opts != nil && opts.Amend != nil {
+			opts.Amend(v.report)
+		}
+		// The verdict of the content alone; attest.Run draws it again
+		// once the claims were checked.
+		v.report.Finalize()
 	}()
 	if err := load(v); err != nil {
 		v.loadError(err, name)
-		v.report.Finalize()
 		return res
 	}
 	v.verifySource()
@@ -123,7 +127,6 @@ func runOnce(ctx context.Context, name string, opts *Options, eng *engineRun, lo
 	}
 	v.selectPlatform()
 	v.reportAbsentPlatforms()
-	v.report.Finalize()
 	return res
 }
 

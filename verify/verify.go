@@ -37,6 +37,10 @@ type Options struct {
 	Engines *Engines
 	// BlobCache, if set, shares blob evidence between runs (see BlobCache).
 	BlobCache BlobCache
+	// Amend, if set, is called on the report once the walk is done and
+	// before the verdict is drawn, also when the run stopped early: a source
+	// adds the findings of its own transport there (package registry).
+	Amend func(*Report)
 }
 
 // Result is a finished verification: its report, plus read access to the

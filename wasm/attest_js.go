@@ -112,15 +112,15 @@ func parseClaimOptions(v js.Value) (*claimOptions, error) {
 // for the browser: with keyless trust the report gets the attest package's
 // UNVERIFIABLE "not available in this build" finding, and a bundle checked
 // against a trusted key is UNVERIFIABLE too. Without trust, bundles are
-// skipped exactly as in the CLI.
-func verifyClaims(ctx context.Context, res *verify.Result, c *claimOptions) {
+// skipped exactly as in the CLI. attest.Run then finalizes the report.
+func verifyClaims(ctx context.Context, res *verify.Result, c *claimOptions) *verify.Report {
 	opts := c.opts
 	if !opts.Keyless {
 		opts.Bundles = unavailableBundles
 	}
 	lim := limits.Default()
 	opts.Limits = &lim
-	attest.Verify(ctx, attest.FromResult(res), &opts)
+	return attest.Run(ctx, res, &opts)
 }
 
 func unavailableBundles(context.Context, []byte, string) attest.BundleResult {

@@ -111,9 +111,8 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	if res == nil || res.Report == nil {
 		return nil, errors.New("imgproof: the verifier returned no report")
 	}
-	verifyClaims(ctx, res, claims)
-	res.Report.Finalize()
-	out, err := json.MarshalIndent(res.Report, "", "  ")
+	rep := verifyClaims(ctx, res, claims)
+	out, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("imgproof: encoding the report: %w", err)
 	}
@@ -286,24 +285,14 @@ func parseOptions(v js.Value, withProgress bool) (opts *verify.Options, name str
 	return opts, name, flush, nil
 }
 
-// parsePlatform reads os/arch[/variant], as the CLI's --platform does.
+// parsePlatform reads os/arch[/variant] with verify.ParsePlatform, as the
+// CLI's --platform does.
 func parsePlatform(s string) (*verify.Platform, error) {
-	var parts []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == '/' {
-			parts = append(parts, s[start:i])
-			start = i + 1
-		}
-	}
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" || (len(parts) == 3 && parts[2] == "") {
+	p, ok := verify.ParsePlatform(s)
+	if !ok {
 		return nil, fmt.Errorf("imgproof: platform %q is not os/arch[/variant]", s)
 	}
-	p := &verify.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	return p, nil
+	return &p, nil
 }
 
 // throttler passes on a blob's first and last event and one per 1% (at

@@ -37,7 +37,8 @@ var attestFlags struct {
 }
 
 func init() {
-	verifyExtensions = append(verifyExtensions, verifyExtension{flags: addAttestFlags, apply: applyAttest})
+	verifyExtensions = append(verifyExtensions, verifyExtension{flags: addAttestFlags})
+	trustOptions = attestOptions
 }
 
 func addAttestFlags(f *pflag.FlagSet) {
@@ -54,52 +55,54 @@ func addAttestFlags(f *pflag.FlagSet) {
 	addGitHubFlags(f, &attestFlags.github)
 }
 
-// applyAttest verifies the claims of a verified source. Unreadable flags
-// and files are usage errors; everything about the image is a finding.
-func applyAttest(ctx context.Context, res *verify.Result) error {
+// attestOptions builds the trust the claims of an image are checked with:
+// keys, identities, policies, trusted roots and the native hooks.
+// Unreadable flags and files are errors; everything about the image is a
+// finding of attest.Run.
+func attestOptions(rep *verify.Report) (*attest.Options, error) {
 	a := &attestFlags
 	opts := &attest.Options{Threshold: a.threshold}
 	if a.threshold < 0 {
-		return errors.New("--threshold must be at least 1")
+		return nil, errors.New("--threshold must be at least 1")
 	}
 	var keyPEMs [][]byte
 	for _, path := range a.keys {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("--key: %w", err)
+			return nil, fmt.Errorf("--key: %w", err)
 		}
 		ks, err := keys.ParsePEM(data, filepath.Base(path))
 		if err != nil {
-			return fmt.Errorf("--key: %w", err)
+			return nil, fmt.Errorf("--key: %w", err)
 		}
 		opts.Keys = append(opts.Keys, ks...)
 		keyPEMs = append(keyPEMs, data)
 	}
 	gh, err := a.github.criteria()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var identities []policy.Identity
 	if gh != nil && len(a.keys) > 0 {
 		// The attestation --predicate-type requires must be GitHub's, not one a key signed.
-		return errors.New("--owner and --repo select keyless GitHub signers, not with --key")
+		return nil, errors.New("--owner and --repo select keyless GitHub signers, not with --key")
 	}
 	if gh != nil && (a.issuer != "" || a.issuerRegexp != "") {
-		return errors.New("with --owner or --repo, give the issuer with --cert-oidc-issuer")
+		return nil, errors.New("with --owner or --repo, give the issuer with --cert-oidc-issuer")
 	}
 	if gh != nil && a.identity != "" && a.identityRegexp != "" {
-		return errors.New("give --certificate-identity or --certificate-identity-regexp, not both")
+		return nil, errors.New("give --certificate-identity or --certificate-identity-regexp, not both")
 	}
 	if gh == nil && (a.identity != "" || a.identityRegexp != "" || a.issuer != "" || a.issuerRegexp != "") {
 		id := policy.Identity{Subject: a.identity, SubjectRegExp: a.identityRegexp, Issuer: a.issuer, IssuerRegExp: a.issuerRegexp}
 		if (id.Subject == "") == (id.SubjectRegExp == "") || (id.Issuer == "") == (id.IssuerRegExp == "") {
-			return errors.New("keyless verification needs one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
+			return nil, errors.New("keyless verification needs one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
 		}
 		identities = append(identities, id)
 	}
 	p, policyFile, err := readPolicies(a.policies, a.predicateType)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if p != nil {
 		opts.Policy = p
@@ -113,13 +116,13 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 					path = filepath.Join(filepath.Dir(policyFile), path)
 				}
 				if data, err = os.ReadFile(path); err != nil {
-					return fmt.Errorf("--policy: %w", err)
+					return nil, fmt.Errorf("--policy: %w", err)
 				}
 				name = filepath.Base(path)
 			}
 			ks, err := keys.ParsePEM(data, name)
 			if err != nil {
-				return fmt.Errorf("--policy: %w", err)
+				return nil, fmt.Errorf("--policy: %w", err)
 			}
 			opts.Keys = append(opts.Keys, ks...)
 			keyPEMs = append(keyPEMs, data)
@@ -128,13 +131,13 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 	}
 	if gh != nil {
 		if err := requirePredicate(opts, a.github.predicate()); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, path := range a.attestations {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("--attestation: %w", err)
+			return nil, fmt.Errorf("--attestation: %w", err)
 		}
 		opts.Files = append(opts.Files, attest.File{Name: path, Data: data})
 	}
@@ -142,10 +145,10 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 	if len(identities) > 0 || gh != nil {
 		opts.Keyless = true
 		if roots, err = readRoots(a.trustedRoots); err != nil {
-			return fmt.Errorf("--trusted-root: %w", err)
+			return nil, fmt.Errorf("--trusted-root: %w", err)
 		}
 		if len(roots) == 0 {
-			return errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")
+			return nil, errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")
 		}
 	}
 	ids := identityPolicies(identities, roots)
@@ -160,14 +163,13 @@ func applyAttest(ctx context.Context, res *verify.Result) error {
 	}
 	lim, err := verifyFlags.limits.apply()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	opts.Limits = lim
-	if opts.Notary, err = notaryVerifier(res.Report); err != nil {
-		return err
+	if opts.Notary, err = notaryVerifier(rep); err != nil {
+		return nil, err
 	}
-	attest.Verify(ctx, attest.FromResult(res), opts)
-	return nil
+	return opts, nil
 }
 
 // bundleVerifier checks sigstore bundles with attest/sigstore: against each

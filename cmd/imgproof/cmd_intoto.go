@@ -199,16 +199,26 @@ func writeInTotoReport(w io.Writer, output string, rep *verify.Report, res *into
 	if res.ProductMatch != "" {
 		fmt.Fprintf(&b, "  product:   %s = %s\n", res.ProductMatch, res.ProductDigest)
 	}
-	for _, c := range res.Checks {
-		fmt.Fprintf(&b, "  %-4s %s", c.Status, c.Name)
+	writeChecks(&b, res.Checks)
+	writeFindings(&b, rep.Findings)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeChecks writes one line per check: status, name and message.
+func writeChecks(b *strings.Builder, checks []verify.Check) {
+	for _, c := range checks {
+		fmt.Fprintf(b, "  %-4s %s", c.Status, c.Name)
 		if c.Message != "" {
-			fmt.Fprintf(&b, ": %s", c.Message)
+			fmt.Fprintf(b, ": %s", c.Message)
 		}
 		b.WriteString("\n")
 	}
-	for _, f := range rep.Findings {
-		fmt.Fprintf(&b, "  %s %s\n", f.Code, f.Message)
+}
+
+// writeFindings writes one line per finding: code and message.
+func writeFindings(b *strings.Builder, findings []verify.Finding) {
+	for _, f := range findings {
+		fmt.Fprintf(b, "  %s %s\n", f.Code, f.Message)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/registry"
 	"github.com/imgproof/imgproof/sweep"
@@ -152,7 +153,7 @@ func runSweep(cmd *cobra.Command, _ []string) error {
 		Scope:       sweepFlags.scope,
 		StateDir:    sweepFlags.state,
 		OptionsKey:  key,
-		After:       applyExtensions,
+		Trust:       sweepTrust,
 	}
 	refs, err := sweepInput(ctx, cfg, *opts.Limits, cmd.InOrStdin())
 	if err != nil {
@@ -203,18 +204,17 @@ func sweepInput(ctx context.Context, cfg *sweep.Config, lim limits.Limits, stdin
 	return refs, nil
 }
 
-// applyExtensions runs verify's extensions (signatures, attestations,
-// policy) on one image's result.
-func applyExtensions(ctx context.Context, res *verify.Result) error {
-	for _, e := range verifyExtensions {
-		if e.apply == nil {
-			continue
-		}
-		if err := e.apply(ctx, res); err != nil {
-			return usageError{err}
-		}
+// sweepTrust is trustOptions for each image of a sweep; an error is a
+// usage error.
+func sweepTrust(rep *verify.Report) (*attest.Options, error) {
+	if trustOptions == nil {
+		return nil, nil
 	}
-	return nil
+	opts, err := trustOptions(rep)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return opts, nil
 }
 
 // sweepOptionsKey names everything besides the image that decides a

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/schollz/progressbar/v3"
@@ -14,16 +13,32 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/verify"
 )
 
-// verifyExtension lets a file add flags to `verify` and act on its result,
-// for example to verify attestations bound to the recomputed digests.
+// verifyExtension lets a file add flags to `verify`, for example those of
+// the signatures and attestations bound to the recomputed digests.
 type verifyExtension struct {
 	flags func(*pflag.FlagSet)
-	// apply runs after the content was verified. It adds attestation
-	// entries and findings to res.Report; an error is a usage error.
-	apply func(ctx context.Context, res *verify.Result) error
+}
+
+// trustOptions, when set, builds from the flags the options that
+// attest.Run checks an image's claims with; it sees the image's report.
+// An error is a usage error. Without it only the content is verified.
+var trustOptions func(rep *verify.Report) (*attest.Options, error)
+
+// finish checks the claims of res with the trust the flags give and
+// finalizes its report once.
+func finish(ctx context.Context, res *verify.Result) (*verify.Report, error) {
+	var trust *attest.Options
+	if trustOptions != nil {
+		var err error
+		if trust, err = trustOptions(res.Report); err != nil {
+			return nil, usageError{err}
+		}
+	}
+	return attest.Run(ctx, res, trust), nil
 }
 
 var verifyExtensions []verifyExtension
@@ -104,48 +119,31 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, e := range verifyExtensions {
-		if e.apply == nil {
-			continue
-		}
-		if err := e.apply(cmd.Context(), res); err != nil {
-			return usageError{err}
-		}
+	rep, err := finish(cmd.Context(), res)
+	if err != nil {
+		return err
 	}
-	res.Report.Finalize()
 	if verifyFlags.output == "json" {
-		if err := writeJSON(cmd.OutOrStdout(), res.Report); err != nil {
+		if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
 			return err
 		}
 	} else {
-		writeText(cmd.OutOrStdout(), res.Report)
+		writeText(cmd.OutOrStdout(), rep)
 	}
-	return exitError{res.Report.Verdict.ExitCode()}
+	return exitError{rep.Verdict.ExitCode()}
 }
 
 // commonOptions builds verify options from shared flags.
 func commonOptions(platform string) (*verify.Options, error) {
 	opts := &verify.Options{}
 	if platform != "" {
-		p, err := parsePlatform(platform)
-		if err != nil {
-			return nil, usageError{err}
+		p, ok := verify.ParsePlatform(platform)
+		if !ok {
+			return nil, usageError{fmt.Errorf("--platform must be os/arch[/variant], not %q", platform)}
 		}
 		opts.Platform = &p
 	}
 	return opts, nil
-}
-
-func parsePlatform(s string) (verify.Platform, error) {
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return verify.Platform{}, fmt.Errorf("--platform must be os/arch[/variant], not %q", s)
-	}
-	p := verify.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		p.Variant = parts[2]
-	}
-	return p, nil
 }
 
 // writeJSON writes the report as indented JSON: the same bytes the browser

@@ -519,17 +519,9 @@ func writeBlobReport(w io.Writer, output string, rep *verify.Report, res *sigsto
 		if t := res.IntegratedTime(); !t.IsZero() {
 			fmt.Fprintf(&b, "  logged:    %s\n", t.Format("2006-01-02T15:04:05Z"))
 		}
-		for _, c := range a.Checks {
-			fmt.Fprintf(&b, "  %-4s %s", c.Status, c.Name)
-			if c.Message != "" {
-				fmt.Fprintf(&b, ": %s", c.Message)
-			}
-			b.WriteString("\n")
-		}
+		writeChecks(&b, a.Checks)
 	}
-	for _, f := range rep.Findings {
-		fmt.Fprintf(&b, "  %s %s\n", f.Code, f.Message)
-	}
+	writeFindings(&b, rep.Findings)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
