@@ -14,7 +14,8 @@ image:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o $(IMAGE_BIN) ./cmd/imgproof
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./deploy/image -binary $(IMAGE_BIN) -ca $(IMAGE_CA) -arch $(IMAGE_ARCH) -out $(IMAGE_DIR)
 
-# image-check builds the image twice and requires one digest, then
+# image-check builds the binary and the image twice and requires the same
+# bytes and digest, then
 # deploy/image/check.sh signs it and attaches SLSA v1 provenance naming the
 # commit (cosign, a loopback crane registry, no transparency log) and has
 # imgproof verify signature, provenance and content with --key and a CEL
@@ -22,6 +23,9 @@ image:
 image-check: image cli
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./deploy/image -binary $(IMAGE_BIN) -ca $(IMAGE_CA) -arch $(IMAGE_ARCH) -out $(IMAGE_DIR).again
 	cmp $(IMAGE_DIR)/index.json $(IMAGE_DIR).again/index.json
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o $(IMAGE_BIN).again ./cmd/imgproof
+	cmp $(IMAGE_BIN) $(IMAGE_BIN).again
+	rm -f $(IMAGE_BIN).again
 	rm -rf $(IMAGE_DIR).again
 	./$(BIN) verify $(IMAGE_DIR)
 	bash deploy/image/check.sh $(IMAGE_DIR) ./$(BIN)
