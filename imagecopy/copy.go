@@ -319,18 +319,7 @@ func (c *copier) pickedToLayout() error {
 	if len(index) == 0 {
 		return errors.New("the source holds no runnable image of that platform")
 	}
-	ib, err := json.Marshal(struct {
-		SchemaVersion int          `json:"schemaVersion"`
-		MediaType     string       `json:"mediaType"`
-		Manifests     []pickedDesc `json:"manifests"`
-	}{2, "application/vnd.oci.image.index.v1+json", index})
-	if err != nil {
-		return err
-	}
-	if err := c.putBytes("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
-		return err
-	}
-	return c.putBytes("index.json", ib)
+	return writeIndex(c, index)
 }
 
 // pickedDesc is an index entry with the platform it was picked for.
@@ -521,7 +510,7 @@ func (c *copier) classicToLayout() error {
 			index = append(index, x)
 		}
 	}
-	return c.writeIndex(index)
+	return writeIndex(c, index)
 }
 
 // reported tells whether verification reported the image with this ID.
@@ -557,11 +546,12 @@ type manifest struct {
 	Layers        []desc `json:"layers"`
 }
 
-func (c *copier) writeIndex(index []desc) error {
+// writeIndex writes oci-layout and an index.json listing the manifests.
+func writeIndex[D desc | pickedDesc](c *copier, index []D) error {
 	ib, err := json.Marshal(struct {
 		SchemaVersion int    `json:"schemaVersion"`
 		MediaType     string `json:"mediaType"`
-		Manifests     []desc `json:"manifests"`
+		Manifests     []D    `json:"manifests"`
 	}{2, "application/vnd.oci.image.index.v1+json", index})
 	if err != nil {
 		return err
@@ -704,7 +694,7 @@ func (c *copier) toDocker(tags []string) error {
 			return err
 		}
 	}
-	return c.writeIndex(index)
+	return writeIndex(c, index)
 }
 
 // dockerImages lists the runnable images of the verified source with the
