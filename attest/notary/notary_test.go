@@ -209,7 +209,7 @@ func TestOutcomes(t *testing.T) {
 		{name: "changed layer under an unchanged manifest", // notation verify: success; it never reads layers
 			prepare: func(t *testing.T, dir string, ds []string) {
 				notarytest.Sign(t, dir, ds[0], jws.MediaTypeEnvelope, key, chain)
-				swapLayer(t, dir, ds[0])
+				notarytest.FlipFirstLayer(t, dir, ds[0])
 			},
 			verdict: verify.Failed, want: []verify.Code{verify.CodeDigestMismatch},
 			statuses: []string{attest.StatusVerified}},
@@ -384,20 +384,6 @@ func corruptJWS(t *testing.T, dir string, sig ocispec.Descriptor) {
 }
 
 // swapLayer replaces the bytes of the image's first layer file, leaving
-// every manifest (and so the signature) as it was.
-func swapLayer(t *testing.T, dir, manifest string) {
-	var m ocispec.Manifest
-	notarytest.ReadJSON(t, filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(manifest, "sha256:")), &m)
-	p := filepath.Join(dir, "blobs", "sha256", m.Layers[0].Digest.Encoded())
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0xff
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func digestOf(b []byte) digest.Digest { return digest.FromBytes(b) }
 

@@ -106,7 +106,7 @@ func TestNotationCLIAgreement(t *testing.T) {
 		// notation verify reads the manifest and the signature only.
 		{"changed layer", func(t *testing.T, l layout) {
 			sign(t, l, l.a)
-			flipLayerByte(t, l.dir, l.a)
+			notarytest.FlipFirstLayer(t, l.dir, l.a)
 		}, nil, nil, true, 1},
 	}
 	for _, c := range cases {
@@ -167,21 +167,6 @@ func moveSignatures(t *testing.T, dir, from, to string) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "index.json"), raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// flipLayerByte changes one byte of the manifest's first layer file.
-func flipLayerByte(t *testing.T, dir, manifest string) {
-	var m ocispec.Manifest
-	notarytest.ReadJSON(t, filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(manifest, "sha256:")), &m)
-	p := filepath.Join(dir, "blobs", "sha256", m.Layers[0].Digest.Encoded())
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 1
-	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,6 +171,27 @@ func ReadJSON(t testing.TB, p string, v any) {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FlipFirstLayer inverts one byte of the first layer blob of the manifest
+// (a digest) in the OCI layout at dir, leaving every manifest, and so any
+// signature over one, as it was.
+func FlipFirstLayer(t testing.TB, dir, manifest string) {
+	t.Helper()
+	var m ocispec.Manifest
+	ReadJSON(t, filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(manifest, "sha256:")), &m)
+	if len(m.Layers) == 0 {
+		t.Fatalf("manifest %s has no layer", manifest)
+	}
+	p := filepath.Join(dir, "blobs", "sha256", m.Layers[0].Digest.Encoded())
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
