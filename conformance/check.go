@@ -79,7 +79,6 @@ type checker struct {
 	// is 0, a MUST failure under index.json is a defect of index.json.
 	nested       int
 	indexJSONBad bool
-	mtRule       string // the document's own media type rule for the descriptor being checked
 
 	mu     sync.Mutex
 	layers map[string][]Violation // layer-content violations, by blob name
@@ -313,14 +312,25 @@ func (c *checker) mapFindings() {
 			allIn(ids, c.framing) {
 			continue // the archive reader here already failed the rule for the whole archive
 		}
-		msg := f.Message
-		if f.Expected != "" || f.Actual != "" {
-			msg += fmt.Sprintf(" (expected %s, got %s)", f.Expected, f.Actual)
-		}
+		msg := f.Message + expectedActual(f)
 		for _, id := range ids {
 			c.fail(id, path, string(f.Code)+": "+msg)
 		}
 	}
+}
+
+// expectedActual prints a finding's expected and actual values, leaving
+// out the one it does not state rather than printing it empty.
+func expectedActual(f verify.Finding) string {
+	switch {
+	case f.Expected != "" && f.Actual != "":
+		return fmt.Sprintf(" (expected %s, got %s)", f.Expected, f.Actual)
+	case f.Expected != "":
+		return fmt.Sprintf(" (expected %s)", f.Expected)
+	case f.Actual != "":
+		return fmt.Sprintf(" (got %s)", f.Actual)
+	}
+	return ""
 }
 
 // layerResults reports the layer-content violations.
@@ -393,7 +403,11 @@ func (c *checker) followsFrom(f verify.Finding) bool {
 		return false
 	}
 	for _, r := range c.results {
-		if r.Status != Fail || r.Level != Must || !strings.HasPrefix(r.Path, f.Path+"/") {
+		// A document or field that fails a rule of its own at the very
+		// path (rootfs.type, an oci-layout that is no JSON object) is
+		// that rule's defect too.
+		same := ids == nil && r.Path == f.Path
+		if r.Status != Fail || r.Level != Must || !strings.HasPrefix(r.Path, f.Path+"/") && !same {
 			continue
 		}
 		if ids == nil || slices.Contains(ids, r.Rule) {

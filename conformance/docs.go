@@ -78,6 +78,18 @@ func (c *checker) readDoc(d string) ([]byte, bool) {
 	return b, err == nil
 }
 
+// notJSON returns why b is not one JSON value, or nil.
+func notJSON(b []byte) error {
+	if json.Valid(b) {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	return errors.New("not one JSON value")
+}
+
 func blobPath(d string) (string, bool) {
 	alg, enc, ok := strings.Cut(d, ":")
 	if !ok || !algRE.MatchString(alg) || !encRE.MatchString(enc) {
@@ -100,6 +112,10 @@ func (c *checker) checkLayout(dockerToo bool) {
 	if c.expect("OCI-LAYOUT-002", c.has("oci-layout"), "oci-layout", "the layout has no oci-layout file") {
 		if b, err := readAll(c.files, "oci-layout", limits.ArchiveMetadata, c.lim.ArchiveMetadata); err != nil {
 			c.fail("OCI-LAYOUT-003", "oci-layout", err.Error())
+		} else if err := notJSON(b); err != nil {
+			// "It MUST be a JSON object": a file that is not JSON breaks
+			// this sentence, not the canonicalization rule.
+			c.fail("OCI-LAYOUT-003", "oci-layout", "oci-layout is not JSON: "+err.Error())
 		} else if v, ok := c.parseJSON("oci-layout", b); ok {
 			m, isObj := v.(map[string]any)
 			if c.expect("OCI-LAYOUT-003", isObj, "oci-layout", "oci-layout is not a JSON object") {
@@ -113,6 +129,8 @@ func (c *checker) checkLayout(dockerToo bool) {
 	if c.expect("OCI-LAYOUT-005", c.has("index.json"), "index.json", "the layout has no index.json file") {
 		if b, err := readAll(c.files, "index.json", limits.ArchiveMetadata, c.lim.ArchiveMetadata); err != nil {
 			c.fail("OCI-LAYOUT-006", "index.json", err.Error())
+		} else if err := notJSON(b); err != nil {
+			c.fail("OCI-LAYOUT-006", "index.json", "index.json is not JSON: "+err.Error())
 		} else {
 			// Only index.json's own defects (its fields and its entries'
 			// descriptors) fail OCI-LAYOUT-006; those of the documents it
@@ -213,13 +231,11 @@ func (c *checker) descriptor(path string, v any, onIndexJSON bool) (desc, bool) 
 	mt, isStr := m["mediaType"].(string)
 	if c.expect("OCI-DESC-001", isStr && mt != "", path+"/mediaType", "descriptor has no string mediaType") {
 		d.MediaType = mt
+		// manifest.md repeats descriptor.md's sentence for the config's
+		// and the layers' media types (OCI-MAN-012): one defect, reported
+		// once, by descriptor.md's rule, whatever list holds the
+		// descriptor. An absent one is OCI-DESC-001's alone.
 		c.mediaType("OCI-DESC-002", path+"/mediaType", mt)
-		// A manifest's config and layers repeat the sentence for their
-		// own media types (OCI-MAN-012): a bad value breaks both. An
-		// absent one is OCI-DESC-001's alone.
-		if c.mtRule != "" {
-			c.mediaType(c.mtRule, path+"/mediaType", mt)
-		}
 	}
 	dg, isStr := m["digest"].(string)
 	if c.expect("OCI-DESC-003", isStr, path+"/digest", "descriptor has no string digest") {
@@ -228,7 +244,9 @@ func (c *checker) descriptor(path string, v any, onIndexJSON bool) (desc, bool) 
 	}
 	n, isNum := m["size"].(json.Number)
 	size, err := n.Int64()
-	if c.expect("OCI-DESC-005", isNum && err == nil && size >= 0, path+"/size", "descriptor size %s is missing or not a non-negative integer", show(m["size"])) {
+	if m["size"] == nil {
+		c.fail("OCI-DESC-005", path+"/size", "descriptor has no size")
+	} else if c.expect("OCI-DESC-005", isNum && err == nil && size >= 0, path+"/size", "descriptor size %s is not a non-negative integer", show(m["size"])) {
 		d.Size, d.sizeOK = size, true
 	}
 	if u, present := m["urls"]; present {

@@ -212,10 +212,7 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 		_, ok := c.descriptor(path+"/subject", s, false)
 		c.expect("OCI-MAN-013", ok, path+"/subject", "subject is not a descriptor")
 	}
-	c.apply("OCI-MAN-012")
-	c.mtRule = "OCI-MAN-012"
 	cfg, ok := c.descriptor(path+"/config", m["config"], false)
-	c.mtRule = ""
 	if !c.expect("OCI-MAN-006", ok, path+"/config", "config is missing or not a descriptor") {
 		return false
 	}
@@ -224,8 +221,11 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 	isImage := imageConfigTypes[cfg.MediaType] && !attestation
 	isEmpty := cfg.MediaType == verify.MediaTypeOCIEmpty
 	if isEmpty {
-		c.expect("OCI-MAN-004", hasAT && artifactType != "", path+"/artifactType", "config is the empty descriptor but artifactType is not set")
-		c.expect("OCI-MAN-015", hasAT && artifactType != "", path+"/artifactType", "artifact manifest with an empty config does not define artifactType")
+		// Guidelines for Artifact Usage restate this sentence (OCI-MAN-015):
+		// one defect, reported once, by the artifactType property's rule.
+		if c.expect("OCI-MAN-004", hasAT && artifactType != "", path+"/artifactType", "config is the empty descriptor but artifactType is not set") {
+			c.apply("OCI-MAN-015")
+		}
 	}
 	// OCI-MAN-020 binds only "content other than OCI container images".
 	// Like verify, a manifest is a container image when one of its blobs
@@ -257,9 +257,7 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 	}
 	for i, l := range layers {
 		p := fmt.Sprintf("%s/layers[%d]", path, i)
-		c.mtRule = "OCI-MAN-012"
 		d, ok := c.descriptor(p, l, false)
-		c.mtRule = ""
 		if !c.expect("OCI-MAN-008", ok, p, "layers entry is not a descriptor object") {
 			continue
 		}
@@ -275,6 +273,11 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 			c.expect("OCI-LAYER-010", !strings.Contains(d.MediaType, "nondistributable") && !strings.Contains(d.MediaType, "foreign"),
 				p+"/mediaType", "non-distributable layer media type %q", d.MediaType)
 		}
+	}
+	// OCI-MAN-012 restates OCI-DESC-002 for config and layers; a bad
+	// value is reported once, by OCI-DESC-002, and never passes here.
+	if mediaTypesOK(cfg.MediaType, layers) {
+		c.apply("OCI-MAN-012")
 	}
 	if isImage && cfg.digestOK {
 		if b, ok := c.readDoc(cfg.Digest); ok {
@@ -412,6 +415,21 @@ func (c *checker) execConfig(path string, v any) {
 			c.expect("OCI-CFG-006", isStringVal(labels[k]), path+"/Labels/"+k, "label value is not a string")
 		}
 	}
+}
+
+// mediaTypesOK reports whether a manifest's config and layer media types
+// are all present and in the RFC 6838 grammar.
+func mediaTypesOK(config string, layers []any) bool {
+	if !mediaTypeRE.MatchString(config) {
+		return false
+	}
+	for _, l := range layers {
+		lm, _ := l.(map[string]any)
+		if mt, _ := lm["mediaType"].(string); !mediaTypeRE.MatchString(mt) {
+			return false
+		}
+	}
+	return true
 }
 
 // hasLayerBlob reports whether a manifest's layers list holds a descriptor

@@ -204,8 +204,10 @@ func (v *verifier) dockerLayer(img, i int, name, p, wantDiff, diffPath string) {
 // the OCI-view images, which carry manifest digests.
 func (v *verifier) crossCheckViews(docker []int, ociCount int) {
 	matched := make([]bool, ociCount)
+	unread := false // an entry whose image could not be read, reported already
 	for i, di := range docker {
 		if di < 0 {
+			unread = true
 			continue
 		}
 		d := v.report.Images[di]
@@ -232,7 +234,8 @@ func (v *verifier) crossCheckViews(docker []int, ociCount int) {
 		v.report.Pass()
 	}
 	for oi := 0; oi < ociCount; oi++ {
-		if o := v.report.Images[oi]; o.Kind == "image" && !matched[oi] {
+		// An unread manifest.json entry may be the one naming this image.
+		if o := v.report.Images[oi]; o.Kind == "image" && !matched[oi] && !unread {
 			v.report.Add(Finding{Code: CodeArchiveViewMismatch, Path: o.Path, Actual: o.ImageID,
 				Message: "index.json names an image that manifest.json does not: loaders that prefer one view would run another image"})
 		}

@@ -434,6 +434,7 @@ func (v *verifier) readIndexJSON() (*v1.Index, bool) {
 	if !v.unmarshal(b, &idx, v1.ImageIndexFile, "index.json") {
 		return nil, false
 	}
+	markAbsentSizes(b, nil, idx.Manifests)
 	if idx.SchemaVersion != 2 {
 		v.finding(CodeLayoutInvalid, v1.ImageIndexFile, "schemaVersion must be 2")
 		return nil, false

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"slices"
 	"strings"
 
@@ -72,6 +73,50 @@ func (v *verifier) scheduleBlob(name string, alg digest.Algorithm, max, total in
 	return p
 }
 
+// sizeAbsent stands for a descriptor whose size member is absent or
+// null. Decoding leaves 0 there, which would read as a claim that the
+// blob is empty: the blob's digest is still checked, its size is not.
+const sizeAbsent = math.MinInt64
+
+// markAbsentSizes sets sizeAbsent on the descriptors of a decoded manifest
+// (config and layers) or index (list, with config nil) that have no size.
+func markAbsentSizes(b []byte, config *v1.Descriptor, list []v1.Descriptor) {
+	type sized struct {
+		Size json.RawMessage `json:"size"`
+	}
+	var p struct {
+		Config    *sized  `json:"config"`
+		Layers    []sized `json:"layers"`
+		Manifests []sized `json:"manifests"`
+	}
+	if json.Unmarshal(b, &p) != nil {
+		return
+	}
+	absent := func(s sized) bool { return len(s.Size) == 0 || string(s.Size) == "null" }
+	raw := p.Manifests
+	if config != nil {
+		raw = p.Layers
+		if p.Config != nil && absent(*p.Config) {
+			config.Size = sizeAbsent
+		}
+	}
+	for i := range list {
+		if i < len(raw) && absent(raw[i]) {
+			list[i].Size = sizeAbsent
+		}
+	}
+}
+
+// readBounds returns how many bytes of a blob are worth streaming (one
+// more than its size, or all of it when the descriptor has none) and the
+// size progress events show.
+func readBounds(size int64) (readMax, total int64) {
+	if size == sizeAbsent {
+		return -1, 0
+	}
+	return size + 1, size
+}
+
 // fail records an error-severity finding (or the code's default).
 func (v *verifier) finding(code Code, path, msg string) {
 	v.report.Add(Finding{Code: code, Path: path, Message: msg})
@@ -94,7 +139,11 @@ func (v *verifier) checkDescriptor(d v1.Descriptor, path string) (digest.Digest,
 		v.finding(derr.code, path, derr.msg)
 		return "", false
 	}
-	if d.Size < 0 || d.Size > strictjson.MaxSafeInteger {
+	if d.Size == sizeAbsent {
+		// Size is REQUIRED; the digest still says whether the bytes are
+		// the ones meant, so the walk goes on.
+		v.finding(CodeInvalidDescriptor, path, "descriptor has no size")
+	} else if d.Size < 0 || d.Size > strictjson.MaxSafeInteger {
 		v.finding(CodeInvalidDescriptor, path, fmt.Sprintf("size %d is negative or beyond 2^53-1", d.Size))
 		return "", false
 	}
@@ -103,7 +152,7 @@ func (v *verifier) checkDescriptor(d v1.Descriptor, path string) (digest.Digest,
 		return "", false
 	}
 	if d.Data != nil {
-		if int64(len(d.Data)) != d.Size || digest.NewDigestFromBytes(dg.Algorithm(), hashBytes(dg.Algorithm(), d.Data)) != dg {
+		if (d.Size != sizeAbsent && int64(len(d.Data)) != d.Size) || digest.NewDigestFromBytes(dg.Algorithm(), hashBytes(dg.Algorithm(), d.Data)) != dg {
 			v.report.Add(Finding{Code: CodeDataMismatch, Path: path + "/data", Expected: dg.String(),
 				Actual: digest.NewDigestFromBytes(dg.Algorithm(), hashBytes(dg.Algorithm(), d.Data)).String(),
 				How:    string(dg.Algorithm()) + "(base64decode(data))", Message: "embedded data does not match the descriptor's digest and size"})
@@ -163,7 +212,9 @@ func (v *verifier) readDocumentOrErr(d v1.Descriptor, dg digest.Digest, path str
 // checkBytes compares bytes with a declared size and digest.
 func (v *verifier) checkBytes(b []byte, size int64, dg digest.Digest, path, name string) bool {
 	ok := true
-	if int64(len(b)) != size {
+	if size == sizeAbsent {
+		// checkDescriptor reported the absent size.
+	} else if int64(len(b)) != size {
 		v.report.Add(Finding{Code: CodeSizeMismatch, Path: path, Expected: fmt.Sprint(size), Actual: fmt.Sprint(len(b)),
 			How: "len(" + name + ")", Message: "the blob's size differs from the descriptor's"})
 		ok = false
@@ -261,7 +312,7 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 	if n, seen := v.nodes[dg]; seen {
 		// Already verified through another descriptor: this one's claims
 		// about the same bytes must agree with what was found.
-		if n.size >= 0 && n.size != d.Size {
+		if n.size >= 0 && d.Size != sizeAbsent && n.size != d.Size {
 			v.report.Add(Finding{Code: CodeSizeMismatch, Path: path, Expected: fmt.Sprint(d.Size), Actual: fmt.Sprint(n.size),
 				How: "len(" + blobPath(dg) + ")", Message: "the blob's size differs from the descriptor's"})
 		}
@@ -280,7 +331,8 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 	}
 	if declared == kindUnknown {
 		// Not a manifest or index: an artifact blob, verified by digest.
-		p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), d.Size+1, d.Size, false, "")
+		readMax, total := readBounds(d.Size)
+		p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), readMax, total, false, "")
 		v.after(func() { v.checkPlainBlob(p, d, dg, path) })
 		return n
 	}
@@ -380,6 +432,7 @@ func (v *verifier) walkIndex(b []byte, d v1.Descriptor, dg digest.Digest, path s
 	if !v.unmarshal(b, &idx, path, "index") {
 		return
 	}
+	markAbsentSizes(b, nil, idx.Manifests)
 	if depth >= v.lim.IndexDepth {
 		v.report.Add(Finding{Code: CodeLimitExceeded, Path: path,
 			Message: limits.Exceeded(limits.IndexDepth, int64(v.lim.IndexDepth), path).Error()})
@@ -546,6 +599,7 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 	if !v.unmarshal(b, &m, path, "manifest") {
 		return -1, nil, false
 	}
+	markAbsentSizes(b, &m.Config, m.Layers)
 	md := dg.String()
 	img := Image{Path: path, ManifestDigest: &md, ManifestMediaType: d.MediaType, Kind: "image", Layers: []Layer{}, ChainIDs: []string{}}
 	if m.Subject != nil {
@@ -554,6 +608,11 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 	cpath := path + "/config"
 	cdg, ok := v.checkDescriptor(m.Config, cpath)
 	if !ok {
+		// Without its config the manifest is no image, but each layer's
+		// own digest and size can still be checked.
+		for i, l := range m.Layers {
+			v.plainBlob(l, fmt.Sprintf("%s/layers[%d]", path, i))
+		}
 		return -1, nil, false
 	}
 	img.ImageID = cdg.String()
@@ -572,7 +631,8 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 			v.finding(CodeInvalidDocument, cpath, "an empty descriptor's content must be {}")
 		}
 	} else {
-		p := v.scheduleBlob(blobPath(cdg), cdg.Algorithm(), m.Config.Size+1, m.Config.Size, false, "")
+		readMax, total := readBounds(m.Config.Size)
+		p := v.scheduleBlob(blobPath(cdg), cdg.Algorithm(), readMax, total, false, "")
 		v.after(func() { v.checkPlainBlob(p, m.Config, cdg, cpath) })
 	}
 	var plat *Platform
@@ -652,14 +712,15 @@ func (v *verifier) scheduleLayers(idx int, diffIDs []digest.Digest, n int, check
 // tarContent (an artifact's blobs) a tar media type is a label only: the
 // blob is checked by digest and size, not as a tar stream.
 func (v *verifier) layer(img, i int, l v1.Descriptor, path, wantDiff, diffPath string, tarContent bool) {
-	v.report.Images[img].Layers[i] = Layer{Digest: string(l.Digest), Size: l.Size, MediaType: l.MediaType, Compression: CompressionUnknown}
+	v.report.Images[img].Layers[i] = Layer{Digest: string(l.Digest), Size: max(l.Size, 0), MediaType: l.MediaType, Compression: CompressionUnknown}
 	dg, ok := v.checkDescriptor(l, path)
 	if !ok {
 		return
 	}
 	declared, isTar := layerCompression(l.MediaType)
 	isTar = isTar && tarContent
-	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), l.Size+1, l.Size, isTar, diffAlgOf(wantDiff))
+	readMax, total := readBounds(l.Size)
+	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), readMax, total, isTar, diffAlgOf(wantDiff))
 	v.after(func() {
 		rec := &v.report.Images[img].Layers[i]
 		if p.err != nil {
@@ -695,7 +756,9 @@ func (v *verifier) checkEvidence(ev *evidence, size int64, dg digest.Digest, pat
 		return false
 	}
 	ok := true
-	if ev.size != size {
+	if size == sizeAbsent {
+		// checkDescriptor reported the absent size.
+	} else if ev.size != size {
 		actual := fmt.Sprint(ev.size)
 		if ev.size > size {
 			actual = fmt.Sprintf("more than %d", size)
@@ -708,7 +771,7 @@ func (v *verifier) checkEvidence(ev *evidence, size int64, dg digest.Digest, pat
 	}
 	got, have := ev.digests[dg.Algorithm()]
 	switch {
-	case ev.size > size:
+	case size != sizeAbsent && ev.size > size:
 		// Reading stopped at size+1 bytes: a digest of a prefix says nothing.
 	case !have:
 		v.report.Add(Finding{Code: CodeUnsupportedAlgorithm, Path: path, Message: fmt.Sprintf("%s was not computed for %s", dg.Algorithm(), name)})
@@ -776,6 +839,18 @@ func diffAlgOf(diffID string) digest.Algorithm {
 		return d.Algorithm()
 	}
 	return ""
+}
+
+// plainBlob checks a descriptor and schedules its blob to be verified by
+// digest and size only.
+func (v *verifier) plainBlob(d v1.Descriptor, path string) {
+	dg, ok := v.checkDescriptor(d, path)
+	if !ok {
+		return
+	}
+	readMax, total := readBounds(d.Size)
+	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), readMax, total, false, "")
+	v.after(func() { v.checkPlainBlob(p, d, dg, path) })
 }
 
 // checkPlainBlob checks a blob that is verified by digest and size only.

@@ -262,7 +262,7 @@ func Generate() ([]Vector, error) {
 	g.oci("man-layers-object", "OCI-MAN-008", "layers is an object", manifest(func(m map[string]any) { m["layers"] = map[string]any{} }))
 	g.oci("man-layer-not-descriptor", "OCI-MAN-008", "layers entry is a string", manifest(func(m map[string]any) { m["layers"].([]any)[0] = "sha256:00" }))
 	g.oci("man-layer-count", "OCI-MAN-019", "config lists fewer diff_ids than layers", b.WithDiffIDs(0, exp.DiffIDs[:2]))
-	g.oci("man-empty-config-no-artifacttype", "OCI-MAN-015", "config is the empty descriptor but artifactType is unset", manifest(func(m map[string]any) {
+	g.oci("man-empty-config-no-artifacttype", "OCI-MAN-004", "config is the empty descriptor but artifactType is unset", manifest(func(m map[string]any) {
 		m["config"] = map[string]any{"mediaType": "application/vnd.oci.empty.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2, "data": "e30="}
 	}).Mutate(func(f map[string][]byte) {
 		f["blobs/sha256/44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"] = []byte("{}")
@@ -486,7 +486,7 @@ func Generate() ([]Vector, error) {
 	g.oci("valid-image-config-octet-stream", "", "image whose config.mediaType is application/octet-stream", manifest(func(m map[string]any) {
 		cfgDesc(m)["mediaType"] = "application/octet-stream"
 	}))
-	g.oci("man-config-bad-mediatype", "OCI-MAN-012", "config.mediaType is not type/subtype", manifest(func(m map[string]any) { cfgDesc(m)["mediaType"] = "config" }))
+	g.oci("man-config-bad-mediatype", "OCI-DESC-002", "config.mediaType is not type/subtype", manifest(func(m map[string]any) { cfgDesc(m)["mediaType"] = "config" }))
 	g.oci("man-empty-layers", "OCI-MAN-009", "image manifest with no layers", manifest(func(m map[string]any) { m["layers"] = []any{} }))
 	g.oci("man-layers-swapped", "OCI-MAN-010", "layers 0 and 1 swapped: not in stack order", manifest(func(m map[string]any) {
 		ls := m["layers"].([]any)

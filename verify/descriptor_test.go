@@ -1,0 +1,76 @@
+package verify_test
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/imgproof/imgproof/fixtures"
+	"github.com/imgproof/imgproof/verify"
+)
+
+// TestDefectsBesideEachOther: a descriptor without a size, and a config
+// whose digest cannot be followed, are each reported, and so is every
+// other defect that can still be established; nothing follows from them
+// that the bytes do not show.
+func TestDefectsBesideEachOther(t *testing.T) {
+	base := fixtures.MustBuild(fixtures.Default())
+	const man = "index.json/manifests[0]"
+	layer0 := func(m map[string]any) map[string]any { return m["layers"].([]any)[0].(map[string]any) }
+	layerDigest := base.Expected.Images[0].Layers[0].Digest
+	cases := []struct {
+		name    string
+		b       *fixtures.Built
+		want    []string // "CODE path", sorted
+		verdict verify.Verdict
+	}{
+		{"layer without size, blob present", base.WithManifest(0, func(m map[string]any) { delete(layer0(m), "size") }),
+			[]string{"E_INVALID_DESCRIPTOR " + man + "/layers[0]"}, verify.Failed},
+		{"layer with size null", base.WithManifest(0, func(m map[string]any) { layer0(m)["size"] = nil }),
+			[]string{"E_INVALID_DESCRIPTOR " + man + "/layers[0]"}, verify.Failed},
+		// The digest is still checked on a blob without a size.
+		{"layer without size, blob changed", base.WithManifest(0, func(m map[string]any) { delete(layer0(m), "size") }).FlipByte(layerDigest, 40),
+			[]string{"E_DIGEST_MISMATCH " + man + "/layers[0]", "E_INVALID_DESCRIPTOR " + man + "/layers[0]"}, verify.Failed},
+		{"config without size", base.WithManifest(0, func(m map[string]any) { delete(m["config"].(map[string]any), "size") }),
+			[]string{"E_INVALID_DESCRIPTOR " + man + "/config"}, verify.Failed},
+		{"index.json entry without size", base.WithIndexJSON(func(i map[string]any) {
+			delete(i["manifests"].([]any)[0].(map[string]any), "size")
+		}), []string{"E_INVALID_DESCRIPTOR " + man}, verify.Failed},
+		{"unsupported config algorithm alone", base.WithManifest(0, func(m map[string]any) {
+			m["config"].(map[string]any)["digest"] = "sha384:" + strings.Repeat("ab", 48)
+		}), []string{"E_UNSUPPORTED_ALGORITHM " + man + "/config"}, verify.Unverifiable},
+		{"unsupported config algorithm beside a malformed layer digest", base.WithManifest(0, func(m map[string]any) {
+			m["config"].(map[string]any)["digest"] = "sha384:" + strings.Repeat("ab", 48)
+			layer0(m)["digest"] = "sha256+foo+-b"
+		}), []string{"E_INVALID_DIGEST " + man + "/layers[0]", "E_UNSUPPORTED_ALGORITHM " + man + "/config"}, verify.Failed},
+		{"unsupported config algorithm beside a changed layer", base.WithManifest(0, func(m map[string]any) {
+			m["config"].(map[string]any)["digest"] = "sha384:" + strings.Repeat("ab", 48)
+		}).FlipByte(layerDigest, 40), []string{"E_DIGEST_MISMATCH " + man + "/layers[0]", "E_UNSUPPORTED_ALGORITHM " + man + "/config"}, verify.Failed},
+	}
+	for _, tc := range cases {
+		for _, src := range sources() {
+			if src.isDock {
+				continue // docker save keeps no OCI manifest to edit
+			}
+			t.Run(tc.name+"/"+src.name, func(t *testing.T) {
+				rep := src.run(t, tc.b).Report
+				var got []string
+				for _, f := range rep.Findings {
+					if f.Severity != verify.SeverityInfo {
+						got = append(got, string(f.Code)+" "+f.Path)
+					}
+					if f.Code == verify.CodeInvalidDescriptor && f.Message != "descriptor has no size" && strings.Contains(tc.name, "size") {
+						t.Errorf("message %q", f.Message)
+					}
+				}
+				sort.Strings(got)
+				if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+					t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+				}
+				if rep.Verdict != tc.verdict {
+					t.Errorf("verdict %s, want %s", rep.Verdict, tc.verdict)
+				}
+			})
+		}
+	}
+}
