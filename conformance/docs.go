@@ -119,8 +119,8 @@ func (c *checker) checkLayout(dockerToo bool) {
 		} else if v, ok := c.parseJSON("oci-layout", b); ok {
 			m, isObj := v.(map[string]any)
 			if c.expect("OCI-LAYOUT-003", isObj, "oci-layout", "oci-layout is not a JSON object") {
-				s, isStr := m["imageLayoutVersion"].(string)
-				c.expect("OCI-LAYOUT-004", isStr && s != "", "oci-layout/imageLayoutVersion", "imageLayoutVersion is missing or not a string")
+				_, isStr := m["imageLayoutVersion"].(string)
+				c.expect("OCI-LAYOUT-004", isStr, "oci-layout/imageLayoutVersion", "imageLayoutVersion %s is missing or not a string", show(m["imageLayoutVersion"]))
 			}
 		} else {
 			c.fail("OCI-LAYOUT-003", "oci-layout", "oci-layout is not JSON")

@@ -298,7 +298,7 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 	if !c.expect("IMGPROOF-DOC-001", isObj, path, "image config is not a JSON object") {
 		return
 	}
-	c.apply("OCI-CFG-010", "OCI-CFG-014")
+	c.apply("OCI-CFG-010", "OCI-CFG-014", "OCI-MAN-010")
 	// The schema requires the keys as strings; an empty value passes the
 	// schema and fails the SHOULD rules on known values.
 	arch, archOK := m["architecture"].(string)
