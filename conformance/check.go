@@ -416,9 +416,11 @@ func (c *checker) finish() *Report {
 
 // followsFrom reports whether a verifier finding only follows from a
 // defect this checker already failed a MUST rule for inside the same
-// document or descriptor: a document that does not decode because one
-// field has the wrong type or bad base64, a size mismatch against a
-// descriptor without a size, a digest the grammar check rejected.
+// document or descriptor, or at the same field: a document that does not
+// decode because one field has the wrong type or bad base64, a field that
+// fails its own rule (rootfs.type), a layout file that is no JSON object,
+// a size mismatch against a descriptor without a size, a digest the
+// grammar check rejected.
 func (c *checker) followsFrom(f verify.Finding) bool {
 	var ids []string
 	switch f.Code {
