@@ -63,6 +63,11 @@ func TestDefectsBesideEachOther(t *testing.T) {
 						t.Errorf("message %q", f.Message)
 					}
 				}
+				if tc.name == "layer without size, blob present" {
+					if l := rep.Images[0].Layers[0]; l.Size != base.Expected.Images[0].Layers[0].Size {
+						t.Errorf("layer size %d, want the %d bytes read", l.Size, base.Expected.Images[0].Layers[0].Size)
+					}
+				}
 				sort.Strings(got)
 				if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 					t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))

@@ -735,6 +735,9 @@ func (v *verifier) layer(img, i int, l v1.Descriptor, path, wantDiff, diffPath s
 		if !v.checkEvidence(ev, l.Size, dg, path, p.job.name) {
 			return
 		}
+		if l.Size == sizeAbsent {
+			rec.Size = ev.size // the digest vouches for the bytes counted
+		}
 		rec.Compression = ev.compression
 		if !isTar {
 			return
