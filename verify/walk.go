@@ -331,9 +331,7 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 	}
 	if declared == kindUnknown {
 		// Not a manifest or index: an artifact blob, verified by digest.
-		readMax, total := readBounds(d.Size)
-		p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), readMax, total, false, "")
-		v.after(func() { v.checkPlainBlob(p, d, dg, path) })
+		v.schedulePlain(d, dg, path)
 		return n
 	}
 	limit, lk := v.lim.ManifestDocument, limits.ManifestDocument
@@ -631,9 +629,7 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 			v.finding(CodeInvalidDocument, cpath, "an empty descriptor's content must be {}")
 		}
 	} else {
-		readMax, total := readBounds(m.Config.Size)
-		p := v.scheduleBlob(blobPath(cdg), cdg.Algorithm(), readMax, total, false, "")
-		v.after(func() { v.checkPlainBlob(p, m.Config, cdg, cpath) })
+		v.schedulePlain(m.Config, cdg, cpath)
 	}
 	var plat *Platform
 	if cfgOK {
@@ -712,7 +708,11 @@ func (v *verifier) scheduleLayers(idx int, diffIDs []digest.Digest, n int, check
 // tarContent (an artifact's blobs) a tar media type is a label only: the
 // blob is checked by digest and size, not as a tar stream.
 func (v *verifier) layer(img, i int, l v1.Descriptor, path, wantDiff, diffPath string, tarContent bool) {
-	v.report.Images[img].Layers[i] = Layer{Digest: string(l.Digest), Size: max(l.Size, 0), MediaType: l.MediaType, Compression: CompressionUnknown}
+	size := l.Size
+	if size == sizeAbsent {
+		size = 0 // until the read counts it
+	}
+	v.report.Images[img].Layers[i] = Layer{Digest: string(l.Digest), Size: size, MediaType: l.MediaType, Compression: CompressionUnknown}
 	dg, ok := v.checkDescriptor(l, path)
 	if !ok {
 		return
@@ -847,10 +847,13 @@ func diffAlgOf(diffID string) digest.Algorithm {
 // plainBlob checks a descriptor and schedules its blob to be verified by
 // digest and size only.
 func (v *verifier) plainBlob(d v1.Descriptor, path string) {
-	dg, ok := v.checkDescriptor(d, path)
-	if !ok {
-		return
+	if dg, ok := v.checkDescriptor(d, path); ok {
+		v.schedulePlain(d, dg, path)
 	}
+}
+
+// schedulePlain schedules a blob to be verified by digest and size only.
+func (v *verifier) schedulePlain(d v1.Descriptor, dg digest.Digest, path string) {
 	readMax, total := readBounds(d.Size)
 	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), readMax, total, false, "")
 	v.after(func() { v.checkPlainBlob(p, d, dg, path) })
