@@ -259,6 +259,11 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 		return nil
 	}
 	if n, seen := v.nodes[dg]; seen {
+		if k := n.kind; k != kindUnknown {
+			v.kinds[path] = nodeKindOf(k)
+		} else {
+			v.kinds[path] = nodeKindOf(kindOfMediaType(d.MediaType))
+		}
 		// Already verified through another descriptor: this one's claims
 		// about the same bytes must agree with what was found.
 		if n.size >= 0 && n.size != d.Size {
@@ -274,6 +279,7 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 	n := &node{image: -1, size: -1}
 	v.nodes[dg] = n
 	declared := kindOfMediaType(d.MediaType)
+	v.kinds[path] = nodeKindOf(declared)
 	if declared == kindSchema1 {
 		v.finding(CodeUnsupportedMediaType, path, "Docker schema 1 manifests are not supported: their digest does not cover the served bytes")
 		return n
@@ -308,12 +314,25 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 		return n
 	}
 	n.kind = kind
+	v.kinds[path] = nodeKindOf(kind)
 	if kind == kindIndex {
 		v.walkIndex(b, d, dg, path, depth)
 	} else {
 		n.image, n.platform, n.config = v.walkManifest(b, d, dg, path)
 	}
 	return n
+}
+
+// nodeKindOf names a walked document's kind in the graph: a document
+// kind, or a blob for a descriptor that names neither.
+func nodeKindOf(k docKind) NodeKind {
+	switch k {
+	case kindIndex:
+		return NodeIndex
+	case kindManifest:
+		return NodeManifest
+	}
+	return NodeBlob
 }
 
 // documentKind decides whether a document is an index or a manifest from
@@ -459,6 +478,7 @@ func (v *verifier) documentOnly(e v1.Descriptor, path string) {
 	if !ok {
 		return
 	}
+	v.kinds[path] = NodeManifest
 	_, ok, err := v.readDocumentOrErr(e, dg, path, v.lim.ManifestDocument, limits.ManifestDocument)
 	if err != nil {
 		v.missingDocument(err, e, dg, path)
@@ -563,7 +583,9 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 	}
 	var cfg v1.Image
 	cfgOK := false
+	v.kinds[cpath] = NodeBlob
 	if imageConfig || m.Config.MediaType == MediaTypeOCIEmpty {
+		v.kinds[cpath] = NodeConfig
 		cb, ok := v.readDocument(m.Config, cdg, cpath, v.lim.ConfigDocument, limits.ConfigDocument)
 		if ok && imageConfig {
 			cfgOK = v.unmarshal(cb, &cfg, cpath, "config")
@@ -659,6 +681,10 @@ func (v *verifier) layer(img, i int, l v1.Descriptor, path, wantDiff, diffPath s
 	}
 	declared, isTar := layerCompression(l.MediaType)
 	isTar = isTar && tarContent
+	v.kinds[path] = NodeBlob
+	if isTar {
+		v.kinds[path] = NodeLayer
+	}
 	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), l.Size+1, l.Size, isTar, diffAlgOf(wantDiff))
 	v.after(func() {
 		rec := &v.report.Images[img].Layers[i]
