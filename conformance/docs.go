@@ -40,7 +40,7 @@ var (
 // generic values (numbers kept as json.Number). Failures are reported.
 func (c *checker) parseJSON(path string, data []byte) (any, bool) {
 	c.apply("IMGPROOF-JSON-001", "OCI-ANN-002")
-	if err := strictjson.Check(data, strictjson.DefaultMaxDepth); err != nil {
+	if err := strictjson.Check(data, c.lim.JSONDepth); err != nil {
 		var se *strictjson.Error
 		if errors.As(err, &se) && se.Kind == strictjson.DuplicateKey && strings.Contains(se.Path, "nnotations") {
 			c.fail("OCI-ANN-002", path+se.Path, se.Msg)
