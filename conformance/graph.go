@@ -7,12 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-
 	"github.com/imgproof/imgproof/verify"
 )
-
-func digestOf(s string) digest.Digest { return digest.Digest(s) }
 
 func sortStrings(s []string) { sort.Strings(s) }
 

@@ -93,10 +93,6 @@ type Node struct {
 	desc    v1.Descriptor
 	raw     json.RawMessage
 	descErr error
-
-	loaded   bool
-	children []*Node
-	docErr   error
 }
 
 // Path is the node's place in the report's path notation, for example
@@ -189,8 +185,8 @@ func (n *Node) Digest(b []byte) digest.Digest {
 // form (v1.Index, v1.Manifest or v1.Image) under the strict JSON profile,
 // or nil; also nil for blobs and documents that could not be read.
 func (n *Node) DecodeErr() error {
-	n.load()
-	return n.docErr
+	_, err := n.load()
+	return err
 }
 
 // Children lists the descriptors the node's document holds: its
@@ -198,8 +194,8 @@ func (n *Node) DecodeErr() error {
 // They come from a tolerant parse, so a document that fails typed
 // decoding still leads on; an unreadable document has none.
 func (n *Node) Children() []*Node {
-	n.load()
-	return n.children
+	kids, _ := n.load()
+	return kids
 }
 
 // Evidence is what the verifier's one read of a blob recomputed, or nil
@@ -239,18 +235,15 @@ type Evidence struct {
 	Err          error // reading or decompressing the blob
 }
 
-// load reads the document once to decode it and list its children.
-func (n *Node) load() {
-	if n.loaded {
-		return
-	}
-	n.loaded = true
+// load reads the document to decode it and list its children. Nothing
+// is kept: a reader that holds a node holds its descriptor only.
+func (n *Node) load() (kids []*Node, decodeErr error) {
 	if n.kind != NodeIndex && n.kind != NodeManifest && n.kind != NodeConfig {
-		return
+		return nil, nil
 	}
 	b, err := n.Document()
 	if err != nil {
-		return
+		return nil, nil
 	}
 	var into any
 	switch n.kind {
@@ -261,11 +254,9 @@ func (n *Node) load() {
 	default:
 		into = &v1.Image{}
 	}
-	if err := strictjson.Unmarshal(b, into, n.g.lim.JSONDepth); err != nil {
-		n.docErr = err
-	}
+	decodeErr = strictjson.Unmarshal(b, into, n.g.lim.JSONDepth)
 	if n.kind == NodeConfig {
-		return
+		return nil, decodeErr
 	}
 	// Every list the document holds, whatever its kind: a reader that
 	// takes the document for an index by its descriptor finds its
@@ -276,17 +267,17 @@ func (n *Node) load() {
 		Layers    json.RawMessage `json:"layers"`
 	}
 	if json.Unmarshal(b, &l) != nil {
-		return
+		return nil, decodeErr
 	}
 	var list []json.RawMessage
 	_ = json.Unmarshal(l.Manifests, &list)
 	for i, raw := range list {
-		n.child(fmt.Sprintf("%s/manifests[%d]", n.path, i), raw, func(d v1.Descriptor) NodeKind {
+		kids = n.child(kids, fmt.Sprintf("%s/manifests[%d]", n.path, i), raw, func(d v1.Descriptor) NodeKind {
 			return nodeKindOf(kindOfMediaType(d.MediaType))
 		})
 	}
 	if isObject(l.Config) {
-		n.child(n.path+"/config", l.Config, func(d v1.Descriptor) NodeKind {
+		kids = n.child(kids, n.path+"/config", l.Config, func(d v1.Descriptor) NodeKind {
 			if isImageConfig(d.MediaType) || d.MediaType == MediaTypeOCIEmpty {
 				return NodeConfig
 			}
@@ -296,13 +287,14 @@ func (n *Node) load() {
 	list = nil
 	_ = json.Unmarshal(l.Layers, &list)
 	for i, raw := range list {
-		n.child(fmt.Sprintf("%s/layers[%d]", n.path, i), raw, func(d v1.Descriptor) NodeKind {
+		kids = n.child(kids, fmt.Sprintf("%s/layers[%d]", n.path, i), raw, func(d v1.Descriptor) NodeKind {
 			if _, tar := layerCompression(d.MediaType); tar {
 				return NodeLayer
 			}
 			return NodeBlob
 		})
 	}
+	return kids, decodeErr
 }
 
 func isObject(raw json.RawMessage) bool {
@@ -310,15 +302,14 @@ func isObject(raw json.RawMessage) bool {
 	return len(t) > 0 && t[0] == '{'
 }
 
-// child adds a child node for a raw descriptor; kindOf names its kind
-// from the descriptor when the verifier did not walk it.
-func (n *Node) child(path string, raw json.RawMessage, kindOf func(v1.Descriptor) NodeKind) {
+// child appends to kids a child node for a raw descriptor; kindOf names
+// its kind from the descriptor when the verifier did not walk it.
+func (n *Node) child(kids []*Node, path string, raw json.RawMessage, kindOf func(v1.Descriptor) NodeKind) []*Node {
 	c := &Node{g: n.g, parent: n, path: path, raw: raw}
 	if !isObject(raw) {
 		c.descErr = fmt.Errorf("%s: the descriptor is not a JSON object", path)
 		c.kind = NodeBlob
-		n.children = append(n.children, c)
-		return
+		return append(kids, c)
 	}
 	if err := json.Unmarshal(raw, &c.desc); err != nil {
 		c.descErr = err
@@ -332,7 +323,7 @@ func (n *Node) child(path string, raw json.RawMessage, kindOf func(v1.Descriptor
 	if k, ok := n.g.walkedKind(path); ok {
 		c.kind = k
 	}
-	n.children = append(n.children, c)
+	return append(kids, c)
 }
 
 // looseDescriptor reads what it can of a descriptor whose fields do not
