@@ -120,14 +120,11 @@ func (l *Listing) ReadFile(name string, kind limits.Kind, limit int64) ([]byte, 
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
+	b, err := readAllLimit(rc, limit, kind, name)
+	if err != nil && !errors.Is(err, limits.ErrLimit) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if int64(len(b)) > limit {
-		return nil, limits.Exceeded(kind, limit, name)
-	}
-	return b, nil
+	return b, err
 }
 
 func (l *Listing) problem(k ProblemKind, path, msg string) {
