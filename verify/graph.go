@@ -121,7 +121,8 @@ func (n *Node) RawDescriptor() json.RawMessage { return n.raw }
 func (n *Node) DescriptorErr() error { return n.descErr }
 
 // Name is the file the descriptor's digest names in the source
-// (blobs/<alg>/<encoded>), or "" when the digest is not in the grammar.
+// (blobs/<alg>/<encoded>; index.json for the root), or "" when the
+// digest is not in the grammar.
 func (n *Node) Name() string { return n.name }
 
 // Walked reports whether the verifier read this node's document or blob
@@ -159,6 +160,9 @@ func (n *Node) Document() ([]byte, error) {
 	}
 	if n.g.fallback != nil {
 		return n.g.fallback.ReadFile(n.name, kind, limit)
+	}
+	if errors.Is(err, limits.ErrLimit) {
+		return nil, limits.Exceeded(kind, limit, n.name) // the store names every limit archive-metadata
 	}
 	if err == nil {
 		err = errors.New("the source could not be read")

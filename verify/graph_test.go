@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/imgproof/imgproof/fixtures"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -161,5 +163,27 @@ func TestGraphOfAnUnreadableSourceFallsBackToTheListing(t *testing.T) {
 	}
 	if len(g.Root().Children()) != 1 || g.Root().Children()[0].Walked() {
 		t.Fatalf("children %d", len(g.Root().Children()))
+	}
+}
+
+func TestGraphWalkEndsOnADocumentThatNamesItself(t *testing.T) {
+	// A blob read by name need not hash to its digest: this one is an
+	// index that lists itself.
+	self := "sha256:" + strings.Repeat("ab", 32)
+	idx := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"` + self + `","size":10}]}`
+	files := map[string][]byte{
+		"oci-layout":               []byte(`{"imageLayoutVersion":"1.0.0"}`),
+		"index.json":               []byte(idx),
+		"blobs/sha256/" + self[7:]: []byte(idx),
+	}
+	res := verify.Dir(context.Background(), fixtures.MapFS(files), "self", nil)
+	if res.Report.Verdict == verify.Verified {
+		t.Fatal("a blob that does not hash to its digest verified")
+	}
+	nodes := 0
+	res.Graph(nil).Walk(func(n *verify.Node) bool { nodes++; return true })
+	lim := limits.Default()
+	if nodes != lim.IndexDepth+2 {
+		t.Fatalf("walked %d nodes, want the root and %d levels", nodes, lim.IndexDepth+1)
 	}
 }
