@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 
@@ -61,7 +63,15 @@ func FromArchive(r io.ReaderAt, size int64, lim *limits.Limits) (*Files, error) 
 	return &Files{l}, nil
 }
 
+// errNotFound words a name the source does not hold, or cannot hold
+// (one that leaves the root), in the rules' messages.
+var errNotFound = errors.New("no such file")
+
 // readAll reads a whole file under a limit of the given kind.
 func readAll(f *Files, name string, kind limits.Kind, limit int64) ([]byte, error) {
-	return f.ReadFile(name, kind, limit)
+	b, err := f.ReadFile(name, kind, limit)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
+		return nil, fmt.Errorf("%s: %w", name, errNotFound)
+	}
+	return b, err
 }
