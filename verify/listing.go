@@ -16,7 +16,8 @@ import (
 // order, duplicates, unsafe names and links included, the problems met
 // while listing, and Open, which finds a file by the same name and link
 // rules as the verifier's own store (cleanName, resolveLinks, linkTarget).
-// Nothing is written to disk.
+// Of a name stored twice, the first copy is opened. Nothing is written to
+// disk.
 type Listing struct {
 	entries []Entry
 	probs   []ListProblem
@@ -28,8 +29,8 @@ type Listing struct {
 
 // Entry is one file, directory or link of a source, as stored.
 type Entry struct {
-	// Name is the clean, slash-separated name (CleanName), or the name
-	// as stored when it is not Safe.
+	// Name is the name as CleanName returns it: clean and slash-separated
+	// when Safe ("." for the root directory).
 	Name string
 	// Raw is the name as stored (for archives, the tar header name).
 	Raw string
