@@ -27,13 +27,14 @@ type Options struct {
 // save archive. name is what the report calls the source.
 func CheckFS(ctx context.Context, fsys fs.FS, name string, opts *Options) *Report {
 	c := newChecker(name, opts)
-	files, err := FromFS(fsys)
+	files, err := FromFS(fsys, &c.lim)
 	if err != nil {
 		c.fail("IMGPROOF-ARCH-003", name, err.Error())
 		return c.finish()
 	}
 	c.files = files
 	c.res = verify.Dir(ctx, fsys, name, c.verifyOptions(opts))
+	c.graph = c.res.Graph(files.Listing)
 	c.run()
 	return c.finish()
 }
@@ -50,6 +51,7 @@ func CheckArchive(ctx context.Context, r io.ReaderAt, size int64, name string, o
 	}
 	c.files = files
 	c.res = verify.Archive(ctx, r, size, name, c.verifyOptions(opts))
+	c.graph = c.res.Graph(files.Listing)
 	c.run()
 	return c.finish()
 }
@@ -57,8 +59,9 @@ func CheckArchive(ctx context.Context, r io.ReaderAt, size int64, name string, o
 type checker struct {
 	name    string
 	archive bool
-	files   Files
+	files   *Files
 	res     *verify.Result
+	graph   *verify.Graph // what the verifier walked: the documents the rules read
 	format  string
 	lim     limits.Limits // from Options.Verify.Limits, or the defaults
 
@@ -149,14 +152,7 @@ func (c *checker) expect(id string, ok bool, path, format string, args ...any) b
 	return ok
 }
 
-func (c *checker) has(name string) bool {
-	for _, e := range c.files.Entries() {
-		if e.Name == name {
-			return true
-		}
-	}
-	return false
-}
+func (c *checker) has(name string) bool { return c.files.Has(name) }
 
 func (c *checker) run() {
 	for _, p := range c.files.Problems() {
@@ -299,7 +295,7 @@ func (c *checker) mapFindings() {
 		case verify.CodeArchiveUnsafePath:
 			// The archive's names are checked here too (files.go); a
 			// "./" root entry is safe although the verifier flags it.
-			if n, safe := cleanName(f.Path); safe && n == "" {
+			if n, _ := verify.CleanName(f.Path); n == "." {
 				continue
 			}
 		case verify.CodeLayoutInvalid:

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/imgproof/imgproof/internal/limits"
+	"github.com/imgproof/imgproof/verify"
 )
 
 var (
@@ -56,7 +57,7 @@ func (c *checker) checkDocker() {
 			tags = append(tags, s)
 			c.expect("DOCKER-MAN-005", repoTagRE.MatchString(s) || repoTagHostRE.MatchString(s), fmt.Sprintf("%s/RepoTags[%d]", p, j), "%q is not a name:tag reference", s)
 		}
-		cfgClean, safe := cleanName(cfgName)
+		cfgClean, safe := verify.CleanName(cfgName)
 		c.expect("IMGPROOF-ARCH-002", safe, p+"/Config", "config path %q leaves the archive", cfgName)
 		configIDs["sha256:"+hexFromName(cfgClean)] = true
 		c.expect("DOCKER-MAN-007", !configs[cfgClean], p+"/Config", "two entries name config %s", cfgName)
@@ -67,15 +68,13 @@ func (c *checker) checkDocker() {
 		}
 		nLayers := len(layersV)
 		for j, l := range layersV {
-			name, safe := cleanName(l.(string))
+			name, safe := verify.CleanName(l.(string))
 			c.expect("IMGPROOF-ARCH-002", safe, fmt.Sprintf("%s/Layers[%d]", p, j), "layer path %q leaves the archive", l)
 			c.blobs[name] = true
 			c.tarLayers[name] = true
-			if tf, ok := c.files.(*tarFiles); ok {
-				// Docker links repeated layers; the verifier may name the target.
-				if idx, err := tf.resolve(name); err == nil {
-					c.tarLayers[tf.entries[idx].Name] = true
-				}
+			// Docker links repeated layers; the verifier may name the target.
+			if target, err := c.files.Resolve(name); err == nil {
+				c.tarLayers[target] = true
 			}
 			c.expect("DOCKER-MAN-003", c.has(name), fmt.Sprintf("%s/Layers[%d]", p, j), "layer file %s is not in the archive", l)
 		}

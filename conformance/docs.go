@@ -40,7 +40,7 @@ var (
 // generic values (numbers kept as json.Number). Failures are reported.
 func (c *checker) parseJSON(path string, data []byte) (any, bool) {
 	c.apply("IMGPROOF-JSON-001", "OCI-ANN-002")
-	if err := strictjson.Check(data, strictjson.DefaultMaxDepth); err != nil {
+	if err := strictjson.Check(data, c.lim.JSONDepth); err != nil {
 		var se *strictjson.Error
 		if errors.As(err, &se) && se.Kind == strictjson.DuplicateKey && strings.Contains(se.Path, "nnotations") {
 			c.fail("OCI-ANN-002", path+se.Path, se.Msg)
@@ -61,20 +61,14 @@ func (c *checker) parseJSON(path string, data []byte) (any, bool) {
 	return v, true
 }
 
-// readDoc reads a blob through the verifier (digest-checked) or, when that
-// fails, from the source files, so that structure rules still run.
-func (c *checker) readDoc(d string) ([]byte, bool) {
-	p, ok := blobPath(d)
-	if !ok {
+// readDoc reads the document a node of the verifier's graph leads to,
+// whatever its digest, so that structure rules still run.
+func (c *checker) readDoc(n *verify.Node) ([]byte, bool) {
+	if n == nil || n.Name() == "" {
 		return nil, false
 	}
-	c.blobs[p] = true
-	if c.res != nil {
-		if b, err := c.res.ReadBlob(digestOf(d), c.lim.Document()); err == nil {
-			return b, true
-		}
-	}
-	b, err := readAll(c.files, p, c.lim.DocumentKind(), c.lim.Document())
+	c.blobs[n.Name()] = true
+	b, err := n.Document()
 	return b, err == nil
 }
 
@@ -88,6 +82,15 @@ func notJSON(b []byte) error {
 		return err
 	}
 	return errors.New("not one JSON value")
+}
+
+// children indexes the descriptors of a node's document by path.
+func children(n *verify.Node) map[string]*verify.Node {
+	out := map[string]*verify.Node{}
+	for _, k := range n.Children() {
+		out[k.Path()] = k
+	}
+	return out
 }
 
 func blobPath(d string) (string, bool) {
@@ -127,7 +130,8 @@ func (c *checker) checkLayout(dockerToo bool) {
 		}
 	}
 	if c.expect("OCI-LAYOUT-005", c.has("index.json"), "index.json", "the layout has no index.json file") {
-		if b, err := readAll(c.files, "index.json", limits.ArchiveMetadata, c.lim.ArchiveMetadata); err != nil {
+		root := c.graph.Root()
+		if b, err := root.Document(); err != nil {
 			c.fail("OCI-LAYOUT-006", "index.json", err.Error())
 		} else if err := notJSON(b); err != nil {
 			c.fail("OCI-LAYOUT-006", "index.json", "index.json is not JSON: "+err.Error())
@@ -136,7 +140,7 @@ func (c *checker) checkLayout(dockerToo bool) {
 			// descriptors) fail OCI-LAYOUT-006; those of the documents it
 			// leads to are theirs.
 			c.indexJSONBad = false
-			c.index("index.json", b, "", 0, true)
+			c.index(root, b, "", 0, true)
 			c.expect("OCI-LAYOUT-006", !c.indexJSONBad, "index.json", "index.json is not a valid image index (see the failures under index.json)")
 		}
 	}

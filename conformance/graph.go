@@ -7,12 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-
 	"github.com/imgproof/imgproof/verify"
 )
-
-func digestOf(s string) digest.Digest { return digest.Digest(s) }
 
 func sortStrings(s []string) { sort.Strings(s) }
 
@@ -97,8 +93,10 @@ func isInt(v any, want int64) bool {
 	return err == nil && i == want && !strings.ContainsAny(string(n), ".eE")
 }
 
-// index checks an image index document and walks its children.
-func (c *checker) index(path string, data []byte, descMT string, depth int, isIndexJSON bool) {
+// index checks an image index document, the node n of the verifier's
+// graph, and the documents its entries lead to.
+func (c *checker) index(n *verify.Node, data []byte, descMT string, depth int, isIndexJSON bool) {
+	path := n.Path()
 	v, ok := c.parseJSON(path, data)
 	if !ok {
 		return
@@ -130,6 +128,7 @@ func (c *checker) index(path string, data []byte, descMT string, depth int, isIn
 	if !c.expect("OCI-IDX-005", isArr, path+"/manifests", "manifests is missing or not an array") {
 		return
 	}
+	kids := children(n)
 	for i, e := range list {
 		p := fmt.Sprintf("%s/manifests[%d]", path, i)
 		d, ok := c.descriptor(p, e, isIndexJSON)
@@ -145,18 +144,18 @@ func (c *checker) index(path string, data []byte, descMT string, depth int, isIn
 		switch {
 		case indexTypes[d.MediaType]:
 			c.nested++
-			if b, ok := c.readDoc(d.Digest); ok && !c.docs[d.Digest] {
+			if b, ok := c.readDoc(kids[p]); ok && !c.docs[d.Digest] {
 				c.docs[d.Digest] = true
-				c.index(p, b, d.MediaType, depth+1, false)
+				c.index(kids[p], b, d.MediaType, depth+1, false)
 			}
 			c.nested--
 		case imageManifestTypes[d.MediaType]:
 			isImage, seen := c.manifests[d.Digest]
 			if !seen {
 				c.nested++
-				b, ok := c.readDoc(d.Digest)
+				b, ok := c.readDoc(kids[p])
 				if ok {
-					isImage = c.manifest(p, b, d.MediaType, attestation)
+					isImage = c.manifest(kids[p], b, d.MediaType, attestation)
 					c.manifests[d.Digest] = isImage
 				}
 				c.nested--
@@ -181,9 +180,11 @@ func orAny(s, def string) string {
 	return s
 }
 
-// manifest checks an image manifest and its config; it reports whether the
-// manifest is a runnable image (its config is an image config).
-func (c *checker) manifest(path string, data []byte, descMT string, attestation bool) bool {
+// manifest checks an image manifest, the node n of the verifier's graph,
+// and its config; it reports whether the manifest is a runnable image
+// (its config is an image config).
+func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestation bool) bool {
+	path := n.Path()
 	v, ok := c.parseJSON(path, data)
 	if !ok {
 		return false
@@ -280,7 +281,7 @@ func (c *checker) manifest(path string, data []byte, descMT string, attestation 
 		c.apply("OCI-MAN-012")
 	}
 	if isImage && cfg.digestOK {
-		if b, ok := c.readDoc(cfg.Digest); ok {
+		if b, ok := c.readDoc(children(n)[path+"/config"]); ok {
 			c.config(path+"/config", b, len(layers))
 		}
 	}

@@ -91,3 +91,22 @@ func TestOptionsLimitsReachTheCheck(t *testing.T) {
 		t.Fatalf("archive-metadata-bytes=10: OCI-LAYOUT-006 failures %v", l)
 	}
 }
+
+func TestJSONDepthLimitReachesTheRulesParse(t *testing.T) {
+	var buf bytes.Buffer
+	if err := fixtures.MustBuild(fixtures.Default()).WriteOCIArchive(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	check := func(lim *limits.Limits) *Report {
+		return CheckArchive(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), "image.tar", &Options{Verify: verify.Options{Limits: lim}})
+	}
+	if got := failsOf(check(nil), "IMGPROOF-JSON-001"); len(got) != 0 {
+		t.Fatalf("default limits: %v", got)
+	}
+	lim := limits.Default()
+	lim.JSONDepth = 2 // index.json nests its descriptors' platforms deeper
+	got := failsOf(check(&lim), "IMGPROOF-JSON-001")
+	if len(got) == 0 || !strings.HasPrefix(got[0], "index.json: ") || !strings.Contains(got[0], "deeper than 2") {
+		t.Fatalf("json-depth=2: JSON-001 failures %v", got)
+	}
+}

@@ -1,11 +1,15 @@
 package verify_test
 
 import (
+	"context"
+	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/imgproof/imgproof/fixtures"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -78,4 +82,82 @@ func TestDefectsBesideEachOther(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSizelessBlobIsBounded: a blob whose descriptor has no size is read
+// no further than layer-decompressed-bytes; past it the report names the
+// limit, never a digest of the prefix that was read.
+func TestSizelessBlobIsBounded(t *testing.T) {
+	// One uncompressed layer of 1 MiB: larger than any read-ahead buffer,
+	// so the bytes read from the file show where reading stopped.
+	base := fixtures.MustBuild(fixtures.Spec{Images: []fixtures.ImageSpec{{
+		Platform: fixtures.Platform{OS: "linux", Architecture: "amd64"},
+		Layers: []fixtures.Layer{{Compression: fixtures.None, Entries: []fixtures.Entry{
+			fixtures.File("big", strings.Repeat("x", 1<<20)),
+		}}},
+	}}})
+	b := base.WithManifest(0, func(m map[string]any) {
+		delete(m["layers"].([]any)[0].(map[string]any), "size")
+	})
+	lim := limits.Default()
+	lim.LayerDecompressed = base.Expected.Images[0].Layers[0].Size / 2
+	fsys := &countingFS{FS: b.LayoutFS()}
+	rep := verify.Dir(context.Background(), fsys, "layout", &verify.Options{Limits: &lim}).Report
+	layerFile := "blobs/sha256/" + strings.TrimPrefix(base.Expected.Images[0].Layers[0].Digest, "sha256:")
+	if n := fsys.read[layerFile]; n > lim.LayerDecompressed+1 {
+		t.Errorf("read %d bytes of the size-less layer, want at most %d", n, lim.LayerDecompressed+1)
+	}
+	if rep.Verdict != verify.Failed {
+		t.Fatalf("verdict %s, want FAILED", rep.Verdict)
+	}
+	var limitHit bool
+	for _, f := range rep.Findings {
+		if f.Path != "index.json/manifests[0]/layers[0]" {
+			continue
+		}
+		switch f.Code {
+		case verify.CodeDigestMismatch:
+			t.Errorf("a digest of a prefix was reported: %s", f.Message)
+		case verify.CodeLimitExceeded:
+			limitHit = limitHit || strings.Contains(f.Message, string(limits.LayerDecompressed)) && strings.Contains(f.Message, "has no size")
+		}
+	}
+	if !limitHit {
+		t.Errorf("no layer-decompressed-bytes finding on the size-less layer: %v", rep.Findings)
+	}
+}
+
+// countingFS counts the bytes read from each file.
+type countingFS struct {
+	fs.FS
+	mu   sync.Mutex
+	read map[string]int64
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	f, err := c.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if _, dir := f.(fs.ReadDirFile); dir {
+		return f, nil
+	}
+	return &countingFile{File: f, fs: c, name: name}, nil
+}
+
+type countingFile struct {
+	fs.File
+	fs   *countingFS
+	name string
+}
+
+func (f *countingFile) Read(p []byte) (int, error) {
+	n, err := f.File.Read(p)
+	f.fs.mu.Lock()
+	if f.fs.read == nil {
+		f.fs.read = map[string]int64{}
+	}
+	f.fs.read[f.name] += int64(n)
+	f.fs.mu.Unlock()
+	return n, err
 }

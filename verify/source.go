@@ -15,8 +15,9 @@ import (
 // This file exports the verifier's source layer to the packages above it
 // (conformance, imagecopy, compare): the one tar reader with its framing
 // and its name and link rules, compression detection and the
-// decompressors. They read sources through it instead of parsers of their
-// own, so that no two of them can see two different archives.
+// decompressors; Listing (listing.go) and Graph (graph.go) build on them.
+// They read sources through it instead of parsers of their own, so that no
+// two of them can see two different archives.
 
 // DetectCompression names the compression of a stream from its first
 // bytes (four are enough): CompressionGzip, CompressionZstd,

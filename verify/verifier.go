@@ -50,6 +50,9 @@ type verifier struct {
 	// names.
 	indexRead bool
 	roots     []Root
+	// kinds records, by path, the nodes of the graph the walk read and
+	// what it decided each is (see Graph).
+	kinds map[string]NodeKind
 
 	contentErrors []contentFailure
 	// eng holds the engines of this run, or nil for the built-in code.
@@ -96,6 +99,7 @@ func runOnce(ctx context.Context, name string, opts *Options, eng *engineRun, lo
 		nodes:  map[digest.Digest]*node{},
 		blobs:  map[string]*pendingBlob{},
 		used:   map[string]bool{},
+		kinds:  map[string]NodeKind{},
 	}
 	if opts != nil {
 		v.progress = opts.Progress

@@ -108,11 +108,13 @@ func markAbsentSizes(b []byte, config *v1.Descriptor, list []v1.Descriptor) {
 }
 
 // readBounds returns how many bytes of a blob are worth streaming (one
-// more than its size, or all of it when the descriptor has none) and the
-// size progress events show.
-func readBounds(size int64) (readMax, total int64) {
+// more than its size) and the size progress events show. A descriptor
+// without a size gets the largest blob the limits allow for a layer's
+// content, layer-decompressed-bytes, plus one: past that the read stops
+// and checkEvidence reports the limit rather than a digest of a prefix.
+func (v *verifier) readBounds(size int64) (readMax, total int64) {
 	if size == sizeAbsent {
-		return -1, 0
+		return v.lim.LayerDecompressed + 1, 0
 	}
 	return size + 1, size
 }
@@ -310,6 +312,11 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 		return nil
 	}
 	if n, seen := v.nodes[dg]; seen {
+		if k := n.kind; k != kindUnknown {
+			v.kinds[path] = nodeKindOf(k)
+		} else {
+			v.kinds[path] = nodeKindOf(kindOfMediaType(d.MediaType))
+		}
 		// Already verified through another descriptor: this one's claims
 		// about the same bytes must agree with what was found.
 		if n.size >= 0 && d.Size != sizeAbsent && n.size != d.Size {
@@ -325,6 +332,7 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 	n := &node{image: -1, size: -1}
 	v.nodes[dg] = n
 	declared := kindOfMediaType(d.MediaType)
+	v.kinds[path] = nodeKindOf(declared)
 	if declared == kindSchema1 {
 		v.finding(CodeUnsupportedMediaType, path, "Docker schema 1 manifests are not supported: their digest does not cover the served bytes")
 		return n
@@ -358,12 +366,25 @@ func (v *verifier) walk(d v1.Descriptor, path string, depth int) *node {
 		return n
 	}
 	n.kind = kind
+	v.kinds[path] = nodeKindOf(kind)
 	if kind == kindIndex {
 		v.walkIndex(b, d, dg, path, depth)
 	} else {
 		n.image, n.platform, n.config = v.walkManifest(b, d, dg, path)
 	}
 	return n
+}
+
+// nodeKindOf names a walked document's kind in the graph: a document
+// kind, or a blob for a descriptor that names neither.
+func nodeKindOf(k docKind) NodeKind {
+	switch k {
+	case kindIndex:
+		return NodeIndex
+	case kindManifest:
+		return NodeManifest
+	}
+	return NodeBlob
 }
 
 // documentKind decides whether a document is an index or a manifest from
@@ -510,6 +531,7 @@ func (v *verifier) documentOnly(e v1.Descriptor, path string) {
 	if !ok {
 		return
 	}
+	v.kinds[path] = NodeManifest
 	_, ok, err := v.readDocumentOrErr(e, dg, path, v.lim.ManifestDocument, limits.ManifestDocument)
 	if err != nil {
 		v.missingDocument(err, e, dg, path)
@@ -620,7 +642,9 @@ func (v *verifier) walkManifest(b []byte, d v1.Descriptor, dg digest.Digest, pat
 	}
 	var cfg v1.Image
 	cfgOK := false
+	v.kinds[cpath] = NodeBlob
 	if imageConfig || m.Config.MediaType == MediaTypeOCIEmpty {
+		v.kinds[cpath] = NodeConfig
 		cb, ok := v.readDocument(m.Config, cdg, cpath, v.lim.ConfigDocument, limits.ConfigDocument)
 		if ok && imageConfig {
 			cfgOK = v.unmarshal(cb, &cfg, cpath, "config")
@@ -719,7 +743,11 @@ func (v *verifier) layer(img, i int, l v1.Descriptor, path, wantDiff, diffPath s
 	}
 	declared, isTar := layerCompression(l.MediaType)
 	isTar = isTar && tarContent
-	readMax, total := readBounds(l.Size)
+	v.kinds[path] = NodeBlob
+	if isTar {
+		v.kinds[path] = NodeLayer
+	}
+	readMax, total := v.readBounds(l.Size)
 	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), readMax, total, isTar, diffAlgOf(wantDiff))
 	v.after(func() {
 		rec := &v.report.Images[img].Layers[i]
@@ -776,6 +804,10 @@ func (v *verifier) checkEvidence(ev *evidence, size int64, dg digest.Digest, pat
 	switch {
 	case size != sizeAbsent && ev.size > size:
 		// Reading stopped at size+1 bytes: a digest of a prefix says nothing.
+	case size == sizeAbsent && ev.size > v.lim.LayerDecompressed:
+		v.report.Add(Finding{Code: CodeLimitExceeded, Path: path,
+			Message: limits.Exceeded(limits.LayerDecompressed, v.lim.LayerDecompressed, name+" (a blob whose descriptor has no size)").Error()})
+		ok = false
 	case !have:
 		v.report.Add(Finding{Code: CodeUnsupportedAlgorithm, Path: path, Message: fmt.Sprintf("%s was not computed for %s", dg.Algorithm(), name)})
 		ok = false
@@ -854,7 +886,7 @@ func (v *verifier) plainBlob(d v1.Descriptor, path string) {
 
 // schedulePlain schedules a blob to be verified by digest and size only.
 func (v *verifier) schedulePlain(d v1.Descriptor, dg digest.Digest, path string) {
-	readMax, total := readBounds(d.Size)
+	readMax, total := v.readBounds(d.Size)
 	p := v.scheduleBlob(blobPath(dg), dg.Algorithm(), readMax, total, false, "")
 	v.after(func() { v.checkPlainBlob(p, d, dg, path) })
 }
