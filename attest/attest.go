@@ -103,6 +103,9 @@ type NotarySignature struct {
 	// Target is the signed manifest: its recomputed digest, the length of
 	// its verified bytes and its media type.
 	Target ocispec.Descriptor
+	// Scope is the repository the source is verified as when the trust
+	// names none (DefaultScope).
+	Scope string
 }
 
 // NotaryResult is the outcome of a Notary Project verification.
@@ -186,26 +189,15 @@ func (o *Options) threshold() int {
 // trusted reports whether any trust was configured.
 func (o *Options) trusted() bool { return len(o.Keys) > 0 || o.Keyless }
 
-// Verify finds and checks every signature and attestation of t, and
+// check finds and checks every signature and attestation of t, and
 // records them in t.Report: one verify.Attestation per claim, findings for
-// failures, passed checks counted. It then finalizes the report.
-func Verify(ctx context.Context, t Target, opts *Options) {
-	if opts == nil {
-		opts = &Options{}
+// failures, passed checks counted. The verifier's run then finalizes the
+// report (see Run).
+func check(ctx context.Context, t Target, opts *Options) {
+	r := newRun(ctx, t, opts)
+	r.discover()
+	for _, f := range opts.Files {
+		r.file(f)
 	}
-	finish(ctx, t, opts)
-}
-
-// finish checks the claims of t when opts is set and then draws the
-// verdict: the one place a report is finalized after its source was read.
-func finish(ctx context.Context, t Target, opts *Options) {
-	if opts != nil {
-		r := newRun(ctx, t, opts)
-		r.discover()
-		for _, f := range opts.Files {
-			r.file(f)
-		}
-		r.conclude()
-	}
-	t.Report.Finalize()
+	r.conclude()
 }

@@ -104,7 +104,7 @@ func parseClaimOptions(v js.Value) (*claimOptions, error) {
 	return c, nil
 }
 
-// verifyClaims runs package attest on a verified source as the CLI does:
+// trust is the trust the claims are checked with as the CLI checks them:
 // always, so that claims found in the image (BuildKit attestations, cosign
 // tags, referrers) are reported even when no trust is configured.
 //
@@ -112,15 +112,15 @@ func parseClaimOptions(v js.Value) (*claimOptions, error) {
 // for the browser: with keyless trust the report gets the attest package's
 // UNVERIFIABLE "not available in this build" finding, and a bundle checked
 // against a trusted key is UNVERIFIABLE too. Without trust, bundles are
-// skipped exactly as in the CLI. attest.Run then finalizes the report.
-func verifyClaims(ctx context.Context, res *verify.Result, c *claimOptions) *verify.Report {
+// skipped exactly as in the CLI.
+func (c *claimOptions) trust() *attest.Options {
 	opts := c.opts
 	if !opts.Keyless {
 		opts.Bundles = unavailableBundles
 	}
 	lim := limits.Default()
 	opts.Limits = &lim
-	return attest.Run(ctx, res, &opts)
+	return &opts
 }
 
 func unavailableBundles(context.Context, []byte, string) attest.BundleResult {

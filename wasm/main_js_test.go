@@ -64,7 +64,6 @@ func TestJSBlobReadAt(t *testing.T) {
 func nativeJSON(t *testing.T, archive []byte, name string, opts *verify.Options) string {
 	t.Helper()
 	res := verify.Archive(context.Background(), bytes.NewReader(archive), int64(len(archive)), name, opts)
-	res.Report.Finalize()
 	out, err := json.MarshalIndent(res.Report, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +194,6 @@ func TestLayoutFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := verify.Dir(context.Background(), built.LayoutFS(), "img", nil)
-	res.Report.Finalize()
 	want, _ := json.MarshalIndent(res.Report, "", "  ")
 	if got != string(want) {
 		t.Fatalf("layout: adapter JSON differs from the CLI's:\n%s\nwant\n%s", got, want)

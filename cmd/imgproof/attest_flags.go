@@ -18,7 +18,6 @@ import (
 	"github.com/imgproof/imgproof/attest/keys"
 	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/attest/sigstore"
-	"github.com/imgproof/imgproof/verify"
 )
 
 // attestFlags are the flags `verify` gains for signatures and attestations.
@@ -59,7 +58,7 @@ func addAttestFlags(f *pflag.FlagSet) {
 // keys, identities, policies, trusted roots and the native hooks.
 // Unreadable flags and files are errors; everything about the image is a
 // finding of attest.Run.
-func attestOptions(rep *verify.Report) (*attest.Options, error) {
+func attestOptions() (*attest.Options, error) {
 	a := &attestFlags
 	opts := &attest.Options{Threshold: a.threshold}
 	if a.threshold < 0 {
@@ -166,7 +165,7 @@ func attestOptions(rep *verify.Report) (*attest.Options, error) {
 		return nil, err
 	}
 	opts.Limits = lim
-	if opts.Notary, err = notaryVerifier(rep); err != nil {
+	if opts.Notary, err = notaryVerifier(); err != nil {
 		return nil, err
 	}
 	return opts, nil

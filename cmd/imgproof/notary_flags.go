@@ -6,15 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/notary"
-	"github.com/imgproof/imgproof/verify"
 )
 
 // notaryFlags configure Notary Project signature verification, in
@@ -39,7 +35,7 @@ func addNotaryFlags(f *pflag.FlagSet) {
 
 // notaryVerifier builds the Notary Project hook from the flags; nil when
 // neither flag was given. Both are needed together.
-func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
+func notaryVerifier() (attest.NotaryVerifier, error) {
 	f := &notaryFlags
 	if f.policy == "" && f.store == "" && len(f.crls) == 0 {
 		return nil, nil
@@ -59,10 +55,9 @@ func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--trust-store: %w", err)
 	}
+	// Without --notary-scope, attest gives each signature the source's
+	// own scope (attest.DefaultScope).
 	tr := &notary.Trust{Policy: p, Store: s, Scope: f.scope}
-	if tr.Scope == "" {
-		tr.Scope = defaultScope(rep.Source)
-	}
 	for _, path := range f.crls {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -75,23 +70,4 @@ func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
 		tr.CRLs = append(tr.CRLs, l)
 	}
 	return tr.Verifier(), nil
-}
-
-var scopeUnsafe = regexp.MustCompile(`[^a-z0-9._-]+`)
-
-// defaultScope is the repository of a registry reference (without tag or
-// digest), or local/NAME for a layout or archive.
-func defaultScope(src verify.Source) string {
-	if src.Format == verify.FormatRegistry {
-		ref, _, _ := strings.Cut(src.Path, "@")
-		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-			ref = ref[:i]
-		}
-		return ref
-	}
-	name := strings.Trim(scopeUnsafe.ReplaceAllString(strings.ToLower(filepath.Base(src.Path)), "-"), "-._")
-	if name == "" {
-		name = "image"
-	}
-	return "local/" + name
 }
