@@ -85,6 +85,11 @@ type Options struct {
 	// Keyless is true when keyless trust was asked for; without Bundles
 	// that yields an UNVERIFIABLE finding.
 	Keyless bool
+	// Identities are the trusted keyless signers, and KeyDocuments the
+	// documents Keys were read from: what the native hooks (Bundles,
+	// Legacy) verify with, in their own formats (see Trust).
+	Identities   []policy.Identity
+	KeyDocuments [][]byte
 	// Notary verifies Notary Project signatures against a trust policy
 	// and trust store (attest/notary, native only). nil means no such
 	// trust was given: the signatures are listed, present but unchecked.
