@@ -24,9 +24,10 @@ type Source func(vopts *verify.Options) (*verify.Result, error)
 // Run is the one run both faces call: source, content, claims, verdict.
 // It verifies src with vopts and, when opts is set, checks the signatures
 // and attestations of what was verified with that trust as the last stage
-// of the verifier's run (verify.Options.Claims), after the stages the
-// source set itself; the run then finalizes the report once. With nil
-// opts no claim is checked and the verdict rests on the content alone.
+// of the verifier's run (verify.Options.Claims); the run then finalizes
+// the report once. A source that must act on the content before the
+// claims (cmd keeps the images oci:DIR:REF names) wraps that stage. With
+// nil opts no claim is checked and the verdict rests on the content alone.
 func Run(ctx context.Context, src Source, vopts *verify.Options, opts *Options) (*verify.Result, error) {
 	o := verify.Options{}
 	if vopts != nil {

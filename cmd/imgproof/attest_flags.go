@@ -3,8 +3,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,7 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/imgproof/imgproof/attest"
-	"github.com/imgproof/imgproof/attest/cosignpolicy"
+	"github.com/imgproof/imgproof/attest/native"
 	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/attest/sigstore"
 )
@@ -104,34 +102,22 @@ func attestOptions() (*attest.Options, error) {
 	if err != nil {
 		return nil, flagError(err)
 	}
-	if opts.Policy != nil {
-		opts.Policies = cosignpolicy.Evaluate
-	}
+	n := native.Trust{Keyless: sigstore.Keyless{GitHub: gh}}
 	if gh != nil {
-		if err := requirePredicate(opts, a.github.predicate()); err != nil {
-			return nil, err
-		}
+		n.Keyless.Identity, n.Keyless.IdentityRegexp, n.Keyless.PredicateType = a.identity, a.identityRegexp, a.github.predicateType
 	}
-	var roots [][]byte
 	if opts.Keyless {
-		if roots, err = readRoots(a.trustedRoots); err != nil {
+		if n.Keyless.Roots, err = readRoots(a.trustedRoots); err != nil {
 			return nil, fmt.Errorf("--trusted-root: %w", err)
 		}
-		if len(roots) == 0 {
+		if len(n.Keyless.Roots) == 0 {
 			return nil, errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")
 		}
 	}
-	ids := identityPolicies(opts.Identities, roots)
-	if gh != nil {
-		for _, r := range roots {
-			ids = append(ids, sigstore.Policy{TrustedRoot: r, GitHub: gh, Identity: a.identity, IdentityRegexp: a.identityRegexp})
-		}
+	if n.Notary, err = notaryTrust(); err != nil {
+		return nil, err
 	}
-	opts.Bundles = bundleVerifier(opts.KeyDocuments, ids, roots)
-	if len(ids) > 0 {
-		opts.Legacy = legacyVerifier(ids)
-	}
-	if opts.Notary, err = notaryVerifier(); err != nil {
+	if err := native.Complete(opts, n); err != nil {
 		return nil, err
 	}
 	return opts, nil
@@ -155,95 +141,6 @@ func flagError(err error) error {
 	default:
 		return fmt.Errorf("--policy: %w", te.Err)
 	}
-}
-
-// bundleVerifier checks sigstore bundles with attest/sigstore: against each
-// trusted key, then each trusted identity; the first that verifies wins.
-func bundleVerifier(keyPEMs [][]byte, ids []sigstore.Policy, roots [][]byte) attest.BundleVerifier {
-	var policies []sigstore.Policy
-	for _, k := range keyPEMs {
-		if len(roots) == 0 {
-			policies = append(policies, sigstore.Policy{Key: k})
-		}
-		for _, r := range roots {
-			policies = append(policies, sigstore.Policy{Key: k, TrustedRoot: r})
-		}
-	}
-	policies = append(policies, ids...)
-	return func(ctx context.Context, bundle []byte, artifactDigest string) attest.BundleResult {
-		return firstVerified(policies, func(p sigstore.Policy) (*sigstore.Result, error) {
-			return sigstore.Verify(ctx, bundle, sigstore.Artifact{Digest: artifactDigest}, p)
-		})
-	}
-}
-
-// legacyVerifier checks keyless cosign .sig and .att layers (certificate
-// and Rekor bundle in annotations) with attest/sigstore, against each
-// trusted identity.
-func legacyVerifier(policies []sigstore.Policy) attest.LegacyVerifier {
-	return func(ctx context.Context, sig attest.LegacySignature) attest.BundleResult {
-		return firstVerified(policies, func(p sigstore.Policy) (*sigstore.Result, error) {
-			return sigstore.VerifyCosignLayer(ctx, sig, p)
-		})
-	}
-}
-
-// identityPolicies is one policy per identity and trusted root.
-func identityPolicies(ids []policy.Identity, roots [][]byte) []sigstore.Policy {
-	var policies []sigstore.Policy
-	for _, id := range ids {
-		for _, r := range roots {
-			policies = append(policies, sigstore.Policy{TrustedRoot: r, Identity: id.Subject, IdentityRegexp: id.SubjectRegExp,
-				Issuer: id.Issuer, IssuerRegexp: id.IssuerRegExp})
-		}
-	}
-	return policies
-}
-
-// requirePredicate makes an attestation of predicate type pt, signed by a
-// trusted signer and bound to the image, a requirement of the policy, as
-// gh attestation verify requires one of --predicate-type.
-func requirePredicate(opts *attest.Options, pt string) error {
-	if opts.Policy == nil {
-		doc, err := json.Marshal(map[string]any{"apiVersion": policy.APIVersion,
-			"attestations": []map[string]string{{"name": "GitHub attestation", "predicateType": pt}}})
-		if err != nil {
-			return err
-		}
-		opts.Policy, err = policy.Parse(doc)
-		return err
-	}
-	opts.Policy.Attestations = append(opts.Policy.Attestations, policy.Requirement{Name: "GitHub attestation", PredicateType: pt})
-	return nil
-}
-
-// firstVerified runs check under each policy (identity and trusted root)
-// until one verifies; otherwise it reports the failure that got furthest,
-// the later of equals.
-func firstVerified(policies []sigstore.Policy, check func(sigstore.Policy) (*sigstore.Result, error)) attest.BundleResult {
-	var out attest.BundleResult
-	most := -1
-	for _, p := range policies {
-		res, err := check(p)
-		if err == nil && res.Verified {
-			out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType,
-				Verified: true, Statement: res.Payload, Build: res.Build}
-			if s := res.SignerName(); s != "" {
-				out.Signers = []string{s}
-			}
-			return out
-		}
-		if n := passed(res); n >= most {
-			most = n
-			out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType}
-			var se *sigstore.Error
-			if errors.As(err, &se) {
-				f := se.Finding("")
-				out.Finding = &f
-			}
-		}
-	}
-	return out
 }
 
 // readPolicies reads the --policy files into t: at most one imgproof

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/notary"
 )
 
@@ -33,9 +32,9 @@ func addNotaryFlags(f *pflag.FlagSet) {
 	f.StringVar(&notaryFlags.scope, "notary-scope", "", "repository the trust policy's registryScopes are matched against (default: the registry reference's repository, or local/NAME for a file)")
 }
 
-// notaryVerifier builds the Notary Project hook from the flags; nil when
+// notaryTrust reads the Notary Project trust the flags name; nil when
 // neither flag was given. Both are needed together.
-func notaryVerifier() (attest.NotaryVerifier, error) {
+func notaryTrust() (*notary.Trust, error) {
 	f := &notaryFlags
 	if f.policy == "" && f.store == "" && len(f.crls) == 0 {
 		return nil, nil
@@ -69,5 +68,5 @@ func notaryVerifier() (attest.NotaryVerifier, error) {
 		}
 		tr.CRLs = append(tr.CRLs, l)
 	}
-	return tr.Verifier(), nil
+	return tr, nil
 }
