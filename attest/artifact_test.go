@@ -1,7 +1,6 @@
 package attest_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -165,10 +164,7 @@ func TestSinglePlatformExportWithoutAttestations(t *testing.T) {
 				map[string]string{ocispec.AnnotationRefName: strings.Replace(amd.String(), ":", "-", 1) + ".sig"}, nil)
 			opts.Keys = []*keys.Key{alice.key}
 		}
-		ctx := context.Background()
-		res := verify.Dir(ctx, l.fs(), "layout", &verify.Options{Platform: amd64})
-		attest.VerifyResult(ctx, res, opts)
-		rep := res.Report
+		rep := l.runWith(&verify.Options{Platform: amd64}, opts)
 		if rep.Verdict != verify.Verified || !rep.Has(verify.CodeAbsentPlatforms) || rep.Has(verify.CodeBlobMissing) {
 			t.Fatalf("signed=%v: verdict %s; findings:\n%s", signed, rep.Verdict, strings.Join(codes(rep), "\n"))
 		}

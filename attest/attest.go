@@ -85,6 +85,11 @@ type Options struct {
 	// Keyless is true when keyless trust was asked for; without Bundles
 	// that yields an UNVERIFIABLE finding.
 	Keyless bool
+	// Identities are the trusted keyless signers, and KeyDocuments the
+	// documents Keys were read from: what the native hooks (Bundles,
+	// Legacy) verify with, in their own formats (see Trust).
+	Identities   []policy.Identity
+	KeyDocuments [][]byte
 	// Notary verifies Notary Project signatures against a trust policy
 	// and trust store (attest/notary, native only). nil means no such
 	// trust was given: the signatures are listed, present but unchecked.
@@ -103,6 +108,9 @@ type NotarySignature struct {
 	// Target is the signed manifest: its recomputed digest, the length of
 	// its verified bytes and its media type.
 	Target ocispec.Descriptor
+	// Scope is the repository the source is verified as when the trust
+	// names none (DefaultScope).
+	Scope string
 }
 
 // NotaryResult is the outcome of a Notary Project verification.
@@ -186,26 +194,15 @@ func (o *Options) threshold() int {
 // trusted reports whether any trust was configured.
 func (o *Options) trusted() bool { return len(o.Keys) > 0 || o.Keyless }
 
-// Verify finds and checks every signature and attestation of t, and
+// check finds and checks every signature and attestation of t, and
 // records them in t.Report: one verify.Attestation per claim, findings for
-// failures, passed checks counted. It then finalizes the report.
-func Verify(ctx context.Context, t Target, opts *Options) {
-	if opts == nil {
-		opts = &Options{}
+// failures, passed checks counted. The verifier's run then finalizes the
+// report (see Run).
+func check(ctx context.Context, t Target, opts *Options) {
+	r := newRun(ctx, t, opts)
+	r.discover()
+	for _, f := range opts.Files {
+		r.file(f)
 	}
-	finish(ctx, t, opts)
-}
-
-// finish checks the claims of t when opts is set and then draws the
-// verdict: the one place a report is finalized after its source was read.
-func finish(ctx context.Context, t Target, opts *Options) {
-	if opts != nil {
-		r := newRun(ctx, t, opts)
-		r.discover()
-		for _, f := range opts.Files {
-			r.file(f)
-		}
-		r.conclude()
-	}
-	t.Report.Finalize()
+	r.conclude()
 }

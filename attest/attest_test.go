@@ -1,7 +1,6 @@
 package attest_test
 
 import (
-	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -322,10 +321,7 @@ func TestBuildKitWithPlatformSelection(t *testing.T) {
 		{Platform: fixtures.Platform{OS: "linux", Architecture: "arm64"}, Layers: fixtures.DefaultLayers("arm64", fixtures.Gzip)},
 	}}
 	l := newLayout(t, spec)
-	ctx := context.Background()
-	res := verify.Dir(ctx, l.fs(), "layout", &verify.Options{Platform: &verify.Platform{OS: "linux", Architecture: "arm64"}})
-	attest.VerifyResult(ctx, res, nil)
-	rep := res.Report
+	rep := l.runWith(&verify.Options{Platform: &verify.Platform{OS: "linux", Architecture: "arm64"}}, &attest.Options{})
 	if rep.Verdict != verify.Verified {
 		t.Fatalf("verdict %s; findings:\n%s", rep.Verdict, strings.Join(codes(rep), "\n"))
 	}

@@ -25,8 +25,12 @@ func FuzzAttestationFile(f *testing.F) {
 	f.Add([]byte("{}\n{}\n[]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ctx := context.Background()
-		res := verify.Dir(ctx, fsys, "layout", nil)
-		attest.VerifyResult(ctx, res, &attest.Options{Keys: []*keys.Key{alice.key}, Files: []attest.File{{Name: "fuzz", Data: data}}})
+		res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+			return verify.Dir(ctx, fsys, "layout", o), nil
+		}, nil, &attest.Options{Keys: []*keys.Key{alice.key}, Files: []attest.File{{Name: "fuzz", Data: data}}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if res.Report.Verdict == verify.Verified {
 			t.Fatalf("VERIFIED from an unsigned input: %+v", res.Report.Attestations)
 		}

@@ -192,12 +192,26 @@ func (l *layout) fs() fstest.MapFS {
 	return fsys
 }
 
-// run verifies the layout's content and then its claims.
+// run verifies the layout's content and then its claims; nil opts trust
+// nothing.
 func (l *layout) run(opts *attest.Options) *verify.Report {
 	l.t.Helper()
+	if opts == nil {
+		opts = &attest.Options{}
+	}
+	return l.runWith(nil, opts)
+}
+
+// runWith is run with verify options.
+func (l *layout) runWith(vopts *verify.Options, opts *attest.Options) *verify.Report {
+	l.t.Helper()
 	ctx := context.Background()
-	res := verify.Dir(ctx, l.fs(), "layout", nil)
-	attest.VerifyResult(ctx, res, opts)
+	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+		return verify.Dir(ctx, l.fs(), "layout", o), nil
+	}, vopts, opts)
+	if err != nil {
+		l.t.Fatal(err)
+	}
 	return res.Report
 }
 

@@ -2,6 +2,9 @@ package attest
 
 import (
 	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -63,7 +66,8 @@ func (r *run) notary(path string, d ocispec.Descriptor, m *ocispec.Manifest) {
 	if !ok {
 		return
 	}
-	res := r.opts.Notary(r.ctx, NotarySignature{MediaType: l.MediaType, Envelope: data, Target: target})
+	res := r.opts.Notary(r.ctx, NotarySignature{MediaType: l.MediaType, Envelope: data, Target: target,
+		Scope: DefaultScope(r.t.Report.Source)})
 	if res.Signature != nil {
 		c.att.Signature = res.Signature
 	}
@@ -134,4 +138,25 @@ func (r *run) notaryTarget(c *claim, subject *ocispec.Descriptor) (ocispec.Descr
 
 func descString(d ocispec.Descriptor) string {
 	return fmt.Sprintf("%s %s size %d", d.MediaType, d.Digest, d.Size)
+}
+
+var scopeUnsafe = regexp.MustCompile(`[^a-z0-9._-]+`)
+
+// DefaultScope is the repository a source is verified as by a Notary
+// Project trust policy when none is given: the repository of a registry
+// reference (without tag or digest), or local/NAME for a layout or
+// archive.
+func DefaultScope(src verify.Source) string {
+	if src.Format == verify.FormatRegistry {
+		ref, _, _ := strings.Cut(src.Path, "@")
+		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+			ref = ref[:i]
+		}
+		return ref
+	}
+	name := strings.Trim(scopeUnsafe.ReplaceAllString(strings.ToLower(filepath.Base(src.Path)), "-"), "-._")
+	if name == "" {
+		name = "image"
+	}
+	return "local/" + name
 }

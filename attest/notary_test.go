@@ -152,3 +152,21 @@ func TestNotaryDiscoveryAndBinding(t *testing.T) {
 		})
 	}
 }
+
+func TestDefaultNotaryScope(t *testing.T) {
+	for _, c := range []struct {
+		src  verify.Source
+		want string
+	}{
+		{verify.Source{Format: verify.FormatRegistry, Path: "localhost:5000/team/app:v1"}, "localhost:5000/team/app"},
+		{verify.Source{Format: verify.FormatRegistry, Path: "localhost:5000/team/app@sha256:" + strings.Repeat("a", 64)}, "localhost:5000/team/app"},
+		{verify.Source{Format: verify.FormatRegistry, Path: "registry.example/app"}, "registry.example/app"},
+		{verify.Source{Format: verify.FormatOCILayout, Path: "/tmp/x/My Image_1"}, "local/my-image_1"},
+		{verify.Source{Format: verify.FormatOCIArchive, Path: "app.tar"}, "local/app.tar"},
+		{verify.Source{Format: verify.FormatOCILayout, Path: "/"}, "local/image"},
+	} {
+		if got := attest.DefaultScope(c.src); got != c.want {
+			t.Errorf("DefaultScope(%+v) = %q, want %q", c.src, got, c.want)
+		}
+	}
+}

@@ -6,7 +6,7 @@ import (
 	"github.com/imgproof/imgproof/verify"
 )
 
-// FromResult makes a Target of a finished content verification.
+// FromResult makes a Target of a verified source.
 func FromResult(res *verify.Result) Target {
 	t := Target{Report: res.Report, Blobs: res}
 	for _, r := range res.Roots() {
@@ -15,20 +15,32 @@ func FromResult(res *verify.Result) Target {
 	return t
 }
 
-// VerifyResult is Verify on a verify.Result.
-func VerifyResult(ctx context.Context, res *verify.Result, opts *Options) {
-	Verify(ctx, FromResult(res), opts)
-}
+// Source verifies one source with the options it is given: verify.Dir,
+// verify.Archive or verify.Stream over a face's input, or registry.Verify.
+// An error is the face's (a reference that is no reference, a source that
+// is not what its transport names); findings are never errors.
+type Source func(vopts *verify.Options) (*verify.Result, error)
 
-// Run is the one run both faces call once the source was verified: it
-// checks the signatures and attestations of res with opts, the trust the
-// face assembled, and then finalizes res.Report once and returns it. With
+// Run is the one run both faces call: source, content, claims, verdict.
+// It verifies src with vopts and, when opts is set, checks the signatures
+// and attestations of what was verified with that trust as the last stage
+// of the verifier's run (verify.Options.Claims); the run then finalizes
+// the report once. A source that must act on the content before the
+// claims (cmd keeps the images oci:DIR:REF names) wraps that stage. With
 // nil opts no claim is checked and the verdict rests on the content alone.
-func Run(ctx context.Context, res *verify.Result, opts *Options) *verify.Report {
-	if opts == nil {
-		finish(ctx, Target{Report: res.Report}, nil)
-	} else {
-		finish(ctx, FromResult(res), opts)
+func Run(ctx context.Context, src Source, vopts *verify.Options, opts *Options) (*verify.Result, error) {
+	o := verify.Options{}
+	if vopts != nil {
+		o = *vopts
 	}
-	return res.Report
+	if opts != nil {
+		before := o.Claims
+		o.Claims = func(ctx context.Context, res *verify.Result) {
+			if before != nil {
+				before(ctx, res)
+			}
+			check(ctx, FromResult(res), opts)
+		}
+	}
+	return src(&o)
 }

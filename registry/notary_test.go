@@ -86,12 +86,16 @@ func TestDiscoverNotarySignatures(t *testing.T) {
 			}
 			for _, trusted := range []bool{true, false} {
 				ctx := context.Background()
-				res := verify.Dir(ctx, openFake(t, f.ref("latest")), f.ref("latest"), nil)
 				opts := &attest.Options{}
 				if trusted {
 					opts.Notary = (&notary.Trust{Policy: pol, Store: store, Scope: f.host() + "/test"}).Verifier()
 				}
-				attest.VerifyResult(ctx, res, opts)
+				res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+					return verify.Dir(ctx, openFake(t, f.ref("latest")), f.ref("latest"), o), nil
+				}, nil, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
 				rep := res.Report
 				var got []verify.Attestation
 				for _, a := range rep.Attestations {

@@ -149,15 +149,15 @@ func Verify(ctx context.Context, ref string, vopts *verify.Options, o *Options) 
 	if err != nil {
 		return failedResult(ctx, ref, vopts, openFinding(ref, err)), nil
 	}
-	res := verify.Dir(ctx, f, ref, amended(withFSCache(vopts, f), func(rep *verify.Report) {
+	// The source is named before the claims are checked: a Notary
+	// Project trust policy scopes by its registry and repository.
+	return verify.Dir(ctx, f, ref, amended(withFSCache(vopts, f), func(rep *verify.Report) {
+		rep.Source.Path = ref
+		rep.Source.Format = verify.FormatRegistry
 		for _, x := range f.Findings() {
 			rep.Add(x)
 		}
-	}))
-	rep := res.Report
-	rep.Source.Path = ref
-	rep.Source.Format = verify.FormatRegistry
-	return res, nil
+	})), nil
 }
 
 // amended returns vopts with amend run before the verdict is drawn, after

@@ -45,11 +45,10 @@ type Config struct {
 	Verify verify.Options
 	// Registry are the registry options of every fetch and listing.
 	Registry registry.Options
-	// Trust, if set, gives the signature, attestation and policy options
-	// each image's claims are checked with by attest.Run; it sees the
-	// image's report. An error ends the sweep. Without it only the
-	// content is verified.
-	Trust func(rep *verify.Report) (*attest.Options, error)
+	// Trust, if set, is the signature, attestation and policy trust
+	// every image's claims are checked with by attest.Run. Without it
+	// only the content is verified.
+	Trust *attest.Options
 	// Concurrency is the number of images verified at once; 0 means 4.
 	Concurrency int
 	// Shard selects the repositories of one shard; the zero value is All.
@@ -281,17 +280,13 @@ func one(ctx context.Context, r parsedRef, cfg *Config, cache *Cache, st *state)
 		scope = r.ref.Context().RegistryStr()
 	}
 	opts.BlobCache = cache.Scope(scope)
-	res, verr := registry.Verify(ctx, ref, &opts, &cfg.Registry)
+	res, verr := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+		return registry.Verify(ctx, ref, o, &cfg.Registry)
+	}, &opts, cfg.Trust)
 	if verr != nil {
 		return nil, "", false, fmt.Errorf("%w: %s: %w", ErrUsage, r.text, verr)
 	}
-	var trust *attest.Options
-	if cfg.Trust != nil {
-		if trust, err = cfg.Trust(res.Report); err != nil {
-			return nil, "", false, err
-		}
-	}
-	rep := attest.Run(ctx, res, trust)
+	rep := res.Report
 	rep.Source.Path = r.text
 	rep.Source.Transport = "docker"
 	if ref != r.text {

@@ -5,6 +5,9 @@ package sweep
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/imgproof/imgproof/attest"
+	"github.com/imgproof/imgproof/attest/keys"
 	"github.com/imgproof/imgproof/fixtures"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/registry"
@@ -352,23 +356,31 @@ func TestParseShard(t *testing.T) {
 	}
 }
 
-func TestTrustErrorEndsTheSweep(t *testing.T) {
+// One trust applies to every image: a key none of them is signed by
+// leaves each UNVERIFIABLE (E_UNSIGNED), never VERIFIED.
+func TestTrustAppliesToEveryImage(t *testing.T) {
 	f := newFleet(t)
-	calls := 0
-	cfg := &Config{Concurrency: 1, Trust: func(*verify.Report) (*attest.Options, error) {
-		calls++
-		return nil, fmt.Errorf("--key: no such file")
-	}}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := keys.New(priv.Public(), "stranger")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
-	sum, err := Run(context.Background(), f.refs, cfg, &out)
-	if err == nil || sum != nil || !strings.Contains(err.Error(), "--key") {
-		t.Fatalf("Run = %v, %v; want the Trust error", sum, err)
+	sum, err := Run(context.Background(), f.refs, &Config{Concurrency: 2, Trust: &attest.Options{Keys: []*keys.Key{k}}}, &out)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if calls > 2 {
-		t.Errorf("Trust ran %d times after failing, want the sweep to stop", calls)
+	p := parseOutput(t, out.Bytes())
+	for _, ref := range f.refs {
+		if r := p.reports[ref]; r == nil || r.Verdict != verify.Unverifiable || !r.Has(attest.CodeUnsigned) {
+			t.Errorf("%s: %+v, want UNVERIFIABLE with %s", ref, r, attest.CodeUnsigned)
+		}
 	}
-	if strings.Contains(out.String(), `"kind":"summary"`) {
-		t.Error("a sweep that stopped wrote a summary")
+	if sum.Verdicts[verify.Unverifiable] != len(f.refs) {
+		t.Errorf("summary %v, want all %d UNVERIFIABLE", sum.Verdicts, len(f.refs))
 	}
 }
 

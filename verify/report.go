@@ -252,6 +252,8 @@ func (r *Report) Pass() { r.Checks++ }
 
 // Finalize computes the verdict from the findings: any error gives FAILED,
 // else any unverifiable finding, or no check at all, gives UNVERIFIABLE.
+// The verifier's run calls it once, as its last stage (see
+// Options.Claims).
 func (r *Report) Finalize() {
 	r.Schema = SchemaVersion
 	if r.Images == nil {
@@ -260,19 +262,31 @@ func (r *Report) Finalize() {
 	if r.Findings == nil {
 		r.Findings = []Finding{}
 	}
-	r.Verdict = Verified
+	r.requireVerified()
+	r.Verdict = r.Outcome()
+}
+
+// Outcome is the verdict the findings so far give. It is what Finalize
+// records, for a stage of the run that must know it before the report is
+// finalized (a source that is damaged is reported as it is).
+func (r *Report) Outcome() Verdict {
+	v := Verified
 	for _, f := range r.Findings {
 		switch f.Severity {
 		case SeverityError:
-			r.Verdict = Failed
+			return Failed
 		case SeverityUnverifiable:
-			if r.Verdict == Verified {
-				r.Verdict = Unverifiable
-			}
+			v = Unverifiable
 		}
 	}
-	if r.Verdict == Verified && (r.Checks == 0 || len(r.Images) == 0) {
-		r.Verdict = Unverifiable
+	return v
+}
+
+// requireVerified adds E_NOTHING_VERIFIED when the findings would give
+// VERIFIED but no check ran or no image was found: zero checks are never
+// VERIFIED.
+func (r *Report) requireVerified() {
+	if r.Outcome() == Verified && (r.Checks == 0 || len(r.Images) == 0) {
 		r.Findings = append(r.Findings, Finding{Code: CodeNothingVerified, Severity: SeverityUnverifiable,
 			Path: r.Source.Path, Message: "no image was found to verify"})
 	}

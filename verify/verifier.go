@@ -73,8 +73,17 @@ type Root struct {
 
 // run verifies a source, with the caller's engines when the source can be
 // read again (rereadable): a run in which an engine failed is discarded
-// and done again with the built-in code.
+// and done again with the built-in code. The run that stands is then
+// concluded: its later stages run and its verdict is drawn.
 func run(ctx context.Context, name string, opts *Options, rereadable bool, load func(*verifier) error) *Result {
+	res := walkSource(ctx, name, opts, rereadable, load)
+	res.conclude(ctx, opts)
+	return res
+}
+
+// walkSource is the content stage of run: the source read, its graph
+// walked and its blobs streamed.
+func walkSource(ctx context.Context, name string, opts *Options, rereadable bool, load func(*verifier) error) *Result {
 	if opts != nil && opts.Engines != nil && rereadable {
 		eng := &engineRun{Engines: opts.Engines}
 		res := runOnce(ctx, name, opts, eng, load)
@@ -87,6 +96,29 @@ func run(ctx context.Context, name string, opts *Options, rereadable bool, load 
 		}
 	}
 	return runOnce(ctx, name, opts, nil, load)
+}
+
+// conclude runs the stages that follow the content, in order, and then
+// finalizes the report: the one place a report gets its verdict. The
+// source's transport adds its findings (Options.Amend); the content's
+// own rule that nothing verified is never VERIFIED is applied before any
+// claim can add checks; the claims are checked (Options.Claims). A panic
+// in a stage is a bug and becomes E_INTERNAL, never a pass.
+func (res *Result) conclude(ctx context.Context, opts *Options) {
+	rep := res.Report
+	defer func() {
+		if r := recover(); r != nil {
+			rep.Add(Finding{Code: CodeInternal, Severity: SeverityError, Path: rep.Source.Path, Message: fmt.Sprintf("internal error: %v", r)})
+		}
+		rep.Finalize()
+	}()
+	if opts != nil && opts.Amend != nil {
+		opts.Amend(rep)
+	}
+	rep.requireVerified()
+	if opts != nil && opts.Claims != nil {
+		opts.Claims(ctx, res)
+	}
 }
 
 func runOnce(ctx context.Context, name string, opts *Options, eng *engineRun, load func(*verifier) error) (res *Result) {
@@ -110,12 +142,6 @@ func runOnce(ctx context.Context, name string, opts *Options, eng *engineRun, lo
 		if r := recover(); r != nil {
 			v.report.Add(Finding{Code: CodeInternal, Severity: SeverityError, Path: name, Message: fmt.Sprintf("internal error: %v", r)})
 		}
-		if opts != nil && opts.Amend != nil {
-			opts.Amend(v.report)
-		}
-		// The verdict of the content alone; attest.Run draws it again
-		// once the claims were checked.
-		v.report.Finalize()
 	}()
 	if err := load(v); err != nil {
 		v.loadError(err, name)

@@ -41,6 +41,13 @@ type Options struct {
 	// before the verdict is drawn, also when the run stopped early: a source
 	// adds the findings of its own transport there (package registry).
 	Amend func(*Report)
+	// Claims, if set, is the last stage before the verdict, after Amend,
+	// also when the run stopped early: package attest checks the
+	// signatures and attestations of what was verified there (attest.Run),
+	// so that the report is finalized once, by the run that made it. It
+	// may read blobs through res and narrow res.Report.Images, and must
+	// not call Finalize.
+	Claims func(ctx context.Context, res *Result)
 }
 
 // Result is a finished verification: its report, plus read access to the

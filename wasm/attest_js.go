@@ -7,7 +7,6 @@ import (
 	"syscall/js"
 
 	"github.com/imgproof/imgproof/attest"
-	"github.com/imgproof/imgproof/attest/keys"
 	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
@@ -28,83 +27,81 @@ const maxClaimFile = 64 << 20
 //	certificateIdentity, certificateIdentityRegexp,
 //	certificateOidcIssuer, certificateOidcIssuerRegexp: string
 type claimOptions struct {
-	opts       attest.Options
-	identities []policy.Identity
+	opts attest.Options
 }
 
-// parseClaimOptions reads the attestation options, as the CLI reads its
-// flags. Unreadable options are errors, as usage errors are in the CLI.
+// parseClaimOptions reads the attestation options into an attest.Trust,
+// as the CLI reads its flags, and builds the options from it as the CLI
+// does. Unreadable options are errors, as usage errors are in the CLI.
 func parseClaimOptions(v js.Value) (*claimOptions, error) {
 	c := &claimOptions{}
 	if v.Type() != js.TypeObject {
 		return c, nil
 	}
-	if t := v.Get("threshold"); t.Type() == js.TypeNumber {
-		c.opts.Threshold = t.Int()
-		if c.opts.Threshold < 0 {
-			return nil, errors.New("imgproof: threshold must be at least 1")
-		}
+	t := &attest.Trust{}
+	if th := v.Get("threshold"); th.Type() == js.TypeNumber {
+		t.Threshold = th.Int()
 	}
 	for i, k := range list(v.Get("keys")) {
 		data, name, err := readClaimFile(k, fmt.Sprintf("keys[%d]", i))
 		if err != nil {
 			return nil, fmt.Errorf("imgproof: key: %w", err)
 		}
-		ks, err := keys.ParsePEM(data, name)
-		if err != nil {
-			return nil, fmt.Errorf("imgproof: key: %w", err)
-		}
-		c.opts.Keys = append(c.opts.Keys, ks...)
+		t.Keys = append(t.Keys, attest.File{Name: name, Data: data})
 	}
-	id := policy.Identity{
+	t.Identity = policy.Identity{
 		Subject:       str(v.Get("certificateIdentity")),
 		SubjectRegExp: str(v.Get("certificateIdentityRegexp")),
 		Issuer:        str(v.Get("certificateOidcIssuer")),
 		IssuerRegExp:  str(v.Get("certificateOidcIssuerRegexp")),
-	}
-	if id != (policy.Identity{}) {
-		if (id.Subject == "") == (id.SubjectRegExp == "") || (id.Issuer == "") == (id.IssuerRegExp == "") {
-			return nil, errors.New("imgproof: keyless verification needs one of certificateIdentity[Regexp] and one of certificateOidcIssuer[Regexp]")
-		}
-		c.identities = append(c.identities, id)
 	}
 	if p := v.Get("policy"); !p.IsUndefined() && !p.IsNull() {
 		data, name, err := readClaimFile(p, "policy")
 		if err != nil {
 			return nil, fmt.Errorf("imgproof: policy: %w", err)
 		}
-		pol, err := policy.Parse(data)
-		if err != nil {
-			return nil, fmt.Errorf("imgproof: policy %s: %w", name, err)
+		t.Policy = &attest.File{Name: name, Data: data}
+		t.PolicyKey = func(i int, path string) (attest.File, error) {
+			return attest.File{}, fmt.Errorf("keys[%d] names a file (%s); in the browser, give keys inline or with the keys option", i, path)
 		}
-		c.opts.Policy = pol
-		for i, kr := range pol.Keys {
-			if kr.Path != "" {
-				return nil, fmt.Errorf("imgproof: policy %s: keys[%d] names a file (%s); in the browser, give keys inline or with the keys option", name, i, kr.Path)
-			}
-			data := []byte(kr.PEM)
-			ks, err := keys.ParsePEM(data, fmt.Sprintf("%s keys[%d]", name, i))
-			if err != nil {
-				return nil, fmt.Errorf("imgproof: policy: %w", err)
-			}
-			c.opts.Keys = append(c.opts.Keys, ks...)
-		}
-		c.identities = append(c.identities, pol.Identities...)
 	}
 	for i, f := range list(v.Get("attestations")) {
 		data, name, err := readClaimFile(f, fmt.Sprintf("attestations[%d]", i))
 		if err != nil {
 			return nil, fmt.Errorf("imgproof: attestation: %w", err)
 		}
-		c.opts.Files = append(c.opts.Files, attest.File{Name: name, Data: data})
+		t.Attestations = append(t.Attestations, attest.File{Name: name, Data: data})
 	}
-	if len(c.identities) > 0 {
-		c.opts.Keyless = true
+	opts, err := t.Options()
+	if err != nil {
+		return nil, optionError(err)
 	}
+	c.opts = *opts
 	return c, nil
 }
 
-// verifyClaims runs package attest on a verified source as the CLI does:
+// optionError words an unusable input of attest.Trust in terms of the
+// options.
+func optionError(err error) error {
+	var te *attest.TrustError
+	if !errors.As(err, &te) {
+		return err
+	}
+	switch te.Input {
+	case attest.InputThreshold:
+		return errors.New("imgproof: threshold must be at least 1")
+	case attest.InputIdentity:
+		return errors.New("imgproof: keyless verification needs one of certificateIdentity[Regexp] and one of certificateOidcIssuer[Regexp]")
+	case attest.InputKey:
+		return fmt.Errorf("imgproof: key: %w", te.Err)
+	case attest.InputPolicy, attest.InputPolicyKeyFile:
+		return fmt.Errorf("imgproof: policy %s: %w", te.Name, te.Err)
+	default:
+		return fmt.Errorf("imgproof: policy: %w", te.Err)
+	}
+}
+
+// trust is the trust the claims are checked with as the CLI checks them:
 // always, so that claims found in the image (BuildKit attestations, cosign
 // tags, referrers) are reported even when no trust is configured.
 //
@@ -112,15 +109,15 @@ func parseClaimOptions(v js.Value) (*claimOptions, error) {
 // for the browser: with keyless trust the report gets the attest package's
 // UNVERIFIABLE "not available in this build" finding, and a bundle checked
 // against a trusted key is UNVERIFIABLE too. Without trust, bundles are
-// skipped exactly as in the CLI. attest.Run then finalizes the report.
-func verifyClaims(ctx context.Context, res *verify.Result, c *claimOptions) *verify.Report {
+// skipped exactly as in the CLI.
+func (c *claimOptions) trust() *attest.Options {
 	opts := c.opts
 	if !opts.Keyless {
 		opts.Bundles = unavailableBundles
 	}
 	lim := limits.Default()
 	opts.Limits = &lim
-	return attest.Run(ctx, res, &opts)
+	return &opts
 }
 
 func unavailableBundles(context.Context, []byte, string) attest.BundleResult {

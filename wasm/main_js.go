@@ -30,6 +30,7 @@ import (
 	"sync"
 	"syscall/js"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/verify"
 	"github.com/imgproof/imgproof/wasm/internal/blobio"
 )
@@ -103,7 +104,9 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	}
 	in.useReader(arg(args, 1))
 	ctx := context.Background()
-	res, err := verifyInput(ctx, in, name, opts)
+	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+		return verifyInput(ctx, in, name, o)
+	}, opts, claims.trust())
 	flush()
 	if err != nil {
 		return nil, err
@@ -111,8 +114,7 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	if res == nil || res.Report == nil {
 		return nil, errors.New("imgproof: the verifier returned no report")
 	}
-	rep := verifyClaims(ctx, res, claims)
-	out, err := json.MarshalIndent(rep, "", "  ")
+	out, err := json.MarshalIndent(res.Report, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("imgproof: encoding the report: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"syscall/js"
 	"testing"
 
+	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/fixtures"
 	"github.com/imgproof/imgproof/verify"
 )
@@ -64,7 +65,6 @@ func TestJSBlobReadAt(t *testing.T) {
 func nativeJSON(t *testing.T, archive []byte, name string, opts *verify.Options) string {
 	t.Helper()
 	res := verify.Archive(context.Background(), bytes.NewReader(archive), int64(len(archive)), name, opts)
-	res.Report.Finalize()
 	out, err := json.MarshalIndent(res.Report, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +195,6 @@ func TestLayoutFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := verify.Dir(context.Background(), built.LayoutFS(), "img", nil)
-	res.Report.Finalize()
 	want, _ := json.MarshalIndent(res.Report, "", "  ")
 	if got != string(want) {
 		t.Fatalf("layout: adapter JSON differs from the CLI's:\n%s\nwant\n%s", got, want)
@@ -367,15 +366,29 @@ func TestClaimsAreReportedAsTheCLIDoes(t *testing.T) {
 		t.Fatal("keyless trust requested in the browser build gave VERIFIED")
 	}
 
-	for name, opts := range map[string]map[string]any{
-		"bad key":            {"keys": []any{"not a pem"}},
-		"negative threshold": {"threshold": -1},
-		"identity alone":     {"certificateIdentity": "a@example.com"},
-		"bad policy":         {"policy": "{{{"},
-		"attestation number": {"attestations": []any{7}},
+	// Unusable options are errors, worded in the module's own terms.
+	for name, c := range map[string]struct {
+		opts map[string]any
+		want string // the message, or its start when it ends in ": "
+	}{
+		"bad key":            {map[string]any{"keys": []any{"not a pem"}}, "imgproof: key: "},
+		"negative threshold": {map[string]any{"threshold": -1}, "imgproof: threshold must be at least 1"},
+		"identity alone": {map[string]any{"certificateIdentity": "a@example.com"},
+			"imgproof: keyless verification needs one of certificateIdentity[Regexp] and one of certificateOidcIssuer[Regexp]"},
+		"bad policy": {map[string]any{"policy": "{{{"}, "imgproof: policy policy: "},
+		"policy key file": {map[string]any{"policy": "apiVersion: " + policy.APIVersion + "\nrequireSignature: true\nkeys:\n  - path: k.pub\n"},
+			"imgproof: policy policy: keys[0] names a file (k.pub); in the browser, give keys inline or with the keys option"},
+		"policy key not PEM": {map[string]any{"policy": "apiVersion: " + policy.APIVersion + "\nrequireSignature: true\nkeys:\n  - pem: nope\n"},
+			"imgproof: policy: "},
+		"attestation number": {map[string]any{"attestations": []any{7}}, "imgproof: attestation: "},
 	} {
-		if _, err := callRun(t, jsBytes(buf.Bytes()), opts); err == nil {
+		_, err := callRun(t, jsBytes(buf.Bytes()), c.opts)
+		switch {
+		case err == nil:
 			t.Errorf("%s: accepted", name)
+		case strings.HasSuffix(c.want, ": ") && !strings.HasPrefix(err.Error(), c.want),
+			!strings.HasSuffix(c.want, ": ") && err.Error() != c.want:
+			t.Errorf("%s: %q, want %q", name, err, c.want)
 		}
 	}
 }

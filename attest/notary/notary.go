@@ -50,7 +50,8 @@ type Trust struct {
 	CRLs []*x509.RevocationList
 	// Scope is the repository the image is verified as, for example
 	// registry.example/team/app: the trust policy statement whose
-	// registryScopes holds it (or "*") applies.
+	// registryScopes holds it (or "*") applies. Empty means the scope
+	// attest gives each signature (attest.DefaultScope).
 	Scope string
 }
 
@@ -114,7 +115,11 @@ func (t *Trust) verify(ctx context.Context, sig attest.NotarySignature) attest.N
 	if err != nil {
 		return unverifiable(attest.CodeNoTrustPolicy, "notation verifier: "+err.Error())
 	}
-	ref := t.Scope + "@" + sig.Target.Digest.String()
+	scope := t.Scope
+	if scope == "" {
+		scope = sig.Scope
+	}
+	ref := scope + "@" + sig.Target.Digest.String()
 	outcome, err := v.Verify(ctx, sig.Target, sig.Envelope, notation.VerifierVerifyOptions{
 		ArtifactReference: ref, SignatureMediaType: sig.MediaType})
 	return translate(sig, ref, outcome, err, rec)

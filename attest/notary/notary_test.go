@@ -69,12 +69,16 @@ func writeLayout(t *testing.T, spec fixtures.Spec) (string, []string) {
 func run(t *testing.T, dir string, tr *notary.Trust) *verify.Report {
 	t.Helper()
 	ctx := context.Background()
-	res := verify.Dir(ctx, os.DirFS(dir), dir, nil)
 	opts := &attest.Options{}
 	if tr != nil {
 		opts.Notary = tr.Verifier()
 	}
-	attest.VerifyResult(ctx, res, opts)
+	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+		return verify.Dir(ctx, os.DirFS(dir), dir, o), nil
+	}, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return res.Report
 }
 
@@ -403,9 +407,13 @@ func TestOCIArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	res := verify.Archive(ctx, bytes.NewReader(buf.Bytes()), int64(buf.Len()), "app.tar", nil)
 	tr := trust(t, notarytest.Policy(t, "strict", []string{"ca:test"}, []string{"*"}), notarytest.Store(t, "test", root))
-	attest.VerifyResult(ctx, res, &attest.Options{Notary: tr.Verifier()})
+	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+		return verify.Archive(ctx, bytes.NewReader(buf.Bytes()), int64(buf.Len()), "app.tar", o), nil
+	}, nil, &attest.Options{Notary: tr.Verifier()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rep := res.Report
 	sigs := notarySigs(rep)
 	if rep.Source.Format != verify.FormatOCIArchive || rep.Verdict != verify.Verified || len(sigs) != 1 || sigs[0].Status != attest.StatusVerified {

@@ -111,3 +111,14 @@ func (r *Result) fail(name string, kind, err error) error {
 	r.Checks = append(r.Checks, verify.Check{Name: name, Status: "fail", Message: err.Error()})
 	return &Error{Check: name, Kind: kind, Err: err}
 }
+
+// Passed counts the checks that passed: how far a verification got.
+func (r *Result) Passed() int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Status == "pass" {
+			n++
+		}
+	}
+	return n
+}

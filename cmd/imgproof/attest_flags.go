@@ -3,8 +3,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -14,11 +12,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/imgproof/imgproof/attest"
-	"github.com/imgproof/imgproof/attest/cosignpolicy"
-	"github.com/imgproof/imgproof/attest/keys"
+	"github.com/imgproof/imgproof/attest/native"
 	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/attest/sigstore"
-	"github.com/imgproof/imgproof/verify"
 )
 
 // attestFlags are the flags `verify` gains for signatures and attestations.
@@ -56,33 +52,25 @@ func addAttestFlags(f *pflag.FlagSet) {
 }
 
 // attestOptions builds the trust the claims of an image are checked with:
-// keys, identities, policies, trusted roots and the native hooks.
-// Unreadable flags and files are errors; everything about the image is a
-// finding of attest.Run.
-func attestOptions(rep *verify.Report) (*attest.Options, error) {
+// the flags and the files they name fill an attest.Trust, which gives the
+// options both faces build the same way, and the native hooks complete
+// them. Unreadable flags and files are errors; everything about the image
+// is a finding of attest.Run.
+func attestOptions() (*attest.Options, error) {
 	a := &attestFlags
-	opts := &attest.Options{Threshold: a.threshold}
-	if a.threshold < 0 {
-		return nil, errors.New("--threshold must be at least 1")
-	}
-	var keyPEMs [][]byte
+	t := &attest.Trust{Threshold: a.threshold,
+		Identity: policy.Identity{Subject: a.identity, SubjectRegExp: a.identityRegexp, Issuer: a.issuer, IssuerRegExp: a.issuerRegexp}}
 	for _, path := range a.keys {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("--key: %w", err)
 		}
-		ks, err := keys.ParsePEM(data, filepath.Base(path))
-		if err != nil {
-			return nil, fmt.Errorf("--key: %w", err)
-		}
-		opts.Keys = append(opts.Keys, ks...)
-		keyPEMs = append(keyPEMs, data)
+		t.Keys = append(t.Keys, attest.File{Name: filepath.Base(path), Data: data})
 	}
 	gh, err := a.github.criteria()
 	if err != nil {
 		return nil, err
 	}
-	var identities []policy.Identity
 	if gh != nil && len(a.keys) > 0 {
 		// The attestation --predicate-type requires must be GitHub's, not one a key signed.
 		return nil, errors.New("--owner and --repo select keyless GitHub signers, not with --key")
@@ -93,219 +81,109 @@ func attestOptions(rep *verify.Report) (*attest.Options, error) {
 	if gh != nil && a.identity != "" && a.identityRegexp != "" {
 		return nil, errors.New("give --certificate-identity or --certificate-identity-regexp, not both")
 	}
-	if gh == nil && (a.identity != "" || a.identityRegexp != "" || a.issuer != "" || a.issuerRegexp != "") {
-		id := policy.Identity{Subject: a.identity, SubjectRegExp: a.identityRegexp, Issuer: a.issuer, IssuerRegExp: a.issuerRegexp}
-		if (id.Subject == "") == (id.SubjectRegExp == "") || (id.Issuer == "") == (id.IssuerRegExp == "") {
-			return nil, errors.New("keyless verification needs one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
-		}
-		identities = append(identities, id)
-	}
-	p, policyFile, err := readPolicies(a.policies, a.predicateType)
-	if err != nil {
-		return nil, err
-	}
-	if p != nil {
-		opts.Policy = p
-		opts.Policies = cosignpolicy.Evaluate
-		for i, kr := range p.Keys {
-			data := []byte(kr.PEM)
-			name := fmt.Sprintf("%s keys[%d]", filepath.Base(policyFile), i)
-			if kr.Path != "" {
-				path := kr.Path
-				if !filepath.IsAbs(path) {
-					path = filepath.Join(filepath.Dir(policyFile), path)
-				}
-				if data, err = os.ReadFile(path); err != nil {
-					return nil, fmt.Errorf("--policy: %w", err)
-				}
-				name = filepath.Base(path)
-			}
-			ks, err := keys.ParsePEM(data, name)
-			if err != nil {
-				return nil, fmt.Errorf("--policy: %w", err)
-			}
-			opts.Keys = append(opts.Keys, ks...)
-			keyPEMs = append(keyPEMs, data)
-		}
-		identities = append(identities, p.Identities...)
-	}
 	if gh != nil {
-		if err := requirePredicate(opts, a.github.predicate()); err != nil {
-			return nil, err
-		}
+		// The identity flags narrow GitHub's signers instead.
+		t.Identity, t.Keyless = policy.Identity{}, true
+	}
+	if err := readPolicies(t, a.policies, a.predicateType); err != nil {
+		return nil, err
 	}
 	for _, path := range a.attestations {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("--attestation: %w", err)
 		}
-		opts.Files = append(opts.Files, attest.File{Name: path, Data: data})
+		t.Attestations = append(t.Attestations, attest.File{Name: path, Data: data})
 	}
-	var roots [][]byte
-	if len(identities) > 0 || gh != nil {
-		opts.Keyless = true
-		if roots, err = readRoots(a.trustedRoots); err != nil {
+	if t.Limits, err = verifyFlags.limits.apply(); err != nil {
+		return nil, err
+	}
+	opts, err := t.Options()
+	if err != nil {
+		return nil, flagError(err)
+	}
+	n := native.Trust{Keyless: sigstore.Keyless{GitHub: gh}}
+	if gh != nil {
+		n.Keyless.Identity, n.Keyless.IdentityRegexp, n.Keyless.PredicateType = a.identity, a.identityRegexp, a.github.predicateType
+	}
+	if opts.Keyless {
+		if n.Keyless.Roots, err = readRoots(a.trustedRoots); err != nil {
 			return nil, fmt.Errorf("--trusted-root: %w", err)
 		}
-		if len(roots) == 0 {
+		if len(n.Keyless.Roots) == 0 {
 			return nil, errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")
 		}
 	}
-	ids := identityPolicies(identities, roots)
-	if gh != nil {
-		for _, r := range roots {
-			ids = append(ids, sigstore.Policy{TrustedRoot: r, GitHub: gh, Identity: a.identity, IdentityRegexp: a.identityRegexp})
-		}
-	}
-	opts.Bundles = bundleVerifier(keyPEMs, ids, roots)
-	if len(ids) > 0 {
-		opts.Legacy = legacyVerifier(ids)
-	}
-	lim, err := verifyFlags.limits.apply()
-	if err != nil {
+	if n.Notary, err = notaryTrust(); err != nil {
 		return nil, err
 	}
-	opts.Limits = lim
-	if opts.Notary, err = notaryVerifier(rep); err != nil {
+	if err := native.Complete(opts, n); err != nil {
 		return nil, err
 	}
 	return opts, nil
 }
 
-// bundleVerifier checks sigstore bundles with attest/sigstore: against each
-// trusted key, then each trusted identity; the first that verifies wins.
-func bundleVerifier(keyPEMs [][]byte, ids []sigstore.Policy, roots [][]byte) attest.BundleVerifier {
-	var policies []sigstore.Policy
-	for _, k := range keyPEMs {
-		if len(roots) == 0 {
-			policies = append(policies, sigstore.Policy{Key: k})
-		}
-		for _, r := range roots {
-			policies = append(policies, sigstore.Policy{Key: k, TrustedRoot: r})
-		}
-	}
-	policies = append(policies, ids...)
-	return func(ctx context.Context, bundle []byte, artifactDigest string) attest.BundleResult {
-		return firstVerified(policies, func(p sigstore.Policy) (*sigstore.Result, error) {
-			return sigstore.Verify(ctx, bundle, sigstore.Artifact{Digest: artifactDigest}, p)
-		})
-	}
-}
-
-// legacyVerifier checks keyless cosign .sig and .att layers (certificate
-// and Rekor bundle in annotations) with attest/sigstore, against each
-// trusted identity.
-func legacyVerifier(policies []sigstore.Policy) attest.LegacyVerifier {
-	return func(ctx context.Context, sig attest.LegacySignature) attest.BundleResult {
-		return firstVerified(policies, func(p sigstore.Policy) (*sigstore.Result, error) {
-			return sigstore.VerifyCosignLayer(ctx, sig, p)
-		})
-	}
-}
-
-// identityPolicies is one policy per identity and trusted root.
-func identityPolicies(ids []policy.Identity, roots [][]byte) []sigstore.Policy {
-	var policies []sigstore.Policy
-	for _, id := range ids {
-		for _, r := range roots {
-			policies = append(policies, sigstore.Policy{TrustedRoot: r, Identity: id.Subject, IdentityRegexp: id.SubjectRegExp,
-				Issuer: id.Issuer, IssuerRegexp: id.IssuerRegExp})
-		}
-	}
-	return policies
-}
-
-// requirePredicate makes an attestation of predicate type pt, signed by a
-// trusted signer and bound to the image, a requirement of the policy, as
-// gh attestation verify requires one of --predicate-type.
-func requirePredicate(opts *attest.Options, pt string) error {
-	if opts.Policy == nil {
-		doc, err := json.Marshal(map[string]any{"apiVersion": policy.APIVersion,
-			"attestations": []map[string]string{{"name": "GitHub attestation", "predicateType": pt}}})
-		if err != nil {
-			return err
-		}
-		opts.Policy, err = policy.Parse(doc)
+// flagError words an unusable input of attest.Trust in terms of the flags.
+func flagError(err error) error {
+	var te *attest.TrustError
+	if !errors.As(err, &te) {
 		return err
 	}
-	opts.Policy.Attestations = append(opts.Policy.Attestations, policy.Requirement{Name: "GitHub attestation", PredicateType: pt})
-	return nil
-}
-
-// firstVerified runs check under each policy (identity and trusted root)
-// until one verifies; otherwise it reports the failure that got furthest,
-// the later of equals.
-func firstVerified(policies []sigstore.Policy, check func(sigstore.Policy) (*sigstore.Result, error)) attest.BundleResult {
-	var out attest.BundleResult
-	most := -1
-	for _, p := range policies {
-		res, err := check(p)
-		if err == nil && res.Verified {
-			out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType,
-				Verified: true, Statement: res.Payload, Build: res.Build}
-			if s := res.SignerName(); s != "" {
-				out.Signers = []string{s}
-			}
-			return out
-		}
-		if n := passed(res); n >= most {
-			most = n
-			out = attest.BundleResult{Checks: res.Checks, PayloadType: res.PayloadType, PredicateType: res.PredicateType}
-			var se *sigstore.Error
-			if errors.As(err, &se) {
-				f := se.Finding("")
-				out.Finding = &f
-			}
-		}
+	switch te.Input {
+	case attest.InputThreshold:
+		return errors.New("--threshold must be at least 1")
+	case attest.InputIdentity:
+		return errors.New("keyless verification needs one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
+	case attest.InputKey:
+		return fmt.Errorf("--key: %w", te.Err)
+	case attest.InputPolicy:
+		return fmt.Errorf("--policy %s: %w", te.Name, te.Err)
+	default:
+		return fmt.Errorf("--policy: %w", te.Err)
 	}
-	return out
 }
 
-// readPolicies reads the --policy files: at most one imgproof policy
-// (YAML or JSON), whose path it returns for its relative key paths, and
-// any number of cosign policies (.rego, .cue), chosen by extension as
-// cosign chooses, each a requirement on every signed attestation of
-// predicateType.
-func readPolicies(paths []string, predicateType string) (p *policy.Policy, policyFile string, err error) {
+// readPolicies reads the --policy files into t: at most one imgproof
+// policy (YAML or JSON), whose relative key paths are read from its
+// directory, and any number of cosign policies (.rego, .cue), chosen by
+// extension as cosign chooses, each a requirement on every signed
+// attestation of predicateType.
+func readPolicies(t *attest.Trust, paths []string, predicateType string) error {
 	if predicateType != "" {
 		if _, ok := policy.PredicateTypeNames[predicateType]; !ok {
 			if _, err := url.ParseRequestURI(predicateType); err != nil {
-				return nil, "", fmt.Errorf("--type %q: neither a URI nor one of cosign's predicate type names", predicateType)
+				return fmt.Errorf("--type %q: neither a URI nor one of cosign's predicate type names", predicateType)
 			}
 		}
 	}
-	var reqs []policy.Requirement
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, "", fmt.Errorf("--policy: %w", err)
+			return fmt.Errorf("--policy: %w", err)
 		}
 		switch ext := filepath.Ext(path); ext {
 		case ".rego", ".cue":
 			fp, err := policy.ForFile(ext[1:], path, string(data), predicateType)
 			if err != nil {
-				return nil, "", fmt.Errorf("--policy %s: %w", path, err)
+				return fmt.Errorf("--policy %s: %w", path, err)
 			}
-			reqs = append(reqs, fp.Attestations...)
+			t.Requirements = append(t.Requirements, fp.Attestations...)
 		default:
-			if p != nil {
-				return nil, "", fmt.Errorf("--policy %s: only one YAML or JSON policy may be given (%s is the other)", path, policyFile)
+			if t.Policy != nil {
+				return fmt.Errorf("--policy %s: only one YAML or JSON policy may be given (%s is the other)", path, t.Policy.Name)
 			}
-			if p, err = policy.Parse(data); err != nil {
-				return nil, "", fmt.Errorf("--policy %s: %w", path, err)
+			t.Policy = &attest.File{Name: path, Data: data}
+			t.PolicyKey = func(_ int, keyPath string) (attest.File, error) {
+				if !filepath.IsAbs(keyPath) {
+					keyPath = filepath.Join(filepath.Dir(path), keyPath)
+				}
+				data, err := os.ReadFile(keyPath)
+				return attest.File{Name: filepath.Base(keyPath), Data: data}, err
 			}
-			policyFile = path
 		}
 	}
-	if predicateType != "" && len(reqs) == 0 {
-		return nil, "", errors.New("--type selects the attestations of a .rego or .cue --policy; give one")
+	if predicateType != "" && len(t.Requirements) == 0 {
+		return errors.New("--type selects the attestations of a .rego or .cue --policy; give one")
 	}
-	if len(reqs) == 0 {
-		return p, policyFile, nil
-	}
-	if p == nil {
-		p = &policy.Policy{APIVersion: policy.APIVersion}
-	}
-	p.Attestations = append(p.Attestations, reqs...)
-	return p, policyFile, nil
+	return nil
 }

@@ -16,11 +16,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/registry"
 	"github.com/imgproof/imgproof/sweep"
-	"github.com/imgproof/imgproof/verify"
 )
 
 var sweepFlags struct {
@@ -153,7 +151,9 @@ func runSweep(cmd *cobra.Command, _ []string) error {
 		Scope:       sweepFlags.scope,
 		StateDir:    sweepFlags.state,
 		OptionsKey:  key,
-		Trust:       sweepTrust,
+	}
+	if cfg.Trust, err = trust(); err != nil {
+		return err
 	}
 	refs, err := sweepInput(ctx, cfg, *opts.Limits, cmd.InOrStdin())
 	if err != nil {
@@ -202,19 +202,6 @@ func sweepInput(ctx context.Context, cfg *sweep.Config, lim limits.Limits, stdin
 		return nil, usageError{err}
 	}
 	return refs, nil
-}
-
-// sweepTrust is trustOptions for each image of a sweep; an error is a
-// usage error.
-func sweepTrust(rep *verify.Report) (*attest.Options, error) {
-	if trustOptions == nil {
-		return nil, nil
-	}
-	opts, err := trustOptions(rep)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return opts, nil
 }
 
 // sweepOptionsKey names everything besides the image that decides a

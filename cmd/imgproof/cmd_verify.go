@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,22 +22,21 @@ type verifyExtension struct {
 	flags func(*pflag.FlagSet)
 }
 
-// trustOptions, when set, builds from the flags the options that
-// attest.Run checks an image's claims with; it sees the image's report.
-// An error is a usage error. Without it only the content is verified.
-var trustOptions func(rep *verify.Report) (*attest.Options, error)
+// trustOptions, when set, builds from the flags the trust that attest.Run
+// checks an image's claims with. An error is a usage error. Without it
+// only the content is verified.
+var trustOptions func() (*attest.Options, error)
 
-// finish checks the claims of res with the trust the flags give and
-// finalizes its report once.
-func finish(ctx context.Context, res *verify.Result) (*verify.Report, error) {
-	var trust *attest.Options
-	if trustOptions != nil {
-		var err error
-		if trust, err = trustOptions(res.Report); err != nil {
-			return nil, usageError{err}
-		}
+// trust builds the trust the flags give, nil in a build without it.
+func trust() (*attest.Options, error) {
+	if trustOptions == nil {
+		return nil, nil
 	}
-	return attest.Run(ctx, res, trust), nil
+	t, err := trustOptions()
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return t, nil
 }
 
 var verifyExtensions []verifyExtension
@@ -113,16 +111,22 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	if opts.Limits, err = verifyFlags.limits.apply(); err != nil {
 		return err
 	}
+	s, err := parseSource(args[0])
+	if err != nil {
+		return err
+	}
+	t, err := trust()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
 	done := startProgress(opts)
-	res, err := openSource(cmd.Context(), args[0], opts)
+	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) { return openSpec(ctx, s, o) }, opts, t)
 	done()
 	if err != nil {
 		return err
 	}
-	rep, err := finish(cmd.Context(), res)
-	if err != nil {
-		return err
-	}
+	rep := res.Report
 	if verifyFlags.output == "json" {
 		if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
 			return err

@@ -264,22 +264,11 @@ func verifyOneBlob(ctx context.Context, bf *blobFlags, mode string, material []b
 			// A trusted root that cannot be read fails every bundle alike.
 			return a, nil
 		}
-		if best.res == nil || passed(res) >= passed(best.res) {
+		if best.res == nil || res.Passed() >= best.res.Passed() {
 			best = a
 		}
 	}
 	return best, nil
-}
-
-// passed counts the checks that passed: how far a verification got.
-func passed(res *sigstore.Result) int {
-	n := 0
-	for _, c := range res.Checks {
-		if c.Status == "pass" {
-			n++
-		}
-	}
-	return n
 }
 
 // splitBundles reads a bundle file: one JSON document, or JSON Lines of

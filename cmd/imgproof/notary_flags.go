@@ -6,15 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 
 	"github.com/spf13/pflag"
 
-	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/notary"
-	"github.com/imgproof/imgproof/verify"
 )
 
 // notaryFlags configure Notary Project signature verification, in
@@ -37,9 +32,9 @@ func addNotaryFlags(f *pflag.FlagSet) {
 	f.StringVar(&notaryFlags.scope, "notary-scope", "", "repository the trust policy's registryScopes are matched against (default: the registry reference's repository, or local/NAME for a file)")
 }
 
-// notaryVerifier builds the Notary Project hook from the flags; nil when
+// notaryTrust reads the Notary Project trust the flags name; nil when
 // neither flag was given. Both are needed together.
-func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
+func notaryTrust() (*notary.Trust, error) {
 	f := &notaryFlags
 	if f.policy == "" && f.store == "" && len(f.crls) == 0 {
 		return nil, nil
@@ -59,10 +54,9 @@ func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--trust-store: %w", err)
 	}
+	// Without --notary-scope, attest gives each signature the source's
+	// own scope (attest.DefaultScope).
 	tr := &notary.Trust{Policy: p, Store: s, Scope: f.scope}
-	if tr.Scope == "" {
-		tr.Scope = defaultScope(rep.Source)
-	}
 	for _, path := range f.crls {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -74,24 +68,5 @@ func notaryVerifier(rep *verify.Report) (attest.NotaryVerifier, error) {
 		}
 		tr.CRLs = append(tr.CRLs, l)
 	}
-	return tr.Verifier(), nil
-}
-
-var scopeUnsafe = regexp.MustCompile(`[^a-z0-9._-]+`)
-
-// defaultScope is the repository of a registry reference (without tag or
-// digest), or local/NAME for a layout or archive.
-func defaultScope(src verify.Source) string {
-	if src.Format == verify.FormatRegistry {
-		ref, _, _ := strings.Cut(src.Path, "@")
-		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-			ref = ref[:i]
-		}
-		return ref
-	}
-	name := strings.Trim(scopeUnsafe.ReplaceAllString(strings.ToLower(filepath.Base(src.Path)), "-"), "-._")
-	if name == "" {
-		name = "image"
-	}
-	return "local/" + name
+	return tr, nil
 }

@@ -176,19 +176,39 @@ func openSource(ctx context.Context, arg string, opts *verify.Options) (*verify.
 	return openSpec(ctx, s, opts)
 }
 
-// openSpec verifies a parsed SOURCE.
+// openSpec verifies a parsed SOURCE. Before any claim is checked
+// (opts.Claims), the report names the transport that was used and the
+// content is held to what SOURCE names: the format of its transport and
+// the images of its REF.
 func openSpec(ctx context.Context, s sourceSpec, opts *verify.Options) (*verify.Result, error) {
-	var res *verify.Result
+	o := verify.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	var serr error
+	claims := o.Claims
+	o.Claims = func(ctx context.Context, res *verify.Result) {
+		if serr = s.narrow(res); serr == nil && claims != nil {
+			claims(ctx, res)
+		}
+	}
+	res, err := s.verify(ctx, &o)
+	if err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		return nil, serr
+	}
+	return res, nil
+}
+
+// verify runs the verifier on the file, directory or registry reference.
+func (s sourceSpec) verify(ctx context.Context, opts *verify.Options) (*verify.Result, error) {
 	if !s.local() {
 		if registrySource == nil {
 			return nil, usageError{fmt.Errorf("%s: this build cannot read registries", s.Arg)}
 		}
-		res, err := registrySource(ctx, s.Ref, opts)
-		if err != nil {
-			return nil, err
-		}
-		res.Report.Source.Transport = transportDocker
-		return res, nil
+		return registrySource(ctx, s.Ref, opts)
 	}
 	st, err := os.Stat(s.Path)
 	if err != nil {
@@ -196,19 +216,28 @@ func openSpec(ctx context.Context, s sourceSpec, opts *verify.Options) (*verify.
 	}
 	if st.IsDir() {
 		// The root and the file below stay open until the process exits:
-		// verify extensions (attestations, policies) read blobs through
-		// the Result after verification has returned.
+		// commands may read blobs through the Result after verification
+		// has returned.
 		root, err := os.OpenRoot(s.Path)
 		if err != nil {
 			return nil, err
 		}
-		res = verify.Dir(ctx, root.FS(), s.Path, opts)
-	} else {
-		f, err := os.Open(s.Path)
-		if err != nil {
-			return nil, err
-		}
-		res = verify.Archive(ctx, f, st.Size(), s.Path, opts)
+		return verify.Dir(ctx, root.FS(), s.Path, opts), nil
+	}
+	f, err := os.Open(s.Path)
+	if err != nil {
+		return nil, err
+	}
+	return verify.Archive(ctx, f, st.Size(), s.Path, opts), nil
+}
+
+// narrow is the stage of a local source's run between its content and
+// its claims: the report names the transport, and the content must be of
+// the transport's format and hold the images REF names.
+func (s sourceSpec) narrow(res *verify.Result) error {
+	if !s.local() {
+		res.Report.Source.Transport = transportDocker
+		return nil
 	}
 	if s.Transport != transportPath {
 		// A bare path is left out of the JSON report, which then stays
@@ -216,14 +245,12 @@ func openSpec(ctx context.Context, s sourceSpec, opts *verify.Options) (*verify.
 		res.Report.Source.Transport = s.Transport
 	}
 	if err := s.checkFormat(res.Report); err != nil {
-		return nil, err
+		return err
 	}
 	if s.Ref != "" {
-		if err := selectRef(res, s); err != nil {
-			return nil, err
-		}
+		return selectRef(res, s)
 	}
-	return res, nil
+	return nil
 }
 
 // checkFormat refuses an explicit transport that the content contradicts:
@@ -231,7 +258,7 @@ func openSpec(ctx context.Context, s sourceSpec, opts *verify.Options) (*verify.
 // index.json) named oci-archive: or oci:.
 func (s sourceSpec) checkFormat(r *verify.Report) error {
 	f := r.Source.Format
-	if f == "" || r.Verdict != verify.Verified {
+	if f == "" || r.Outcome() != verify.Verified {
 		return nil // a damaged source is reported as it is
 	}
 	hasIndex := f != verify.FormatDockerArchive
@@ -288,7 +315,7 @@ func selectRef(res *verify.Result, s sourceSpec) error {
 			keep = append(keep, img)
 		}
 	}
-	if len(keep) == 0 && r.Verdict != verify.Verified {
+	if len(keep) == 0 && r.Outcome() != verify.Verified {
 		return nil // a damaged source is reported as it is
 	}
 	if len(keep) == 0 {
