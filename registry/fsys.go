@@ -46,7 +46,9 @@ type FS struct {
 }
 
 // maxDocCache bounds the documents held between their fetch and their
-// first read; past it they are fetched again by digest when read.
+// first read; past it they are fetched again by digest when read. It is a
+// cache size, not an input cap: every document is bounded by its own
+// limit when fetched.
 const maxDocCache = 64 << 20
 
 var _ fs.ReadDirFS = (*FS)(nil)

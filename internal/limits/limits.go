@@ -40,7 +40,7 @@ const (
 	// Signed material and the files of trust.
 	SubjectDigests Kind = "subject-digests"    // digests of one statement subject
 	SignatureFile  Kind = "signature-bytes"    // one detached signature
-	ClaimFile      Kind = "claim-file-bytes"   // one attestation, bundle or envelope file, read whole before it is parsed
+	ClaimFile      Kind = "claim-file-bytes"   // one attestation, bundle or envelope file (in the browser, any file of trust), read whole before it is parsed
 	KeyFile        Kind = "key-file-bytes"     // one public key file, PEM or securesystemslib JSON
 	PolicyFile     Kind = "policy-file-bytes"  // one policy file
 	TrustedRoot    Kind = "trusted-root-bytes" // one sigstore trusted root
