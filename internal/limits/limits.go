@@ -4,6 +4,10 @@
 // The zero value of Limits is not usable; call Default and override fields.
 // Every limit that is hit produces an *Error, which the verifier maps to
 // the UNVERIFIABLE verdict: a check that could not run is never a pass.
+// The registry-* limits, which bound requests and time rather than input,
+// end in a failed fetch that names them instead (see Kind.Registry).
+// Concurrency and cache sizes are not limits: they change how fast a
+// verification runs, never what it accepts.
 package limits
 
 import (
