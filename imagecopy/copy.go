@@ -400,13 +400,7 @@ func (c *copier) copyBlob(name string, d digest.Digest, size int64) error {
 	if !d.Algorithm().Available() {
 		return fmt.Errorf("%s: unsupported digest algorithm", name)
 	}
-	f, err := c.src.Open(name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	c.written[name] = true
-	return c.dst.put(name, size, &checkedReader{ctx: c.ctx, r: io.LimitReader(f, size+1), h: d.Algorithm().Hash(), want: d, size: size, name: name})
+	return c.copyBlobFrom(name, name, d, size)
 }
 
 // checkedReader hashes what passes through and fails at the end, before

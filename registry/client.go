@@ -188,7 +188,7 @@ func newClient(ctx context.Context, repo name.Repository, lim limits.Limits, o *
 	}
 	return &client{
 		repo:     repo,
-		http:     &http.Client{Transport: tr, CheckRedirect: checkRedirect(o.InsecureUnsafe)},
+		http:     &http.Client{Transport: tr, CheckRedirect: checkRedirect(o.InsecureUnsafe, lim.RegistryRedirects)},
 		policy:   p,
 		idle:     idle,
 		blobTime: millis(lim.RegistryBlobMillis),

@@ -16,10 +16,6 @@ import (
 	"github.com/imgproof/imgproof/verify"
 )
 
-// maxDiscoverySubjects bounds how many manifests of an index are searched
-// for signatures and attestations, besides the root itself.
-const maxDiscoverySubjects = 64
-
 // discoveryParallelism bounds the subjects searched at once.
 const discoveryParallelism = 8
 
@@ -31,7 +27,7 @@ func (f *FS) discover(ctx context.Context, root digest.Digest, doc *looseDoc) []
 	subjects := []digest.Digest{root}
 	if doc != nil {
 		for _, m := range doc.Manifests {
-			if len(subjects) > maxDiscoverySubjects {
+			if len(subjects) > f.lim.RegistryDiscovery {
 				break
 			}
 			if m.Annotations["vnd.docker.reference.type"] != "" {

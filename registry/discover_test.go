@@ -241,3 +241,46 @@ func TestManyReferrersAreBounded(t *testing.T) {
 		t.Fatalf("no finding says referrers were dropped: %v", fsys.Findings())
 	}
 }
+
+// TestDiscoverySubjectsAreBounded signs every platform manifest of an
+// index with a cosign .sig tag: by default each signature is found; with
+// registry-discovery-subjects=1 only the first manifest is searched.
+func TestDiscoverySubjectsAreBounded(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.MultiPlatform())
+	if len(b.Expected.Images) < 2 {
+		t.Fatalf("%d images; the test needs an index of several", len(b.Expected.Images))
+	}
+	f := newFakeRegistry(t, b)
+	var sigs []artifact
+	for _, im := range b.Expected.Images {
+		s := cosignSignature(im.ManifestDigest)
+		f.add(s)
+		f.tags[strings.Replace(im.ManifestDigest, ":", "-", 1)+".sig"] = s.digest
+		sigs = append(sigs, s)
+	}
+	found := func(lim limits.Limits) []bool {
+		fsys, err := Open(context.Background(), f.ref("latest"), lim, &Options{Keychain: authn.NewMultiKeychain()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := entries(t, fsys)
+		var out []bool
+		for _, s := range sigs {
+			_, ok := got[s.digest]
+			out = append(out, ok)
+		}
+		return out
+	}
+	for i, ok := range found(limits.Default()) {
+		if !ok {
+			t.Fatalf("default limits: the signature of image %d was not found", i)
+		}
+	}
+	lim := limits.Default()
+	lim.RegistryDiscovery = 1
+	for i, ok := range found(lim) {
+		if ok != (i == 0) {
+			t.Fatalf("registry-discovery-subjects=1: image %d's signature found: %v", i, ok)
+		}
+	}
+}

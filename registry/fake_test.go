@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/imgproof/imgproof/fixtures"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -571,5 +572,40 @@ func TestUnreachableRootGivesUsableResult(t *testing.T) {
 	}
 	if _, err := Verify(context.Background(), "Not A Reference::", nil, nil); !errors.Is(err, ErrReference) {
 		t.Fatalf("invalid reference: %v", err)
+	}
+}
+
+// TestRedirectLimit sends every blob through three redirects: the default
+// registry-redirects follows them; a limit of 2 refuses the chain, and
+// the report is UNVERIFIABLE with a finding that names the limit.
+func TestRedirectLimit(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	f := newFakeRegistry(t, b)
+	f.lie = func(w http.ResponseWriter, r *http.Request, kind, ref string) bool {
+		hop := len(r.URL.Query()["hop"])
+		if kind != "blobs" || hop == 3 {
+			return false
+		}
+		http.Redirect(w, r, r.URL.Path+"?"+strings.Repeat("hop=1&", hop+1), http.StatusTemporaryRedirect)
+		return true
+	}
+	run := func(lim *limits.Limits) *verify.Report {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := Verify(ctx, f.ref("latest"), &verify.Options{Limits: lim}, &Options{Keychain: authn.NewMultiKeychain()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Report
+	}
+	def := limits.Default()
+	if rep := run(&def); rep.Verdict != verify.Verified {
+		t.Fatalf("default limits: %s %v", rep.Verdict, findingCodes(rep))
+	}
+	lim := limits.Default()
+	lim.RegistryRedirects = 2
+	rep := run(&lim)
+	if rep.Verdict != verify.Unverifiable || !strings.Contains(reportText(rep), string(limits.RegistryRedirects)) {
+		t.Fatalf("registry-redirects=2: %s %v", rep.Verdict, rep.Err())
 	}
 }

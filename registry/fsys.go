@@ -12,10 +12,10 @@ import (
 	"io/fs"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/imgproof/imgproof/internal/fileinfo"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
@@ -46,7 +46,9 @@ type FS struct {
 }
 
 // maxDocCache bounds the documents held between their fetch and their
-// first read; past it they are fetched again by digest when read.
+// first read; past it they are fetched again by digest when read. It is a
+// cache size, not an input cap: every document is bounded by its own
+// limit when fetched.
 const maxDocCache = 64 << 20
 
 var _ fs.ReadDirFS = (*FS)(nil)
@@ -102,10 +104,10 @@ func (f *FS) Open(name string) (fs.File, error) {
 	switch name {
 	case ".":
 		return &dirFile{name: ".", entries: []fs.DirEntry{
-			fileInfo{name: "blobs", dir: true}, fileInfo{name: "index.json", size: int64(len(f.index))},
-			fileInfo{name: "oci-layout", size: int64(len(layoutFile))}}}, nil
+			fileinfo.Dir("blobs"), fileinfo.File("index.json", int64(len(f.index))),
+			fileinfo.File("oci-layout", int64(len(layoutFile)))}}, nil
 	case "blobs":
-		return &dirFile{name: "blobs", entries: []fs.DirEntry{fileInfo{name: "sha256", dir: true}, fileInfo{name: "sha512", dir: true}}}, nil
+		return &dirFile{name: "blobs", entries: []fs.DirEntry{fileinfo.Dir("sha256"), fileinfo.Dir("sha512")}}, nil
 	case "blobs/sha256", "blobs/sha512":
 		// A registry cannot be listed; the layout shows no stray blobs.
 		return &dirFile{name: name[len("blobs/"):]}, nil
@@ -191,7 +193,7 @@ func (f *FS) openBlob(d digest.Digest, name string) (fs.File, error) {
 	if !known || size < 0 {
 		size = max(resp.ContentLength, 0)
 	}
-	return &blobFile{info: fileInfo{name: name[strings.LastIndexByte(name, '/')+1:], size: size}, rc: rc}, nil
+	return &blobFile{info: fileinfo.File(name[strings.LastIndexByte(name, '/')+1:], size), rc: rc}, nil
 }
 
 // fetchManifest fetches a manifest by digest, remembers it and learns the
@@ -369,40 +371,20 @@ func firstNonEmpty(s ...string) string {
 
 // Files.
 
-type fileInfo struct {
-	name string
-	size int64
-	dir  bool
-}
-
-func (i fileInfo) Name() string { return i.name }
-func (i fileInfo) Size() int64  { return i.size }
-func (i fileInfo) Mode() fs.FileMode {
-	if i.dir {
-		return fs.ModeDir | 0o555
-	}
-	return 0o444
-}
-func (i fileInfo) ModTime() time.Time         { return time.Time{} }
-func (i fileInfo) IsDir() bool                { return i.dir }
-func (i fileInfo) Sys() any                   { return nil }
-func (i fileInfo) Type() fs.FileMode          { return i.Mode().Type() }
-func (i fileInfo) Info() (fs.FileInfo, error) { return i, nil }
-
 type memFile struct {
-	info fileInfo
+	info fileinfo.Info
 	*bytes.Reader
 }
 
 func newMemFile(name string, b []byte) *memFile {
-	return &memFile{info: fileInfo{name: name[strings.LastIndexByte(name, '/')+1:], size: int64(len(b))}, Reader: bytes.NewReader(b)}
+	return &memFile{info: fileinfo.File(name[strings.LastIndexByte(name, '/')+1:], int64(len(b))), Reader: bytes.NewReader(b)}
 }
 
 func (m *memFile) Stat() (fs.FileInfo, error) { return m.info, nil }
 func (m *memFile) Close() error               { return nil }
 
 type blobFile struct {
-	info fileInfo
+	info fileinfo.Info
 	rc   io.ReadCloser
 }
 
@@ -416,7 +398,7 @@ type dirFile struct {
 	off     int
 }
 
-func (d *dirFile) Stat() (fs.FileInfo, error) { return fileInfo{name: d.name, dir: true}, nil }
+func (d *dirFile) Stat() (fs.FileInfo, error) { return fileinfo.Dir(d.name), nil }
 func (d *dirFile) Read([]byte) (int, error) {
 	return 0, &fs.PathError{Op: "read", Path: d.name, Err: errors.New("is a directory")}
 }

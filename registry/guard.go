@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // ErrPlainHTTP is returned when a request would go over plain HTTP to a
@@ -16,9 +18,6 @@ var ErrPlainHTTP = errors.New("plain HTTP refused for a non-loopback host")
 
 // ErrRedirect is returned when a redirect breaks the redirect policy.
 var ErrRedirect = errors.New("redirect refused")
-
-// maxRedirects bounds a redirect chain, as net/http's default does.
-const maxRedirects = 10
 
 // guard is the innermost RoundTripper: it refuses plain HTTP to hosts that
 // are not on loopback, and it strips the registry's credentials from any
@@ -69,12 +68,14 @@ func sentBefore(req *http.Request, auth string) bool {
 	return false
 }
 
-// checkRedirect bounds redirect chains and refuses a downgrade from HTTPS
-// to plain HTTP.
-func checkRedirect(allowHTTP bool) func(*http.Request, []*http.Request) error {
+// checkRedirect bounds redirect chains to maxRedirects hops
+// (limits.RegistryRedirects) and refuses a downgrade from HTTPS to plain
+// HTTP. Like the other registry limits, a long chain is a failed fetch
+// whose message names the limit, not a *limits.Error.
+func checkRedirect(allowHTTP bool, maxRedirects int) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
-			return fmt.Errorf("%w: more than %d redirects", ErrRedirect, maxRedirects)
+			return fmt.Errorf("%w: more than %d redirects (limit %s)", ErrRedirect, maxRedirects, limits.RegistryRedirects)
 		}
 		if req.URL.Scheme == "http" && via[0].URL.Scheme == "https" && !allowHTTP && !isLoopback(req.URL.Hostname()) {
 			return fmt.Errorf("%w: HTTPS to plain HTTP downgrade to %s", ErrRedirect, req.URL.Host)

@@ -78,7 +78,7 @@ func Open(ctx context.Context, ref string, lim limits.Limits, o *Options) (*FS, 
 	if err != nil {
 		return nil, err
 	}
-	f := &FS{ctx: ctx, c: c, lim: lim, docs: map[digest.Digest][]byte{}, nodes: map[digest.Digest]node{}}
+	f := &FS{ctx: ctx, c: c, lim: withRegistryDefaults(lim), docs: map[digest.Digest][]byte{}, nodes: map[digest.Digest]node{}}
 	path := "registry:" + r.Name()
 	resp, err := c.get(ctx, "manifests", r.Identifier(), f.docLimit(), r.Name())
 	if err != nil {

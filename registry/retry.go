@@ -308,6 +308,8 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%w (%w)", err, stop)
 		}
 		if resp != nil {
+			// Drain a little so that the connection can be reused; the
+			// rest is dropped with it (a cost bound, not an input cap).
 			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 			resp.Body.Close()
 		}

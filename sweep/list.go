@@ -5,6 +5,7 @@ package sweep
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,15 +18,12 @@ import (
 	"github.com/imgproof/imgproof/registry"
 )
 
-// maxLine bounds one line of a reference list: no reference is longer
-// than a few hundred bytes (the distribution spec caps names at 255).
-const maxLine = 4096
-
 // ReadList reads references, one a line; blank lines and lines starting
-// with # are skipped. At most lim.SweepReferences are read.
+// with # are skipped. At most lim.SweepReferences are read, each line at
+// most lim.SweepReference bytes long.
 func ReadList(r io.Reader, lim limits.Limits) ([]string, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 512), maxLine)
+	sc.Buffer(make([]byte, 0, min(512, lim.SweepReference)), lim.SweepReference)
 	var out []string
 	n := 0
 	for sc.Scan() {
@@ -39,7 +37,9 @@ func ReadList(r io.Reader, lim limits.Limits) ([]string, error) {
 		}
 		out = append(out, s)
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("%w: %w", ErrUsage, limits.Exceeded(limits.SweepReference, int64(lim.SweepReference), fmt.Sprintf("the reference list, line %d", n+1)))
+	} else if err != nil {
 		return nil, fmt.Errorf("%w: reading the reference list at line %d: %w", ErrUsage, n+1, err)
 	}
 	return out, nil

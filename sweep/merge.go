@@ -19,7 +19,8 @@ type Output struct {
 }
 
 // maxOutputLine bounds one line of a sweep output: a report with every
-// finding of a large image.
+// finding of a large image. The outputs are what imgproof's own shards
+// wrote, not input from an image, so this is not a limit kind.
 const maxOutputLine = 64 << 20
 
 // Failure is an image that did not verify, with the findings that decided
@@ -30,7 +31,8 @@ type Failure struct {
 	Findings  []verify.Finding
 }
 
-// maxFailureFindings bounds the findings kept per image for SARIF.
+// maxFailureFindings bounds the findings kept per image for SARIF: the
+// size of the summary, not a bound on input.
 const maxFailureFindings = 20
 
 // Merge joins the outputs of a sweep's shards into one summary, and lists

@@ -9,6 +9,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -327,6 +328,16 @@ func TestExitCodes(t *testing.T) {
 	}
 	if _, err := ReadList(strings.NewReader("a\nb\n# c\n\nd\n"), l); err == nil {
 		t.Error("ReadList read 3 references past sweep-references=2")
+	}
+	l = limits.Default()
+	l.SweepReference = 16
+	long := "registry.example/" + strings.Repeat("a", 16) + ":v1\n"
+	var le *limits.Error
+	if _, err := ReadList(strings.NewReader("a\n"+long), l); !errors.As(err, &le) || le.Kind != limits.SweepReference {
+		t.Errorf("a 37-byte line past sweep-reference-bytes=16: %v", err)
+	}
+	if refs, err := ReadList(strings.NewReader("a\n"+long), limits.Default()); err != nil || len(refs) != 2 {
+		t.Errorf("default limits: %v %v", refs, err)
 	}
 }
 

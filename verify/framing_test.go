@@ -14,6 +14,7 @@ import (
 	"testing/fstest"
 
 	"github.com/imgproof/imgproof/fixtures"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -428,4 +429,38 @@ func readExample(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestOuterGzipTailIsBounded appends 4 MiB of zeros to a tar before it
+// is gzipped: a few KiB on disk that the outer stream inflates after the
+// tar's end. Under the default limits the archive verifies; under a
+// 1 MiB archive-tail-bytes it is UNVERIFIABLE with E_LIMIT_EXCEEDED,
+// whichever decompressor reads it.
+func TestOuterGzipTailIsBounded(t *testing.T) {
+	data := ociArchive(t, fixtures.Default())
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(data)
+	zw.Write(make([]byte, 4<<20))
+	zw.Close()
+	if buf.Len() > 1<<20 {
+		t.Fatalf("the gzipped archive is %d bytes; the tail should inflate, not be stored", buf.Len())
+	}
+	for via, r := range both(buf.Bytes(), nil) {
+		if r.Verdict != verify.Verified || !r.Source.Compressed {
+			t.Fatalf("default limits, %s: %s %v", via, r.Verdict, r.Findings)
+		}
+	}
+	lim := limits.Default()
+	lim.ArchiveTail = 1 << 20
+	reps := both(buf.Bytes(), &verify.Options{Limits: &lim})
+	eng := &strictEngines{zeroPadding: true}
+	reps["Archive with engines"] = verify.Archive(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), "x.tar.gz",
+		&verify.Options{Limits: &lim, Engines: eng.engines()}).Report
+	for via, r := range reps {
+		f := expect(t, via, r, verify.Unverifiable, verify.CodeLimitExceeded)
+		if !strings.Contains(f.Message, string(limits.ArchiveTail)) {
+			t.Fatalf("%s: the finding %q does not name %s", via, f.Message, limits.ArchiveTail)
+		}
+	}
 }

@@ -82,20 +82,27 @@ type TarReader struct {
 	fr *frameReader    // a stream
 	pr *positionReader // or an io.ReaderAt
 	ra io.ReaderAt
+	// tail bounds what RestNonZero reads: limits.ArchiveTail.
+	tail int64
 }
 
-// NewTarReader reads the tar stream r, once, front to back.
+// NewTarReader reads the tar stream r, once, front to back, under the
+// default limits until SetLimits or IndexTar gives it others.
 func NewTarReader(r io.Reader) *TarReader {
 	fr := &frameReader{r: r}
-	return &TarReader{tr: tar.NewReader(fr), fr: fr}
+	return &TarReader{tr: tar.NewReader(fr), fr: fr, tail: limits.Default().ArchiveTail}
 }
 
 // NewTarReaderAt reads the tar archive of size bytes in r, skipping entry
 // data that is not read instead of reading it.
 func NewTarReaderAt(r io.ReaderAt, size int64) *TarReader {
 	pr := &positionReader{r: r, end: size}
-	return &TarReader{tr: tar.NewReader(pr), pr: pr, ra: r}
+	return &TarReader{tr: tar.NewReader(pr), pr: pr, ra: r, tail: limits.Default().ArchiveTail}
 }
+
+// SetLimits bounds the reader by lim: what follows the end-of-archive
+// marker may be at most lim.ArchiveTail bytes.
+func (t *TarReader) SetLimits(lim *limits.Limits) { t.tail = lim.ArchiveTail }
 
 // Next advances to the next entry, as tar.Reader.Next does; io.EOF at the
 // end-of-archive marker or at the end of the input.
@@ -136,8 +143,11 @@ func (t *TarReader) Rest() io.Reader {
 
 // RestNonZero reads the input from where the tar reader stopped to its
 // end and reports whether any byte was not zero, and the first read error
-// (for a gzipped archive, a cut or a trailer that does not match).
-func (t *TarReader) RestNonZero() (bool, error) { return trailingNonZero(t.Rest()) }
+// (for a gzipped archive, a cut or a trailer that does not match). More
+// than limits.ArchiveTail bytes, decompressed, give a *limits.Error.
+func (t *TarReader) RestNonZero() (bool, error) {
+	return trailingNonZero(t.Rest(), t.tail, "after the end-of-archive marker")
+}
 
 // BlockAlign rounds a tar stream offset up to the 512-byte block size.
 func BlockAlign(n int64) int64 { return blockAlign(n) }
@@ -152,8 +162,10 @@ type TarIndex struct {
 	hops int
 }
 
-// IndexTar reads the headers of t to its end. Entry data is skipped.
+// IndexTar reads the headers of t to its end, and sets its limits to lim.
+// Entry data is skipped.
 func IndexTar(t *TarReader, lim *limits.Limits) (*TarIndex, error) {
+	t.SetLimits(lim)
 	x := &TarIndex{ix: tarIndex{entries: map[string]*entry{}}, hops: lim.LinkHops}
 	for {
 		hdr, err := t.Next()

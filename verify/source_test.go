@@ -136,3 +136,33 @@ func TestIndexTarAndLinkRules(t *testing.T) {
 		t.Fatal("a name held twice was indexed")
 	}
 }
+
+// TestRestNonZeroIsBounded reads 64 KiB of zeros after the end-of-archive
+// marker: allowed by default, a *limits.Error naming archive-tail-bytes
+// under a 32 KiB limit, as IndexTar and SetLimits set it.
+func TestRestNonZeroIsBounded(t *testing.T) {
+	def := limits.Default()
+	data := sourceTar(t, make([]byte, 64<<10), &tar.Header{Name: "a", Size: 3})
+	lim := limits.Default()
+	lim.ArchiveTail = 32 << 10
+	for name, open := range map[string]func() *TarReader{
+		"stream":   func() *TarReader { return NewTarReader(bytes.NewReader(data)) },
+		"readerAt": func() *TarReader { return NewTarReaderAt(bytes.NewReader(data), int64(len(data))) },
+	} {
+		tr := open()
+		if _, err := IndexTar(tr, &def); err != nil {
+			t.Fatal(err)
+		}
+		if nz, err := tr.RestNonZero(); nz || err != nil {
+			t.Fatalf("%s, default limits: %v %v", name, nz, err)
+		}
+		tr = open()
+		if _, err := IndexTar(tr, &lim); err != nil {
+			t.Fatal(err)
+		}
+		var le *limits.Error
+		if _, err := tr.RestNonZero(); !errors.As(err, &le) || le.Kind != limits.ArchiveTail {
+			t.Fatalf("%s, archive-tail-bytes=32KiB: %v", name, err)
+		}
+	}
+}

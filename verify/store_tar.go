@@ -215,9 +215,11 @@ func blockAlign(n int64) int64 { return (n + 511) &^ 511 }
 // trailer. Zero padding is what tar writes to fill its last record;
 // anything else is a warning, since some extractors read past the marker.
 // A read error fails: for a gzipped archive, a cut, a trailer that does not
-// match (CRC-32, ISIZE) or bytes after the last gzip member.
+// match (CRC-32, ISIZE) or bytes after the last gzip member. More than
+// limits.ArchiveTail bytes (decompressed) is a limit: a gzip stream can
+// inflate a short tail of zeros without end.
 func (v *verifier) checkTrailing(r io.Reader, name string) error {
-	nonZero, err := trailingNonZero(r)
+	nonZero, err := trailingNonZero(r, v.lim.ArchiveTail, name)
 	if err != nil {
 		return outerStreamError(err, name)
 	}
@@ -248,13 +250,20 @@ func outerStreamError(err error, name string) error {
 }
 
 // trailingNonZero reads r to its end and reports whether any byte was not
-// zero, and the first read error other than io.EOF.
-func trailingNonZero(r io.Reader) (bool, error) {
+// zero, and the first read error other than io.EOF. Past limit bytes it
+// stops with a *limits.Error naming what.
+func trailingNonZero(r io.Reader, limit int64, what string) (bool, error) {
 	buf := make([]byte, 32<<10)
 	nonZero := false
+	var n int64
+	lr := &io.LimitedReader{R: r, N: limit + 1}
 	for {
-		n, err := r.Read(buf)
-		if !nonZero && !allZero(buf[:n]) {
+		m, err := lr.Read(buf)
+		n += int64(m)
+		if n > limit {
+			return nonZero, limits.Exceeded(limits.ArchiveTail, limit, what)
+		}
+		if !nonZero && !allZero(buf[:m]) {
 			nonZero = true
 		}
 		if err == io.EOF {
@@ -311,17 +320,16 @@ type streamStore struct {
 	ix        *tarIndex
 	evidences map[string]*evidence
 	kept      map[string][]byte
-	v         *verifier
+	// unkept are the documents left out past limits.StreamDocuments.
+	unkept map[string]bool
+	v      *verifier
 }
-
-// keepBudget bounds the total bytes of documents kept from a stream.
-const keepBudget = 256 << 20
 
 func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, error) {
 	t := NewTarReader(r)
 	fr, tr := t.fr, t.tr
 	var f tarFrame
-	s := &streamStore{ix: &tarIndex{entries: map[string]*entry{}}, evidences: map[string]*evidence{}, kept: map[string][]byte{}, v: v}
+	s := &streamStore{ix: &tarIndex{entries: map[string]*entry{}}, evidences: map[string]*evidence{}, kept: map[string][]byte{}, unkept: map[string]bool{}, v: v}
 	var keptBytes int64
 	for {
 		hdr, err := tr.Next()
@@ -358,7 +366,11 @@ func indexStream(ctx context.Context, v *verifier, r io.Reader) (*streamStore, e
 		}
 		var keep *bytes.Buffer
 		var src io.Reader = tr
-		if hdr.Size <= v.lim.ArchiveMetadata && keptBytes+hdr.Size <= keepBudget {
+		switch {
+		case hdr.Size > v.lim.ArchiveMetadata:
+		case keptBytes+hdr.Size > v.lim.StreamDocuments:
+			s.unkept[name] = true
+		default:
 			keep = &bytes.Buffer{}
 			src = io.TeeReader(tr, keep)
 		}
@@ -409,7 +421,10 @@ func (s *streamStore) readFile(name string, limit int64) ([]byte, error) {
 		if e := s.ix.entries[n]; e != nil && e.size > limit {
 			return nil, limits.Exceeded(limits.ArchiveMetadata, limit, name)
 		}
-		return nil, fmt.Errorf("%s: not a JSON document, or past the budget for documents kept from a one-pass stream", name)
+		if s.unkept[n] {
+			return nil, limits.Exceeded(limits.StreamDocuments, s.v.lim.StreamDocuments, name)
+		}
+		return nil, fmt.Errorf("%s: not a JSON document", name)
 	}
 	if int64(len(b)) > limit {
 		return nil, limits.Exceeded(limits.ArchiveMetadata, limit, name)

@@ -13,8 +13,8 @@ import (
 )
 
 // maxClaimFile bounds one attestation, key, policy or trusted-root file,
-// which are read whole (images never are).
-const maxClaimFile = 64 << 20
+// which are read whole (images never are): limits.ClaimFile.
+var maxClaimFile = limits.Default().ClaimFile
 
 // claimOptions are the JavaScript options that mirror the CLI's
 // --attestation, --key, --policy, --threshold, --certificate-* and

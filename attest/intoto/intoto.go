@@ -30,9 +30,6 @@ const (
 	StatementV1  = "https://in-toto.io/Statement/v1"
 )
 
-// MaxDigestsPerSubject bounds the digest set of one subject.
-const MaxDigestsPerSubject = 32
-
 // Errors, matched with errors.Is.
 var (
 	ErrPayloadType  = errors.New("unsupported payload type")
@@ -91,8 +88,8 @@ func Parse(payload []byte, lim limits.Limits) (*Statement, error) {
 		if len(sub.Digest) == 0 {
 			return nil, fmt.Errorf("%w: subject[%d] has no digest", ErrStatement, i)
 		}
-		if len(sub.Digest) > MaxDigestsPerSubject {
-			return nil, limits.Exceeded(limits.Subjects, MaxDigestsPerSubject, fmt.Sprintf("subject[%d] digests", i))
+		if len(sub.Digest) > lim.SubjectDigests {
+			return nil, limits.Exceeded(limits.SubjectDigests, int64(lim.SubjectDigests), fmt.Sprintf("subject[%d] digests", i))
 		}
 	}
 	return &s, nil

@@ -56,6 +56,9 @@ type Options struct {
 	// ProductName, when set, is the product's name in the last step's link;
 	// without it any final product with the same digest matches.
 	ProductName string
+	// Limits bounds the layout, link and key files (AttestationDocument,
+	// JSONDepth, KeyFile); nil means limits.Default().
+	Limits *limits.Limits
 }
 
 // Errors, matched with errors.Is.
@@ -107,9 +110,6 @@ func (r *Result) fail(name string, kind, err error) error {
 	return &Error{Check: name, Kind: kind, Err: err}
 }
 
-// MaxMetadata bounds one layout or link file.
-const MaxMetadata = 16 << 20
-
 // Verify runs the in-toto verification workflow. The Result is never nil;
 // the error is an *Error unless verification succeeded.
 func Verify(ctx context.Context, opts Options) (res *Result, err error) {
@@ -130,16 +130,20 @@ func Verify(ctx context.Context, opts Options) (res *Result, err error) {
 		return res, res.fail("options", ErrUsage, err)
 	}
 
+	lim := limits.Default()
+	if opts.Limits != nil {
+		lim = *opts.Limits
+	}
 	owners := make([]ownerKey, 0, len(opts.LayoutKeys))
 	for i, data := range opts.LayoutKeys {
-		k, err := loadOwnerKey(data, fmt.Sprintf("layout key %d", i+1))
+		k, err := loadOwnerKey(data, fmt.Sprintf("layout key %d", i+1), lim)
 		if err != nil {
 			return res, res.fail("layout-keys", ErrUsage, err)
 		}
 		owners = append(owners, k)
 	}
 
-	if err := strictFile(opts.Layout); err != nil {
+	if err := strictFile(opts.Layout, lim); err != nil {
 		return res, res.fail("layout-parse", ErrMalformed, err)
 	}
 	layoutEnv, err := in_toto.LoadMetadata(opts.Layout)
@@ -191,7 +195,7 @@ func Verify(ctx context.Context, opts Options) (res *Result, err error) {
 	if err != nil {
 		return res, res.fail("layout-certificates", ErrMalformed, err)
 	}
-	if err := strictLinks(opts.LinkDir, layout); err != nil {
+	if err := strictLinks(opts.LinkDir, layout, lim); err != nil {
 		return res, res.fail("links-parse", ErrMalformed, err)
 	}
 	stepsMetadata, err := in_toto.LoadLinksForLayout(layout, opts.LinkDir)
@@ -329,22 +333,23 @@ func inspectionsAsItems(l in_toto.Layout) []interface{} {
 	return out
 }
 
-// strictFile rejects a metadata file that is too large, or on which JSON
-// parsers could disagree (duplicate keys, invalid UTF-8, trailing data).
-func strictFile(path string) error {
+// strictFile rejects a metadata file that is too large (over
+// lim.AttestationDocument), or on which JSON parsers could disagree
+// (duplicate keys, invalid UTF-8, trailing data).
+func strictFile(path string, lim limits.Limits) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxMetadata+1))
+	data, err := io.ReadAll(io.LimitReader(f, lim.AttestationDocument+1))
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if len(data) > MaxMetadata {
-		return limits.Exceeded(limits.AttestationDocument, MaxMetadata, path)
+	if int64(len(data)) > lim.AttestationDocument {
+		return limits.Exceeded(limits.AttestationDocument, lim.AttestationDocument, path)
 	}
-	if err := strictjson.Check(data, limits.Default().JSONDepth); err != nil {
+	if err := strictjson.Check(data, lim.JSONDepth); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
@@ -352,14 +357,14 @@ func strictFile(path string) error {
 
 // strictLinks applies strictFile to every link file the layout's steps
 // may load.
-func strictLinks(dir string, layout in_toto.Layout) error {
+func strictLinks(dir string, layout in_toto.Layout, lim limits.Limits) error {
 	for _, s := range layout.Steps {
 		matches, err := filepath.Glob(filepath.Join(dir, globEscape(s.Name)+".*.link"))
 		if err != nil {
 			return err
 		}
 		for _, m := range matches {
-			if err := strictFile(m); err != nil {
+			if err := strictFile(m, lim); err != nil {
 				return err
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/signerverifier"
 
 	"github.com/imgproof/imgproof/attest/keys"
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // ownerKey is a layout key with every key ID in-toto implementations give it.
@@ -26,15 +27,15 @@ type ownerKey struct {
 // loadOwnerKey reads a PEM public key (PKIX, PKCS#1 or a certificate's key)
 // or a securesystemslib JSON public key, as in-toto-keygen writes Ed25519
 // and ECDSA keys. Private keys are refused.
-func loadOwnerKey(data []byte, name string) (ownerKey, error) {
+func loadOwnerKey(data []byte, name string, lim limits.Limits) (ownerKey, error) {
 	var s *keys.SSLib
 	if keys.IsSSLibJSON(data) {
 		var err error
-		if s, _, err = keys.ParseSSLib(data, name); err != nil {
+		if s, _, err = keys.ParseSSLibLimited(data, name, lim); err != nil {
 			return ownerKey{}, err
 		}
 	} else {
-		ks, err := keys.ParsePEM(data, name)
+		ks, err := keys.ParsePEMLimited(data, name, lim)
 		if err != nil {
 			return ownerKey{}, err
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/imgproof/imgproof/attest/intotolayout/intototest"
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // The in-toto demo supply chain as the Python reference implementation
@@ -252,7 +253,7 @@ func TestPythonDemoKeyIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, who := range []string{"bob", "carl"} {
-			k, err := loadOwnerKey(readFile(t, filepath.Join("testdata", "pydemo", kt, who+".pub")), who)
+			k, err := loadOwnerKey(readFile(t, filepath.Join("testdata", "pydemo", kt, who+".pub")), who, limits.Default())
 			if err != nil {
 				t.Fatalf("%s/%s.pub: %v", kt, who, err)
 			}
@@ -279,7 +280,7 @@ func TestOwnerKeyIDVariants(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kp := intototest.NewKey(t)
-			k, err := loadOwnerKey(kp.PubPEM, "owner")
+			k, err := loadOwnerKey(kp.PubPEM, "owner", limits.Default())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,10 +24,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-)
 
-// MaxPEM bounds the size of one PEM file.
-const MaxPEM = 64 << 10
+	"github.com/imgproof/imgproof/internal/limits"
+)
 
 // MinRSABits is the smallest RSA modulus accepted.
 const MinRSABits = 2048
@@ -62,13 +61,20 @@ func (k *Key) String() string {
 // RSA PUBLIC KEY (PKCS#1) and CERTIFICATE blocks (the certificate's key is
 // used; the certificate itself is not validated). name labels the keys.
 // Other block types are an error, as is a file with no key. A file that is
-// a securesystemslib JSON key (see ParseSSLib) gives its one key.
+// a securesystemslib JSON key (see ParseSSLib) gives its one key. A file
+// over the default limits.KeyFile is a *limits.Error; ParsePEMLimited
+// takes the limit from lim.
 func ParsePEM(data []byte, name string) ([]*Key, error) {
-	if len(data) > MaxPEM {
-		return nil, fmt.Errorf("%s: key file larger than %d bytes", name, MaxPEM)
+	return ParsePEMLimited(data, name, limits.Default())
+}
+
+// ParsePEMLimited is ParsePEM with the key file bounded by lim.KeyFile.
+func ParsePEMLimited(data []byte, name string, lim limits.Limits) ([]*Key, error) {
+	if err := checkSize(data, name, lim); err != nil {
+		return nil, err
 	}
 	if IsSSLibJSON(data) {
-		_, k, err := ParseSSLib(data, name)
+		_, k, err := parseSSLib(data, name)
 		if err != nil {
 			return nil, err
 		}
@@ -181,6 +187,14 @@ func (k *Key) Verify(msg, sig []byte) error {
 	}
 	if !ok {
 		return fmt.Errorf("%s: %w", k, ErrSignature)
+	}
+	return nil
+}
+
+// checkSize bounds one key file by lim.KeyFile.
+func checkSize(data []byte, name string, lim limits.Limits) error {
+	if int64(len(data)) > lim.KeyFile {
+		return limits.Exceeded(limits.KeyFile, lim.KeyFile, name)
 	}
 	return nil
 }

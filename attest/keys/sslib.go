@@ -16,6 +16,7 @@ import (
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify/strictjson"
 )
 
@@ -53,10 +54,21 @@ func IsSSLibJSON(data []byte) bool {
 // duplicate or unknown member names) and checks that the key type, the
 // scheme and the key material agree. A key file that holds a private key,
 // or whose keyid does not derive from its key, is an error.
+// A file over the default limits.KeyFile is a *limits.Error;
+// ParseSSLibLimited takes the limit from lim.
 func ParseSSLib(data []byte, name string) (*SSLib, *Key, error) {
-	if len(data) > MaxPEM {
-		return nil, nil, fmt.Errorf("%s: key file larger than %d bytes", name, MaxPEM)
+	return ParseSSLibLimited(data, name, limits.Default())
+}
+
+// ParseSSLibLimited is ParseSSLib with the key file bounded by lim.KeyFile.
+func ParseSSLibLimited(data []byte, name string, lim limits.Limits) (*SSLib, *Key, error) {
+	if err := checkSize(data, name, lim); err != nil {
+		return nil, nil, err
 	}
+	return parseSSLib(data, name)
+}
+
+func parseSSLib(data []byte, name string) (*SSLib, *Key, error) {
 	var s SSLib
 	if err := strictjson.Unmarshal(data, &s, 8); err != nil {
 		return nil, nil, fmt.Errorf("%s: not a securesystemslib JSON key: %w", name, err)

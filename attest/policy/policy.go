@@ -22,14 +22,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/imgproof/imgproof/attest/slsa"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify/strictjson"
 )
 
 // APIVersion is the only accepted apiVersion.
 const APIVersion = "imgproof.dev/policy/v1"
-
-// MaxBytes bounds a policy file.
-const MaxBytes = 1 << 20
 
 // Schema is the JSON schema of the policy file.
 //
@@ -165,8 +163,8 @@ func ForFile(lang, path, body, predicateType string) (*Policy, error) {
 	if lang != LangCUE && lang != LangRego {
 		return nil, fmt.Errorf("policy language %q: want cue or rego", lang)
 	}
-	if len(body) > MaxBytes {
-		return nil, fmt.Errorf("policy larger than %d bytes", MaxBytes)
+	if lim := limits.Default(); int64(len(body)) > lim.PolicyFile {
+		return nil, limits.Exceeded(limits.PolicyFile, lim.PolicyFile, path)
 	}
 	if strings.TrimSpace(body) == "" {
 		return nil, fmt.Errorf("policy %s is empty: it would demand nothing", path)
@@ -205,10 +203,15 @@ type RuleSpec struct {
 	Expr string `json:"expr"`
 }
 
-// Parse reads a policy from YAML or JSON and validates it.
-func Parse(data []byte) (*Policy, error) {
-	if len(data) > MaxBytes {
-		return nil, fmt.Errorf("policy larger than %d bytes", MaxBytes)
+// Parse reads a policy from YAML or JSON and validates it. A policy over
+// the default limits.PolicyFile is a *limits.Error; ParseLimited takes the
+// limit from lim.
+func Parse(data []byte) (*Policy, error) { return ParseLimited(data, limits.Default()) }
+
+// ParseLimited is Parse with the policy bounded by lim.PolicyFile.
+func ParseLimited(data []byte, lim limits.Limits) (*Policy, error) {
+	if int64(len(data)) > lim.PolicyFile {
+		return nil, limits.Exceeded(limits.PolicyFile, lim.PolicyFile, "policy")
 	}
 	js := data
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {

@@ -16,25 +16,22 @@ import (
 	"github.com/imgproof/imgproof/internal/limits"
 )
 
-// MaxSignature bounds a detached signature file.
-const MaxSignature = 64 << 10
-
 // VerifySignature checks a detached signature over an artifact stream with
 // a PEM public key, as `cosign verify-blob --key` does for a signature
 // made by `cosign sign-blob`. sig is the raw signature or its base64 text.
 // No transparency log is involved: the key is the only trust anchor, and
-// the result says so.
-func VerifySignature(ctx context.Context, sig []byte, artifact io.Reader, keyPEM []byte) (*Result, error) {
+// the result says so. lim bounds the signature (SignatureFile) and the key.
+func VerifySignature(ctx context.Context, sig []byte, artifact io.Reader, keyPEM []byte, lim limits.Limits) (*Result, error) {
 	res := &Result{}
 	if err := ctx.Err(); err != nil {
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
 	}
-	key, err := oneKey(keyPEM)
+	key, err := oneKey(keyPEM, lim)
 	if err != nil {
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
 	}
-	if len(sig) > MaxSignature {
-		return res, res.fail(CheckSignature, ErrMalformed, limits.Exceeded(limits.AttestationDocument, MaxSignature, "signature"))
+	if int64(len(sig)) > lim.SignatureFile {
+		return res, res.fail(CheckSignature, ErrMalformed, limits.Exceeded(limits.SignatureFile, lim.SignatureFile, "signature"))
 	}
 	// Base64 text may end with a newline; a raw signature is used as it
 	// is, since its bytes may be whitespace too.
@@ -67,13 +64,14 @@ func VerifySignature(ctx context.Context, sig []byte, artifact io.Reader, keyPEM
 // VerifyEnvelope checks a DSSE envelope (as written by `cosign attest-blob`)
 // with a PEM public key, then requires an in-toto statement whose subject
 // names the artifact, as `cosign verify-blob-attestation` does.
-// predicateType, when not empty, must equal the statement's.
-func VerifyEnvelope(ctx context.Context, envelopeJSON []byte, artifact Artifact, keyPEM []byte, predicateType string) (*Result, error) {
+// predicateType, when not empty, must equal the statement's. lim bounds
+// the envelope, its statement and the key.
+func VerifyEnvelope(ctx context.Context, envelopeJSON []byte, artifact Artifact, keyPEM []byte, predicateType string, lim limits.Limits) (*Result, error) {
 	res := &Result{}
 	if err := ctx.Err(); err != nil {
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
 	}
-	key, err := oneKey(keyPEM)
+	key, err := oneKey(keyPEM, lim)
 	if err != nil {
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
 	}
@@ -81,7 +79,7 @@ func VerifyEnvelope(ctx context.Context, envelopeJSON []byte, artifact Artifact,
 	if err != nil {
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
 	}
-	env, err := dsse.Parse(envelopeJSON, limits.Default())
+	env, err := dsse.Parse(envelopeJSON, lim)
 	if err != nil {
 		return res, res.fail(CheckBundle, ErrMalformed, err)
 	}
@@ -94,7 +92,7 @@ func VerifyEnvelope(ctx context.Context, envelopeJSON []byte, artifact Artifact,
 	}
 	res.pass(CheckSignature, "DSSE signature by "+key.Type+" key "+key.ID)
 	res.Payload = vr.Payload
-	if err := res.statement(predicateType); err != nil {
+	if err := res.statement(predicateType, lim); err != nil {
 		return res, err
 	}
 	if err := res.bindArtifact(res.Statement, artifactDigest); err != nil {
@@ -107,8 +105,8 @@ func VerifyEnvelope(ctx context.Context, envelopeJSON []byte, artifact Artifact,
 }
 
 // oneKey parses exactly one public key.
-func oneKey(pemBytes []byte) (*keys.Key, error) {
-	ks, err := keys.ParsePEM(pemBytes, "key")
+func oneKey(pemBytes []byte, lim limits.Limits) (*keys.Key, error) {
+	ks, err := keys.ParsePEMLimited(pemBytes, "key", lim)
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,7 @@ func verifyBundle(ctx context.Context, bundleJSON []byte, artifact Artifact, p P
 		return res, res.fail(CheckPolicy, ErrPolicy, err)
 	}
 
-	lim := limits.Default()
+	lim := p.limits()
 	if int64(len(bundleJSON)) > lim.AttestationDocument {
 		return res, res.fail(CheckBundle, ErrMalformed,
 			limits.Exceeded(limits.AttestationDocument, lim.AttestationDocument, "bundle"))
@@ -129,7 +129,7 @@ func verifyBundle(ctx context.Context, bundleJSON []byte, artifact Artifact, p P
 	if err := res.messageDigest(&b, hasher, artifact.Digest); err != nil {
 		return res, err
 	}
-	if err := res.statement(p.PredicateType); err != nil {
+	if err := res.statement(p.PredicateType, lim); err != nil {
 		return res, err
 	}
 	if statementOnly && res.Statement == nil {
@@ -361,7 +361,7 @@ func trustedMaterial(p *Policy) (root.TrustedMaterial, *root.TrustedRoot, string
 		coll = append(coll, tr)
 	}
 	if !p.keyless() {
-		v, err := keyVerifier(p.Key)
+		v, err := keyVerifier(p.Key, p.limits())
 		if err != nil {
 			return nil, nil, CheckKey, err
 		}
@@ -407,8 +407,8 @@ func (in instance) describe() string {
 // keyVerifier parses a PEM public key into a verifier with the key type's
 // default algorithm (ECDSA P-256/SHA-256, P-384/SHA-384, P-521/SHA-512,
 // Ed25519, RSA PKCS#1 v1.5 with SHA-256).
-func keyVerifier(pemBytes []byte) (signature.Verifier, error) {
-	key, err := oneKey(pemBytes)
+func keyVerifier(pemBytes []byte, lim limits.Limits) (signature.Verifier, error) {
+	key, err := oneKey(pemBytes, lim)
 	if err != nil {
 		return nil, err
 	}

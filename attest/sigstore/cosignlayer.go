@@ -56,7 +56,7 @@ func VerifyCosignLayer(ctx context.Context, l CosignLayer, p Policy) (*Result, e
 	if err := parseChain(l.Chain); err != nil {
 		return res, res.fail(CheckBundle, ErrMalformed, err)
 	}
-	lim := limits.Default()
+	lim := p.limits()
 	if len(l.Bundle) > int(lim.AttestationDocument) {
 		return res, res.fail(CheckBundle, ErrMalformed, limits.Exceeded(limits.AttestationDocument, lim.AttestationDocument, "Rekor bundle"))
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // Policy says who must have signed. Its zero value admits nothing.
@@ -36,6 +38,18 @@ type Policy struct {
 	// the place of Issuer and IssuerRegexp; Identity or IdentityRegexp,
 	// when given, replace its signer check on the SAN.
 	GitHub *GitHub
+
+	// Limits bounds the bundle, its statement and the key; nil means
+	// limits.Default().
+	Limits *limits.Limits
+}
+
+// limits returns the limits of the policy.
+func (p *Policy) limits() limits.Limits {
+	if p.Limits == nil {
+		return limits.Default()
+	}
+	return *p.Limits
 }
 
 // keyless reports whether the policy selects certificate identities.

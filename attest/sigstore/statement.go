@@ -17,7 +17,7 @@ import (
 // (duplicate keys, case-folded aliases and invalid UTF-8 are rejected, so
 // no other parser can read a different statement from the same bytes) and
 // applies the predicate type policy.
-func (res *Result) statement(predicateType string) error {
+func (res *Result) statement(predicateType string, lim limits.Limits) error {
 	if res.Payload == nil {
 		if predicateType != "" {
 			return res.fail(CheckPayload, ErrVerify, fmt.Errorf("predicate type %q required, but the signature is over a plain message, not an attestation", predicateType))
@@ -27,7 +27,7 @@ func (res *Result) statement(predicateType string) error {
 	if err := intoto.CheckPayloadType(res.PayloadType); err != nil {
 		return res.fail(CheckPayload, ErrMalformed, err)
 	}
-	st, err := intoto.Parse(res.Payload, limits.Default())
+	st, err := intoto.Parse(res.Payload, lim)
 	if err != nil {
 		return res.fail(CheckPayload, ErrMalformed, err)
 	}

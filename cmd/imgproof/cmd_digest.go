@@ -21,12 +21,8 @@ prints nothing on stdout and exits as verify does: 1 FAILED,
 2 UNVERIFIABLE, 64 usage error.`,
 	Args: exactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
-		res, err := openSource(cmd.Context(), args[0], nil)
+		r, err := verifiedReport(cmd, args[0])
 		if err != nil {
-			return err
-		}
-		r := res.Report
-		if err := mustVerify(cmd, args[0], r); err != nil {
 			return err
 		}
 		if r.IndexDigest != nil {
@@ -61,12 +57,8 @@ for verify. Unless SOURCE verifies it prints nothing on stdout and exits as
 verify does: 1 FAILED, 2 UNVERIFIABLE, 64 usage error.`,
 	Args: exactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
-		res, err := openSource(cmd.Context(), args[0], nil)
+		r, err := verifiedReport(cmd, args[0])
 		if err != nil {
-			return err
-		}
-		r := res.Report
-		if err := mustVerify(cmd, args[0], r); err != nil {
 			return err
 		}
 		images := runnableImages(r)
@@ -79,6 +71,19 @@ verify does: 1 FAILED, 2 UNVERIFIABLE, 64 usage error.`,
 
 func init() {
 	rootCmd.AddCommand(digestCmd, idCmd)
+}
+
+// verifiedReport verifies the source arg names and returns its report,
+// or, unless it verifies, what mustVerify returns.
+func verifiedReport(cmd *cobra.Command, arg string) (*verify.Report, error) {
+	res, err := openSource(cmd.Context(), arg, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := mustVerify(cmd, arg, res.Report); err != nil {
+		return nil, err
+	}
+	return res.Report, nil
 }
 
 // mustVerify returns nil for a VERIFIED report; otherwise it says on

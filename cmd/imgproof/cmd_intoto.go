@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/imgproof/imgproof/attest/intotolayout"
+	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -34,6 +35,7 @@ var inTotoFlags struct {
 	params         []string
 	runInspections bool
 	output         string
+	limits         limitFlags
 }
 
 var inTotoCmd = &cobra.Command{
@@ -72,6 +74,7 @@ func init() {
 	f.StringArrayVar(&inTotoFlags.params, "param", nil, "layout parameter `NAME=VALUE` (repeatable)")
 	f.BoolVar(&inTotoFlags.runInspections, "run-inspections", false, "run the layout's inspection commands in the current directory")
 	f.StringVarP(&inTotoFlags.output, "output", "o", "text", "output format: text or json")
+	addLimitFlag(f, &inTotoFlags.limits)
 	inTotoCmd.AddCommand(inTotoVerifyCmd)
 	rootCmd.AddCommand(inTotoCmd)
 }
@@ -87,10 +90,14 @@ func runInTotoVerify(cmd *cobra.Command, _ []string) error {
 	if fl.productName != "" && fl.product == "" {
 		return usageError{errors.New("--product-name needs --product")}
 	}
+	lim, err := fl.limits.apply()
+	if err != nil {
+		return err
+	}
 	opts := intotolayout.Options{Layout: fl.layout, LinkDir: fl.linkDir, RunInspections: fl.runInspections,
-		ProductName: fl.productName, Params: map[string]string{}}
+		ProductName: fl.productName, Params: map[string]string{}, Limits: lim}
 	for _, k := range fl.layoutKeys {
-		b, err := readSmall(k, 1<<20)
+		b, err := readSmall(k, limits.KeyFile, lim.KeyFile)
 		if err != nil {
 			return usageError{err}
 		}

@@ -37,6 +37,7 @@ type blobFlags struct {
 	github                      githubFlags
 	output                      string
 	staging                     bool
+	limits                      limitFlags
 }
 
 var verifyBlobFlags blobFlags
@@ -106,6 +107,7 @@ func init() {
 	f.StringVar(&verifyBlobFlags.predicateType, "type", "", "required in-toto predicate type `URI` (attestations only)")
 	addGitHubFlags(f, &verifyBlobFlags.github)
 	f.StringVarP(&verifyBlobFlags.output, "output", "o", "text", "output format: text or json")
+	addLimitFlag(f, &verifyBlobFlags.limits)
 	rootCmd.AddCommand(verifyBlobCmd)
 
 	g := verifyBundleCmd.Flags()
@@ -131,12 +133,16 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 	if bf.output != "text" && bf.output != "json" {
 		return usageError{fmt.Errorf("--output must be text or json, not %q", bf.output)}
 	}
-	mode, material, err := blobMaterial(bf, bundleOnly)
+	lim, err := bf.limits.apply()
+	if err != nil {
+		return err
+	}
+	mode, material, err := blobMaterial(bf, bundleOnly, lim)
 	if err != nil {
 		return err
 	}
 	p := sigstore.Policy{Identity: bf.identity, IdentityRegexp: bf.identityRegexp,
-		Issuer: bf.issuer, IssuerRegexp: bf.issuerRegexp, PredicateType: bf.predicateType}
+		Issuer: bf.issuer, IssuerRegexp: bf.issuerRegexp, PredicateType: bf.predicateType, Limits: lim}
 	if p.GitHub, err = bf.github.criteria(); err != nil {
 		return usageError{err}
 	}
@@ -153,7 +159,7 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 		}
 	}
 	if bf.key != "" {
-		if p.Key, err = readSmall(bf.key, 1<<20); err != nil {
+		if p.Key, err = readSmall(bf.key, limits.KeyFile, lim.KeyFile); err != nil {
 			return usageError{err}
 		}
 	} else if mode != "bundle" {
@@ -161,7 +167,7 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 	}
 	var roots [][]byte
 	if mode == "bundle" {
-		if roots, err = readRoots(bf.trustedRoots); err != nil {
+		if roots, err = readRootsLimited(bf.trustedRoots, lim); err != nil {
 			return usageError{err}
 		}
 	}
@@ -250,9 +256,9 @@ func verifyOneBlob(ctx context.Context, bf *blobFlags, mode string, material []b
 				closeArt()
 				return best, usageError{errors.New("--type applies to attestations (--envelope or --bundle)")}
 			}
-			res, verr = sigstore.VerifySignature(ctx, material, art.Reader, p.Key)
+			res, verr = sigstore.VerifySignature(ctx, material, art.Reader, p.Key, *p.Limits)
 		case "envelope":
-			res, verr = sigstore.VerifyEnvelope(ctx, material, art, p.Key, bf.predicateType)
+			res, verr = sigstore.VerifyEnvelope(ctx, material, art, p.Key, bf.predicateType, *p.Limits)
 		}
 		closeArt()
 		var se *sigstore.Error
@@ -372,7 +378,7 @@ func blobReports(artifactArg, mode string, results []blobAttempt) (*verify.Repor
 }
 
 // blobMaterial reads the one signature input that was given.
-func blobMaterial(bf *blobFlags, bundleOnly bool) (mode string, data []byte, err error) {
+func blobMaterial(bf *blobFlags, bundleOnly bool, lim *limits.Limits) (mode string, data []byte, err error) {
 	given := 0
 	for _, s := range []string{bf.bundle, bf.signature, bf.envelope} {
 		if s != "" {
@@ -388,13 +394,13 @@ func blobMaterial(bf *blobFlags, bundleOnly bool) (mode string, data []byte, err
 	switch {
 	case bf.bundle != "":
 		mode, data, err = "bundle", nil, nil
-		data, err = readSmall(bf.bundle, 64<<20)
+		data, err = readSmall(bf.bundle, limits.ClaimFile, lim.ClaimFile)
 	case bf.signature != "":
 		mode = "signature"
-		data, err = readSmall(bf.signature, sigstore.MaxSignature+1)
+		data, err = readSmall(bf.signature, limits.SignatureFile, lim.SignatureFile)
 	default:
 		mode = "envelope"
-		data, err = readSmall(bf.envelope, 64<<20)
+		data, err = readSmall(bf.envelope, limits.ClaimFile, lim.ClaimFile)
 	}
 	if err != nil {
 		return "", nil, usageError{err}
@@ -402,8 +408,9 @@ func blobMaterial(bf *blobFlags, bundleOnly bool) (mode string, data []byte, err
 	return mode, data, nil
 }
 
-// readSmall reads a file of at most max bytes (one more is read to tell).
-func readSmall(path string, max int64) ([]byte, error) {
+// readSmall reads a file of at most max bytes (one more is read to tell);
+// a larger one is a *limits.Error of the kind given.
+func readSmall(path string, kind limits.Kind, max int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -414,7 +421,7 @@ func readSmall(path string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
+		return nil, limits.Exceeded(kind, max, path)
 	}
 	return b, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/imgproof/imgproof/attest/sigstore"
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // githubFlags are the options of `gh attestation verify` that select
@@ -64,9 +65,15 @@ func (g *githubFlags) predicate() string {
 	return sigstore.SLSAProvenanceV1
 }
 
-// readRoots reads each trusted root given, or the one named by
-// $IMGPROOF_TRUSTED_ROOT when none is.
+// readRoots is readRootsLimited under the default limits.
 func readRoots(paths []string) ([][]byte, error) {
+	lim := limits.Default()
+	return readRootsLimited(paths, &lim)
+}
+
+// readRootsLimited reads each trusted root given, or the one named by
+// $IMGPROOF_TRUSTED_ROOT when none is, each within lim.TrustedRoot.
+func readRootsLimited(paths []string, lim *limits.Limits) ([][]byte, error) {
 	if len(paths) == 0 {
 		if env := os.Getenv(trustedRootEnv); env != "" {
 			paths = []string{env}
@@ -74,7 +81,7 @@ func readRoots(paths []string) ([][]byte, error) {
 	}
 	var roots [][]byte
 	for _, p := range paths {
-		b, err := readSmall(p, 16<<20)
+		b, err := readSmall(p, limits.TrustedRoot, lim.TrustedRoot)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,10 @@
 // The zero value of Limits is not usable; call Default and override fields.
 // Every limit that is hit produces an *Error, which the verifier maps to
 // the UNVERIFIABLE verdict: a check that could not run is never a pass.
+// The registry-* limits, which bound requests and time rather than input,
+// end in a failed fetch that names them instead (see Kind.Registry).
+// Concurrency and cache sizes are not limits: they change how fast a
+// verification runs, never what it accepts.
 package limits
 
 import (
@@ -34,6 +38,16 @@ const (
 	Attestations        Kind = "attestations"               // attestations considered for one image
 	LinkHops            Kind = "link-hops"                  // symlink hops resolved inside an archive
 	LayerEntries        Kind = "layer-entries"              // entries of one layer tar checked for content rules
+	ArchiveTail         Kind = "archive-tail-bytes"         // bytes after a tar's end-of-archive marker, decompressed
+	StreamDocuments     Kind = "stream-document-bytes"      // JSON documents kept from a one-pass (gzipped) archive for the walk
+
+	// Signed material and the files of trust.
+	SubjectDigests Kind = "subject-digests"    // digests of one statement subject
+	SignatureFile  Kind = "signature-bytes"    // one detached signature
+	ClaimFile      Kind = "claim-file-bytes"   // one attestation, bundle or envelope file (in the browser, any file of trust), read whole before it is parsed
+	KeyFile        Kind = "key-file-bytes"     // one public key file, PEM or securesystemslib JSON
+	PolicyFile     Kind = "policy-file-bytes"  // one policy file
+	TrustedRoot    Kind = "trusted-root-bytes" // one sigstore trusted root
 
 	// Registry requests. Times are in milliseconds.
 	RegistryAttempts   Kind = "registry-attempts"       // attempts for one request or blob, the first included
@@ -43,10 +57,16 @@ const (
 	RegistryStall      Kind = "registry-stall-ms"       // the longest pause between body bytes
 	RegistryBlobTime   Kind = "registry-blob-ms"        // everything spent on one blob, retries included
 	RegistryParallel   Kind = "registry-parallel"       // requests in flight to one registry host
+	RegistryRedirects  Kind = "registry-redirects"      // redirects followed for one request
+	// RegistryDiscovery bounds the manifests of an index, besides the
+	// root, whose signatures and attestations are looked for; the rest
+	// are not searched.
+	RegistryDiscovery Kind = "registry-discovery-subjects"
 
 	// Sweeps over many images.
-	SweepBlobs      Kind = "sweep-blobs"      // blob results one sweep remembers (least recently used go first)
-	SweepReferences Kind = "sweep-references" // references one sweep reads or lists
+	SweepBlobs      Kind = "sweep-blobs"           // blob results one sweep remembers (least recently used go first)
+	SweepReferences Kind = "sweep-references"      // references one sweep reads or lists
+	SweepReference  Kind = "sweep-reference-bytes" // one line of a reference list
 )
 
 // Limits bounds a verification. Use Default to get sensible values.
@@ -72,6 +92,15 @@ type Limits struct {
 	Attestations     int
 	LinkHops         int
 	LayerEntries     int
+	ArchiveTail      int64
+	StreamDocuments  int64
+
+	SubjectDigests int
+	SignatureFile  int64
+	ClaimFile      int64
+	KeyFile        int64
+	PolicyFile     int64
+	TrustedRoot    int64
 
 	// The registry bounds: what a slow, failing or throttling registry
 	// may cost. Millisecond fields are named so.
@@ -82,13 +111,17 @@ type Limits struct {
 	RegistryStallMillis      int64
 	RegistryBlobMillis       int64
 	RegistryParallel         int
+	RegistryRedirects        int
+	RegistryDiscovery        int
 
 	// The sweep bounds: memory that grows with the number of images.
 	SweepBlobs      int
 	SweepReferences int
+	SweepReference  int
 }
 
 const (
+	kib = 1 << 10
 	mib = 1 << 20
 	gib = 1 << 30
 )
@@ -117,6 +150,18 @@ func Default() Limits {
 		Attestations:        256,
 		LinkHops:            8,
 		LayerEntries:        1 << 20,
+		// Tar writers pad to a record (10 KiB) or a little more; zeros
+		// past that are a gzip bomb's tail, read only to check the trailer.
+		ArchiveTail:     64 * mib,
+		StreamDocuments: 256 * mib,
+		// The files of trust are small; a whole claim file is bounded
+		// again, when parsed, by AttestationDocument.
+		SubjectDigests: 32,
+		SignatureFile:  64 * kib,
+		ClaimFile:      64 * mib,
+		KeyFile:        64 * kib,
+		PolicyFile:     1 * mib,
+		TrustedRoot:    16 * mib,
 		// A CI gate rides out a registry's bad minute, and a dead one
 		// costs it about a minute and a half, not an hour.
 		RegistryAttempts:         5,
@@ -126,10 +171,13 @@ func Default() Limits {
 		RegistryStallMillis:      30_000,
 		RegistryBlobMillis:       30 * 60_000,
 		RegistryParallel:         8,
+		RegistryRedirects:        10, // as net/http's default client
+		RegistryDiscovery:        64,
 		// About 1 KiB each: 64 MiB of blob results, and the references of
 		// a large registry's shard.
 		SweepBlobs:      65536,
 		SweepReferences: 2_000_000,
+		SweepReference:  4096, // no reference is longer
 	}
 }
 
@@ -214,6 +262,22 @@ func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
 		return nil, &l.LinkHops, nil
 	case LayerEntries:
 		return nil, &l.LayerEntries, nil
+	case ArchiveTail:
+		return &l.ArchiveTail, nil, nil
+	case StreamDocuments:
+		return &l.StreamDocuments, nil, nil
+	case SubjectDigests:
+		return nil, &l.SubjectDigests, nil
+	case SignatureFile:
+		return &l.SignatureFile, nil, nil
+	case ClaimFile:
+		return &l.ClaimFile, nil, nil
+	case KeyFile:
+		return &l.KeyFile, nil, nil
+	case PolicyFile:
+		return &l.PolicyFile, nil, nil
+	case TrustedRoot:
+		return &l.TrustedRoot, nil, nil
 	case RegistryAttempts:
 		return nil, &l.RegistryAttempts, nil
 	case RegistryRetryWait:
@@ -228,10 +292,16 @@ func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
 		return &l.RegistryBlobMillis, nil, nil
 	case RegistryParallel:
 		return nil, &l.RegistryParallel, nil
+	case RegistryRedirects:
+		return nil, &l.RegistryRedirects, nil
+	case RegistryDiscovery:
+		return nil, &l.RegistryDiscovery, nil
 	case SweepBlobs:
 		return nil, &l.SweepBlobs, nil
 	case SweepReferences:
 		return nil, &l.SweepReferences, nil
+	case SweepReference:
+		return nil, &l.SweepReference, nil
 	}
 	return nil, nil, nil
 }
@@ -240,17 +310,20 @@ func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
 func Kinds() []Kind {
 	return []Kind{IndexDocument, ManifestDocument, ConfigDocument, ArchiveMetadata, AttestationDocument,
 		JSONDepth, IndexDepth, Descriptors, LayerDecompressed, CompressionRatio, ZstdWindow,
-		ArchiveEntries, TarHeader, Signatures, Subjects, Attestations, LinkHops, LayerEntries,
+		ArchiveEntries, TarHeader, Signatures, Subjects, Attestations, LinkHops, LayerEntries, ArchiveTail, StreamDocuments,
+		SubjectDigests, SignatureFile, ClaimFile, KeyFile, PolicyFile, TrustedRoot,
 		RegistryAttempts, RegistryRetryWait, RegistryRetryAfter, RegistryFirstByte, RegistryStall,
-		RegistryBlobTime, RegistryParallel, SweepBlobs, SweepReferences}
+		RegistryBlobTime, RegistryParallel, RegistryRedirects, RegistryDiscovery,
+		SweepBlobs, SweepReferences, SweepReference}
 }
 
 // Registry reports whether a kind bounds registry requests rather than
-// input bytes. Those limits end in an E_FETCH finding, not E_LIMIT_EXCEEDED.
+// input bytes. Those limits end in an E_FETCH finding, not E_LIMIT_EXCEEDED,
+// or, for RegistryDiscovery, in subjects that are not searched.
 func (k Kind) Registry() bool {
 	switch k {
 	case RegistryAttempts, RegistryRetryWait, RegistryRetryAfter, RegistryFirstByte, RegistryStall,
-		RegistryBlobTime, RegistryParallel:
+		RegistryBlobTime, RegistryParallel, RegistryRedirects, RegistryDiscovery:
 		return true
 	}
 	return false
@@ -258,7 +331,7 @@ func (k Kind) Registry() bool {
 
 // Sweep reports whether a kind bounds a sweep over many images rather
 // than one verification; package sweep tests them end to end.
-func (k Kind) Sweep() bool { return k == SweepBlobs || k == SweepReferences }
+func (k Kind) Sweep() bool { return k == SweepBlobs || k == SweepReferences || k == SweepReference }
 
 // Get returns the value of a limit.
 func (l *Limits) Get(k Kind) (int64, bool) {

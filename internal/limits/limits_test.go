@@ -49,8 +49,8 @@ func TestRegistryKinds(t *testing.T) {
 			n++
 		}
 	}
-	if n != 7 {
-		t.Fatalf("%d registry kinds, want 7", n)
+	if n != 9 {
+		t.Fatalf("%d registry kinds, want 9", n)
 	}
 }
 

@@ -8,7 +8,8 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"time"
+
+	"github.com/imgproof/imgproof/internal/fileinfo"
 )
 
 // FS is a read-only fs.FS over a set of named blobs, such as the files of a
@@ -108,10 +109,10 @@ func (f *FS) Stat(name string) (fs.FileInfo, error) {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
 	}
 	if b, ok := f.files[name]; ok {
-		return info{name: path.Base(name), size: b.Size()}, nil
+		return fileinfo.File(path.Base(name), b.Size()), nil
 	}
 	if _, ok := f.dirs[name]; ok {
-		return info{name: path.Base(name), dir: true}, nil
+		return fileinfo.Dir(path.Base(name)), nil
 	}
 	return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 }
@@ -129,27 +130,6 @@ func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return dd.ReadDir(-1)
 }
 
-type info struct {
-	name string
-	size int64
-	dir  bool
-}
-
-func (i info) Name() string { return i.name }
-func (i info) Size() int64  { return i.size }
-func (i info) Mode() fs.FileMode {
-	if i.dir {
-		return fs.ModeDir | 0o555
-	}
-	return 0o444
-}
-func (i info) ModTime() time.Time         { return time.Time{} }
-func (i info) IsDir() bool                { return i.dir }
-func (i info) Sys() any                   { return nil }
-func (i info) Type() fs.FileMode          { return i.Mode().Type() }
-func (i info) Info() (fs.FileInfo, error) { return i, nil }
-func (i info) String() string             { return fs.FormatFileInfo(i) }
-
 // file is an open blob. Read streams it in large blocks with read-ahead;
 // ReadAt and Seek give random access.
 type file struct {
@@ -161,7 +141,7 @@ type file struct {
 }
 
 func (f *file) Stat() (fs.FileInfo, error) {
-	return info{name: path.Base(f.name), size: f.b.Size()}, nil
+	return fileinfo.File(path.Base(f.name), f.b.Size()), nil
 }
 
 func (f *file) Read(p []byte) (int, error) {
@@ -239,7 +219,7 @@ type dir struct {
 }
 
 func (d *dir) Stat() (fs.FileInfo, error) {
-	return info{name: path.Base(d.name), dir: true}, nil
+	return fileinfo.Dir(path.Base(d.name)), nil
 }
 
 func (d *dir) Read([]byte) (int, error) {
@@ -263,7 +243,7 @@ func (d *dir) ReadDir(n int) ([]fs.DirEntry, error) {
 		if err != nil {
 			return out, err
 		}
-		out = append(out, fi.(info))
+		out = append(out, fi.(fileinfo.Info))
 	}
 	d.pos += len(rest)
 	return out, nil
