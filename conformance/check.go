@@ -29,7 +29,7 @@ func CheckFS(ctx context.Context, fsys fs.FS, name string, opts *Options) *Repor
 	c := newChecker(name, opts)
 	files, err := FromFS(fsys, &c.lim)
 	if err != nil {
-		c.fail("IMGPROOF-ARCH-003", name, err.Error())
+		c.fail(imgproofARCH003, name, err.Error())
 		return c.finish()
 	}
 	c.files = files
@@ -46,7 +46,7 @@ func CheckArchive(ctx context.Context, r io.ReaderAt, size int64, name string, o
 	c.archive = true
 	files, err := FromArchive(r, size, &c.lim)
 	if err != nil {
-		c.fail("IMGPROOF-ARCH-003", name, err.Error())
+		c.fail(imgproofARCH003, name, err.Error())
 		return c.finish()
 	}
 	c.files = files
@@ -66,9 +66,9 @@ type checker struct {
 	lim     limits.Limits // from Options.Verify.Limits, or the defaults
 
 	results []Result
-	applied map[string]bool
+	applied map[ruleID]bool
 	seen    map[string]bool // fail results already recorded, by rule|path
-	framing map[string]bool // rules the archive reader failed for the whole archive
+	framing map[ruleID]bool // rules the archive reader failed for the whole archive
 	docs    map[string]bool // indexes already checked, by digest
 	// manifests already checked, by digest: whether each is a runnable image.
 	manifests map[string]bool
@@ -92,7 +92,7 @@ func newChecker(name string, opts *Options) *checker {
 	if opts != nil && opts.Verify.Limits != nil {
 		lim = *opts.Verify.Limits
 	}
-	return &checker{name: name, lim: lim, applied: map[string]bool{}, seen: map[string]bool{}, framing: map[string]bool{}, docs: map[string]bool{}, manifests: map[string]bool{},
+	return &checker{name: name, lim: lim, applied: map[ruleID]bool{}, seen: map[string]bool{}, framing: map[ruleID]bool{}, docs: map[string]bool{}, manifests: map[string]bool{},
 		blobs: map[string]bool{}, tarLayers: map[string]bool{}, layers: map[string][]Violation{}}
 }
 
@@ -114,25 +114,19 @@ func (c *checker) verifyOptions(opts *Options) *verify.Options {
 }
 
 // apply records that a rule was evaluated.
-func (c *checker) apply(ids ...string) {
+func (c *checker) apply(ids ...ruleID) {
 	for _, id := range ids {
-		if _, ok := byID[id]; !ok {
-			panic("conformance: unknown rule " + id)
-		}
 		c.applied[id] = true
 	}
 }
 
 // fail records a failure of a rule at path.
-func (c *checker) fail(id, path, msg string) {
-	r, ok := byID[id]
-	if !ok {
-		panic("conformance: unknown rule " + id)
-	}
+func (c *checker) fail(id ruleID, path, msg string) {
+	r := id.rule()
 	c.applied[id] = true
 	// One finding per rule and path: a defect the checker and the
 	// verifier both see is reported once, with the first message.
-	key := id + "|" + path
+	key := r.ID + "|" + path
 	if c.seen[key] {
 		return
 	}
@@ -140,11 +134,11 @@ func (c *checker) fail(id, path, msg string) {
 	if c.nested == 0 && r.Level == Must && (path == "index.json" || strings.HasPrefix(path, "index.json/")) {
 		c.indexJSONBad = true
 	}
-	c.results = append(c.results, Result{Rule: id, Level: r.Level, Status: Fail, Path: path, Message: msg, Spec: r.Spec, URL: r.URL})
+	c.results = append(c.results, Result{Rule: r.ID, Level: r.Level, Status: Fail, Path: path, Message: msg, Spec: r.Spec, URL: r.URL})
 }
 
 // expect applies a rule and fails it unless ok.
-func (c *checker) expect(id string, ok bool, path, format string, args ...any) bool {
+func (c *checker) expect(id ruleID, ok bool, path, format string, args ...any) bool {
 	c.apply(id)
 	if !ok {
 		c.fail(id, path, fmt.Sprintf(format, args...))
@@ -162,9 +156,9 @@ func (c *checker) run() {
 		}
 	}
 	if c.archive {
-		c.apply("IMGPROOF-ARCH-001", "IMGPROOF-ARCH-002", "IMGPROOF-ARCH-003", "IMGPROOF-ARCH-004")
+		c.apply(imgproofARCH001, imgproofARCH002, imgproofARCH003, imgproofARCH004)
 	}
-	c.apply("IMGPROOF-VERIFY-001", "IMGPROOF-LIMIT-001")
+	c.apply(imgproofVERIFY001, imgproofLIMIT001)
 	docker := c.has("manifest.json")
 	oci := c.has("index.json") || c.has("oci-layout")
 	switch {
@@ -181,7 +175,7 @@ func (c *checker) run() {
 	if docker {
 		c.checkDocker()
 		if oci {
-			c.apply("DOCKER-VIEW-001")
+			c.apply(dockerVIEW001)
 		}
 	}
 	c.mapFindings()
@@ -193,7 +187,7 @@ func (c *checker) run() {
 const wholeArchive = "archive"
 
 // allIn reports whether every id is in set.
-func allIn(ids []string, set map[string]bool) bool {
+func allIn(ids []ruleID, set map[ruleID]bool) bool {
 	for _, id := range ids {
 		if !set[id] {
 			return false
@@ -207,17 +201,17 @@ func (c *checker) mapFindings() {
 	if c.res == nil || c.res.Report == nil {
 		return
 	}
-	byCode := map[verify.Code][]string{}
-	for _, r := range catalog {
+	byCode := map[verify.Code][]ruleID{}
+	for i, r := range catalog {
 		for _, code := range r.Codes {
-			byCode[code] = append(byCode[code], r.ID)
+			byCode[code] = append(byCode[code], ruleID(i+1))
 		}
 	}
 	for _, f := range c.res.Report.Findings {
 		if f.Code == verify.CodeAbsentPlatforms {
 			// A single-platform export: the layout lacks blobs it
 			// references, which the spec allows (SHOULD be fetched).
-			c.fail("OCI-LAYOUT-009", f.Path, string(f.Code)+": "+f.Message)
+			c.fail(ociLAYOUT009, f.Path, string(f.Code)+": "+f.Message)
 			continue
 		}
 		if f.Severity == verify.SeverityInfo {
@@ -233,9 +227,9 @@ func (c *checker) mapFindings() {
 			// The verifier's descriptor checks are OCI-DESC rules on a
 			// field of the descriptor, whatever list holds it.
 			if strings.Contains(f.Message, "size") {
-				ids, path = []string{"OCI-DESC-005"}, f.Path+"/size"
+				ids, path = []ruleID{ociDESC005}, f.Path+"/size"
 			} else {
-				ids, path = []string{"OCI-DESC-001"}, f.Path+"/mediaType"
+				ids, path = []ruleID{ociDESC001}, f.Path+"/mediaType"
 			}
 		case verify.CodeNothingVerified, verify.CodeLayerContent, verify.CodeNoMatchingPlatform, verify.CodeAmbiguousPlatform:
 			continue // an empty index is valid; content is checked here
@@ -248,42 +242,42 @@ func (c *checker) mapFindings() {
 		case verify.CodeMediaTypeMismatch:
 			switch {
 			case strings.Contains(f.Path, "layers[") || strings.HasSuffix(f.Path, "layer.tar"):
-				ids = []string{"OCI-LAYER-003"}
+				ids = []ruleID{ociLAYER003}
 			case f.Expected == verify.MediaTypeOCIIndex || f.Expected == "index" || f.Path == "index.json/mediaType":
-				ids = []string{"OCI-IDX-003"}
+				ids = []ruleID{ociIDX003}
 			default:
-				ids = []string{"OCI-MAN-003"}
+				ids = []ruleID{ociMAN003}
 			}
 		case verify.CodeDigestMismatch:
 			if strings.HasSuffix(f.Path, "/config") || strings.HasSuffix(f.Path, "/Config") {
-				ids = append(ids, "OCI-CFG-014")
+				ids = append(ids, ociCFG014)
 			}
 			if strings.HasPrefix(c.format, "oci") {
-				ids = append(ids, "OCI-LAYOUT-007")
+				ids = append(ids, ociLAYOUT007)
 			}
 			if strings.HasPrefix(f.Path, "manifest.json") {
-				ids = append(ids, "DOCKER-MAN-004")
+				ids = append(ids, dockerMAN004)
 			}
 		case verify.CodeDiffIDMismatch, verify.CodeLayerCountMismatch:
 			if f.Code == verify.CodeDiffIDMismatch {
 				// Layers out of stack order (OCI-MAN-010) hash to
 				// another layer's diff_id; other content breaks the
 				// diff_id's definition (OCI-CFG-010).
-				ids = []string{"OCI-CFG-010"}
+				ids = []ruleID{ociCFG010}
 				if reordered(c.res.Report.Findings, f) {
-					ids = []string{"OCI-MAN-010"}
+					ids = []ruleID{ociMAN010}
 				}
 			} else if strings.HasPrefix(f.Path, "manifest.json") {
 				// docker save has no manifest: its Layers list is
 				// DOCKER-MAN-004's.
-				ids = []string{"DOCKER-MAN-004"}
+				ids = []ruleID{dockerMAN004}
 			}
 		case verify.CodeBlobMissing:
 			// A blob that index.json names may be missing from a layout,
 			// also from the OCI view of a docker-save archive (a
 			// one-platform export keeps the whole index).
 			if strings.HasPrefix(f.Path, "manifest.json") || c.format == "docker-archive" {
-				ids = []string{"DOCKER-MAN-003"}
+				ids = []ruleID{dockerMAN003}
 			}
 		case verify.CodeConfigNameMismatch:
 			if f.Severity == verify.SeverityWarning {
@@ -302,19 +296,19 @@ func (c *checker) mapFindings() {
 			if strings.HasSuffix(f.Path, "imageLayoutVersion") {
 				// "MUST contain an imageLayoutVersion field": a string
 				// other than 1.0.0 is there, but not one verify reads.
-				ids = []string{"OCI-LAYOUT-004"}
-				if !c.seen["OCI-LAYOUT-004|"+f.Path] {
-					ids = []string{"IMGPROOF-VERIFY-001"}
+				ids = []ruleID{ociLAYOUT004}
+				if !c.seen[ociLAYOUT004.String()+"|"+f.Path] {
+					ids = []ruleID{imgproofVERIFY001}
 				}
 			}
 		case verify.CodeInternal:
-			ids = []string{"IMGPROOF-LIMIT-001"}
+			ids = []ruleID{imgproofLIMIT001}
 		}
 		if len(ids) == 0 {
 			if f.Severity == verify.SeverityWarning {
 				continue
 			}
-			ids = []string{"IMGPROOF-VERIFY-001"}
+			ids = []ruleID{imgproofVERIFY001}
 		}
 		// The verifier names input of no known format by the source's
 		// name, the framing findings by "archive".
@@ -372,7 +366,7 @@ func (c *checker) layerResults() {
 		return
 	}
 	c.apply(layerRules...)
-	c.apply("OCI-MAN-018")
+	c.apply(ociMAN018)
 	sort.Strings(names)
 	for _, n := range names {
 		for _, v := range c.layers[n] {
@@ -380,9 +374,9 @@ func (c *checker) layerResults() {
 			if v.Entry != "" {
 				p += "!" + v.Entry
 			}
-			c.fail(v.Rule, p, v.Message)
-			if byID[v.Rule].Level == Must {
-				c.fail("OCI-MAN-018", n, "layer "+n+" cannot be applied: "+v.Rule)
+			c.fail(v.id, p, v.Message)
+			if v.id.rule().Level == Must {
+				c.fail(ociMAN018, n, "layer "+n+" cannot be applied: "+v.Rule)
 			}
 		}
 	}
@@ -394,12 +388,12 @@ func (c *checker) finish() *Report {
 	for _, r := range c.results {
 		failed[r.Rule] = true
 	}
-	for _, r := range catalog {
+	for i, r := range catalog {
 		if failed[r.ID] {
 			continue
 		}
 		st, msg := Skip, "nothing in the source is subject to this rule"
-		if c.applied[r.ID] {
+		if c.applied[ruleID(i+1)] {
 			st, msg = Pass, r.Check
 		}
 		c.results = append(c.results, Result{Rule: r.ID, Level: r.Level, Status: st, Path: c.name, Message: msg, Spec: r.Spec, URL: r.URL})
@@ -418,14 +412,14 @@ func (c *checker) finish() *Report {
 // a size mismatch against a descriptor without a size, a digest the
 // grammar check rejected.
 func (c *checker) followsFrom(f verify.Finding) bool {
-	var ids []string
+	var ids []ruleID
 	switch f.Code {
 	case verify.CodeJSONSyntax, verify.CodeInvalidDocument:
 		// any MUST failure on a field of the document
 	case verify.CodeSizeMismatch:
-		ids = []string{"OCI-DESC-005"}
+		ids = []ruleID{ociDESC005}
 	case verify.CodeInvalidDigest, verify.CodeUnsupportedAlgorithm:
-		ids = []string{"OCI-DESC-003", "OCI-DESC-004", "OCI-DESC-015", "OCI-DESC-016"}
+		ids = []ruleID{ociDESC003, ociDESC004, ociDESC015, ociDESC016}
 	default:
 		return false
 	}
@@ -437,7 +431,7 @@ func (c *checker) followsFrom(f verify.Finding) bool {
 		if r.Status != Fail || r.Level != Must || !strings.HasPrefix(r.Path, f.Path+"/") && !same {
 			continue
 		}
-		if ids == nil || slices.Contains(ids, r.Rule) {
+		if ids == nil || slices.ContainsFunc(ids, func(id ruleID) bool { return id.String() == r.Rule }) {
 			return true
 		}
 	}

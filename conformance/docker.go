@@ -22,19 +22,19 @@ var (
 func (c *checker) checkDocker() {
 	b, err := readAll(c.files, "manifest.json", limits.ArchiveMetadata, c.lim.ArchiveMetadata)
 	if err != nil {
-		c.fail("DOCKER-MAN-001", "manifest.json", err.Error())
+		c.fail(dockerMAN001, "manifest.json", err.Error())
 		return
 	}
 	v, ok := c.parseJSON("manifest.json", b)
 	if !ok {
-		c.fail("DOCKER-MAN-001", "manifest.json", "manifest.json is not valid JSON")
+		c.fail(dockerMAN001, "manifest.json", "manifest.json is not valid JSON")
 		return
 	}
 	list, isArr := v.([]any)
-	if !c.expect("DOCKER-MAN-001", isArr, "manifest.json", "manifest.json is not a JSON array") {
+	if !c.expect(dockerMAN001, isArr, "manifest.json", "manifest.json is not a JSON array") {
 		return
 	}
-	c.expect("DOCKER-MAN-007", len(list) > 0, "manifest.json", "manifest.json lists no image")
+	c.expect(dockerMAN007, len(list) > 0, "manifest.json", "manifest.json lists no image")
 	configs := map[string]bool{}   // config file names
 	configIDs := map[string]bool{} // config digests, for Parent
 	parents := map[int]string{}
@@ -49,18 +49,18 @@ func (c *checker) checkDocker() {
 		rtArr, rtIsArr := rt.([]any)
 		ok := isObj && cfgOK && cfgName != "" && m["Layers"] != nil && allStrings(layersV) && layersV != nil &&
 			(!rtPresent || rt == nil || rtIsArr && allStrings(rtArr))
-		if !c.expect("DOCKER-MAN-001", ok, p, "entry needs Config (string), Layers (array of strings) and RepoTags (array of strings or null)") {
+		if !c.expect(dockerMAN001, ok, p, "entry needs Config (string), Layers (array of strings) and RepoTags (array of strings or null)") {
 			continue
 		}
 		for j, t := range rtArr {
 			s := t.(string)
 			tags = append(tags, s)
-			c.expect("DOCKER-MAN-005", repoTagRE.MatchString(s) || repoTagHostRE.MatchString(s), fmt.Sprintf("%s/RepoTags[%d]", p, j), "%q is not a name:tag reference", s)
+			c.expect(dockerMAN005, repoTagRE.MatchString(s) || repoTagHostRE.MatchString(s), fmt.Sprintf("%s/RepoTags[%d]", p, j), "%q is not a name:tag reference", s)
 		}
 		cfgClean, safe := verify.CleanName(cfgName)
-		c.expect("IMGPROOF-ARCH-002", safe, p+"/Config", "config path %q leaves the archive", cfgName)
+		c.expect(imgproofARCH002, safe, p+"/Config", "config path %q leaves the archive", cfgName)
 		configIDs["sha256:"+hexFromName(cfgClean)] = true
-		c.expect("DOCKER-MAN-007", !configs[cfgClean], p+"/Config", "two entries name config %s", cfgName)
+		c.expect(dockerMAN007, !configs[cfgClean], p+"/Config", "two entries name config %s", cfgName)
 		configs[cfgClean] = true
 		if par, present := m["Parent"]; present && par != nil && par != "" {
 			s, _ := par.(string)
@@ -69,42 +69,42 @@ func (c *checker) checkDocker() {
 		nLayers := len(layersV)
 		for j, l := range layersV {
 			name, safe := verify.CleanName(l.(string))
-			c.expect("IMGPROOF-ARCH-002", safe, fmt.Sprintf("%s/Layers[%d]", p, j), "layer path %q leaves the archive", l)
+			c.expect(imgproofARCH002, safe, fmt.Sprintf("%s/Layers[%d]", p, j), "layer path %q leaves the archive", l)
 			c.blobs[name] = true
 			c.tarLayers[name] = true
 			// Docker links repeated layers; the verifier may name the target.
 			if target, err := c.files.Resolve(name); err == nil {
 				c.tarLayers[target] = true
 			}
-			c.expect("DOCKER-MAN-003", c.has(name), fmt.Sprintf("%s/Layers[%d]", p, j), "layer file %s is not in the archive", l)
+			c.expect(dockerMAN003, c.has(name), fmt.Sprintf("%s/Layers[%d]", p, j), "layer file %s is not in the archive", l)
 		}
 		cb, err := readAll(c.files, cfgClean, limits.ConfigDocument, c.lim.ConfigDocument)
-		if !c.expect("DOCKER-MAN-002", err == nil, p+"/Config", "config file %s cannot be read: %v", cfgName, err) {
+		if !c.expect(dockerMAN002, err == nil, p+"/Config", "config file %s cannot be read: %v", cfgName, err) {
 			continue
 		}
 		c.blobs[cfgClean] = true
 		sum := sha256.Sum256(cb)
 		if h := hexFromName(cfgClean); h != "" {
-			c.expect("DOCKER-MAN-002", h == hex.EncodeToString(sum[:]), p+"/Config", "config file %s hashes to sha256:%x", cfgName, sum)
+			c.expect(dockerMAN002, h == hex.EncodeToString(sum[:]), p+"/Config", "config file %s hashes to sha256:%x", cfgName, sum)
 		}
 		before := len(c.results)
 		c.config(p+"/Config", cb, nLayers)
 		// docker save has no manifest: a count of Layers other than that
 		// of diff_ids is DOCKER-MAN-004's alone.
 		for i := before; i < len(c.results); i++ {
-			if r := c.results[i]; r.Rule == "OCI-MAN-019" {
+			if r := c.results[i]; r.Rule == ociMAN019.String() {
 				c.results = append(c.results[:i], c.results[i+1:]...)
 				i--
-				c.fail("DOCKER-MAN-004", r.Path, r.Message)
+				c.fail(dockerMAN004, r.Path, r.Message)
 			}
 		}
-		c.apply("DOCKER-MAN-004")
+		c.apply(dockerMAN004)
 		if ls, present := m["LayerSources"]; present {
 			c.layerSources(p+"/LayerSources", ls)
 		}
 	}
 	for i, par := range parents {
-		c.expect("DOCKER-MAN-006", configIDs[par], fmt.Sprintf("manifest.json[%d]/Parent", i), "Parent %s is not the config of another entry", par)
+		c.expect(dockerMAN006, configIDs[par], fmt.Sprintf("manifest.json[%d]/Parent", i), "Parent %s is not the config of another entry", par)
 	}
 	c.checkRepositories(tags)
 	c.checkLegacy()
@@ -119,7 +119,7 @@ func (c *checker) dockerKeys(path string, m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
-	c.apply("DOCKER-MAN-009")
+	c.apply(dockerMAN009)
 	out := make(map[string]any, len(m))
 	for _, k := range sortedKeys(m) {
 		out[k] = m[k]
@@ -129,7 +129,7 @@ func (c *checker) dockerKeys(path string, m map[string]any) map[string]any {
 			if k == want || !strings.EqualFold(k, want) || !isASCII(k) {
 				continue
 			}
-			c.fail("DOCKER-MAN-009", path+"/"+k, fmt.Sprintf("key %q is spelled %q", want, k))
+			c.fail(dockerMAN009, path+"/"+k, fmt.Sprintf("key %q is spelled %q", want, k))
 			if _, exact := m[want]; !exact {
 				out[want] = m[k]
 			}
@@ -161,12 +161,12 @@ func hexFromName(n string) string {
 
 func (c *checker) layerSources(path string, v any) {
 	m, ok := v.(map[string]any)
-	if !c.expect("DOCKER-MAN-008", ok, path, "LayerSources is not an object") {
+	if !c.expect(dockerMAN008, ok, path, "LayerSources is not an object") {
 		return
 	}
 	for _, k := range sortedKeys(m) {
 		_, ok := c.descriptor(path+"/"+k, m[k], false)
-		c.expect("DOCKER-MAN-008", ok, path+"/"+k, "LayerSources entry is not a descriptor")
+		c.expect(dockerMAN008, ok, path+"/"+k, "LayerSources entry is not a descriptor")
 	}
 }
 
@@ -175,12 +175,12 @@ func (c *checker) checkRepositories(tags []string) {
 		return
 	}
 	b, err := readAll(c.files, "repositories", limits.ArchiveMetadata, c.lim.ArchiveMetadata)
-	if !c.expect("DOCKER-REPO-001", err == nil, "repositories", "cannot read repositories: %v", err) {
+	if !c.expect(dockerREPO001, err == nil, "repositories", "cannot read repositories: %v", err) {
 		return
 	}
 	v, ok := c.parseJSON("repositories", b)
 	m, isObj := v.(map[string]any)
-	if !c.expect("DOCKER-REPO-001", ok && isObj, "repositories", "repositories is not a JSON object") {
+	if !c.expect(dockerREPO001, ok && isObj, "repositories", "repositories is not a JSON object") {
 		return
 	}
 	known := map[string]bool{}
@@ -189,14 +189,14 @@ func (c *checker) checkRepositories(tags []string) {
 	}
 	for _, repo := range sortedKeys(m) {
 		tm, isObj := m[repo].(map[string]any)
-		if !c.expect("DOCKER-REPO-001", isObj, "repositories/"+repo, "repository entry is not an object of tags") {
+		if !c.expect(dockerREPO001, isObj, "repositories/"+repo, "repository entry is not an object of tags") {
 			continue
 		}
 		for _, tag := range sortedKeys(tm) {
 			id, isStr := tm[tag].(string)
 			p := "repositories/" + repo + "/" + tag
-			c.expect("DOCKER-REPO-001", isStr && hex64RE.MatchString(id), p, "image ID %s is not 64 hex digits", show(tm[tag]))
-			c.expect("DOCKER-REPO-002", known[repo+":"+tag], p, "%s:%s is not in any manifest.json RepoTags", repo, tag)
+			c.expect(dockerREPO001, isStr && hex64RE.MatchString(id), p, "image ID %s is not 64 hex digits", show(tm[tag]))
+			c.expect(dockerREPO002, known[repo+":"+tag], p, "%s:%s is not in any manifest.json RepoTags", repo, tag)
 		}
 	}
 }
@@ -220,22 +220,22 @@ func (c *checker) checkLegacy() {
 	}
 	for _, d := range order {
 		files := dirs[d]
-		c.expect("DOCKER-LEGACY-001", hex64RE.MatchString(d), d, "legacy layer directory name is not 64 lower-case hex digits")
-		c.expect("DOCKER-LEGACY-004", files["VERSION"] && files["json"] && files["layer.tar"], d, "legacy layer directory lacks one of VERSION, json, layer.tar")
+		c.expect(dockerLEGACY001, hex64RE.MatchString(d), d, "legacy layer directory name is not 64 lower-case hex digits")
+		c.expect(dockerLEGACY004, files["VERSION"] && files["json"] && files["layer.tar"], d, "legacy layer directory lacks one of VERSION, json, layer.tar")
 		if files["VERSION"] {
 			b, err := readAll(c.files, d+"/VERSION", limits.ArchiveMetadata, min(1024, c.lim.ArchiveMetadata))
-			c.expect("DOCKER-LEGACY-002", err == nil && strings.TrimSpace(string(b)) == "1.0", d+"/VERSION", "VERSION is %q, not 1.0", b)
+			c.expect(dockerLEGACY002, err == nil && strings.TrimSpace(string(b)) == "1.0", d+"/VERSION", "VERSION is %q, not 1.0", b)
 		}
 		if files["json"] {
 			b, err := readAll(c.files, d+"/json", limits.ConfigDocument, c.lim.ConfigDocument)
-			if !c.expect("DOCKER-LEGACY-003", err == nil, d+"/json", "cannot read: %v", err) {
+			if !c.expect(dockerLEGACY003, err == nil, d+"/json", "cannot read: %v", err) {
 				continue
 			}
 			v, ok := c.parseJSON(d+"/json", b)
 			m, isObj := v.(map[string]any)
-			if c.expect("DOCKER-LEGACY-003", ok && isObj, d+"/json", "legacy json is not a JSON object") {
+			if c.expect(dockerLEGACY003, ok && isObj, d+"/json", "legacy json is not a JSON object") {
 				if id, present := m["id"]; present {
-					c.expect("DOCKER-LEGACY-003", id == d, d+"/json/id", "id %s is not the directory name", show(id))
+					c.expect(dockerLEGACY003, id == d, d+"/json/id", "id %s is not the directory name", show(id))
 				}
 			}
 		}

@@ -39,13 +39,13 @@ var (
 // parseJSON checks data against the strict profile and decodes it into
 // generic values (numbers kept as json.Number). Failures are reported.
 func (c *checker) parseJSON(path string, data []byte) (any, bool) {
-	c.apply("IMGPROOF-JSON-001", "OCI-ANN-002")
+	c.apply(imgproofJSON001, ociANN002)
 	if err := strictjson.Check(data, c.lim.JSONDepth); err != nil {
 		var se *strictjson.Error
 		if errors.As(err, &se) && se.Kind == strictjson.DuplicateKey && strings.Contains(se.Path, "nnotations") {
-			c.fail("OCI-ANN-002", path+se.Path, se.Msg)
+			c.fail(ociANN002, path+se.Path, se.Msg)
 		} else {
-			c.fail("IMGPROOF-JSON-001", path, err.Error())
+			c.fail(imgproofJSON001, path, err.Error())
 		}
 		if !errors.As(err, &se) || se.Kind == strictjson.Syntax || se.Kind == strictjson.Depth {
 			return nil, false
@@ -55,7 +55,7 @@ func (c *checker) parseJSON(path string, data []byte) (any, bool) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		c.fail("IMGPROOF-JSON-001", path, "not JSON: "+err.Error())
+		c.fail(imgproofJSON001, path, "not JSON: "+err.Error())
 		return nil, false
 	}
 	return v, true
@@ -111,37 +111,37 @@ func (c *checker) checkLayout(dockerToo bool) {
 			break
 		}
 	}
-	c.expect("OCI-LAYOUT-001", hasBlobs, "blobs", "the layout has no blobs directory")
-	if c.expect("OCI-LAYOUT-002", c.has("oci-layout"), "oci-layout", "the layout has no oci-layout file") {
+	c.expect(ociLAYOUT001, hasBlobs, "blobs", "the layout has no blobs directory")
+	if c.expect(ociLAYOUT002, c.has("oci-layout"), "oci-layout", "the layout has no oci-layout file") {
 		if b, err := readAll(c.files, "oci-layout", limits.ArchiveMetadata, c.lim.ArchiveMetadata); err != nil {
-			c.fail("OCI-LAYOUT-003", "oci-layout", err.Error())
+			c.fail(ociLAYOUT003, "oci-layout", err.Error())
 		} else if err := notJSON(b); err != nil {
 			// "It MUST be a JSON object": a file that is not JSON breaks
 			// this sentence, not the canonicalization rule.
-			c.fail("OCI-LAYOUT-003", "oci-layout", "oci-layout is not JSON: "+err.Error())
+			c.fail(ociLAYOUT003, "oci-layout", "oci-layout is not JSON: "+err.Error())
 		} else if v, ok := c.parseJSON("oci-layout", b); ok {
 			m, isObj := v.(map[string]any)
-			if c.expect("OCI-LAYOUT-003", isObj, "oci-layout", "oci-layout is not a JSON object") {
+			if c.expect(ociLAYOUT003, isObj, "oci-layout", "oci-layout is not a JSON object") {
 				_, isStr := m["imageLayoutVersion"].(string)
-				c.expect("OCI-LAYOUT-004", isStr, "oci-layout/imageLayoutVersion", "imageLayoutVersion %s is missing or not a string", show(m["imageLayoutVersion"]))
+				c.expect(ociLAYOUT004, isStr, "oci-layout/imageLayoutVersion", "imageLayoutVersion %s is missing or not a string", show(m["imageLayoutVersion"]))
 			}
 		} else {
-			c.fail("OCI-LAYOUT-003", "oci-layout", "oci-layout is not JSON")
+			c.fail(ociLAYOUT003, "oci-layout", "oci-layout is not JSON")
 		}
 	}
-	if c.expect("OCI-LAYOUT-005", c.has("index.json"), "index.json", "the layout has no index.json file") {
+	if c.expect(ociLAYOUT005, c.has("index.json"), "index.json", "the layout has no index.json file") {
 		root := c.graph.Root()
 		if b, err := root.Document(); err != nil {
-			c.fail("OCI-LAYOUT-006", "index.json", err.Error())
+			c.fail(ociLAYOUT006, "index.json", err.Error())
 		} else if err := notJSON(b); err != nil {
-			c.fail("OCI-LAYOUT-006", "index.json", "index.json is not JSON: "+err.Error())
+			c.fail(ociLAYOUT006, "index.json", "index.json is not JSON: "+err.Error())
 		} else {
 			// Only index.json's own defects (its fields and its entries'
 			// descriptors) fail OCI-LAYOUT-006; those of the documents it
 			// leads to are theirs.
 			c.indexJSONBad = false
 			c.index(root, b, "", 0, true)
-			c.expect("OCI-LAYOUT-006", !c.indexJSONBad, "index.json", "index.json is not a valid image index (see the failures under index.json)")
+			c.expect(ociLAYOUT006, !c.indexJSONBad, "index.json", "index.json is not a valid image index (see the failures under index.json)")
 		}
 	}
 	c.checkBlobNames()
@@ -157,13 +157,13 @@ func (c *checker) checkBlobNames() {
 		parts := strings.Split(e.Name, "/")
 		if e.Type == '5' {
 			if len(parts) == 2 {
-				c.expect("OCI-LAYOUT-008", algRE.MatchString(parts[1]), e.Raw, "algorithm directory %q is not in the digest grammar", parts[1])
+				c.expect(ociLAYOUT008, algRE.MatchString(parts[1]), e.Raw, "algorithm directory %q is not in the digest grammar", parts[1])
 			} else {
-				c.expect("OCI-LAYOUT-008", false, e.Raw, "unexpected directory below blobs/<alg>/")
+				c.expect(ociLAYOUT008, false, e.Raw, "unexpected directory below blobs/<alg>/")
 			}
 			continue
 		}
-		if !c.expect("OCI-LAYOUT-008", len(parts) == 3 && algRE.MatchString(parts[1]) && encRE.MatchString(parts[2]), e.Raw,
+		if !c.expect(ociLAYOUT008, len(parts) == 3 && algRE.MatchString(parts[1]) && encRE.MatchString(parts[2]), e.Raw,
 			"blob path is not blobs/<alg>/<encoded> in the digest grammar") {
 			continue
 		}
@@ -185,9 +185,9 @@ func (c *checker) checkBlobNames() {
 		}
 		_, err = io.Copy(h, rc)
 		rc.Close()
-		c.apply("OCI-LAYOUT-007")
+		c.apply(ociLAYOUT007)
 		if err == nil && hex.EncodeToString(h.Sum(nil)) != parts[2] {
-			c.fail("OCI-LAYOUT-007", e.Raw, fmt.Sprintf("unreferenced blob hashes to %s:%x", parts[1], h.Sum(nil)))
+			c.fail(ociLAYOUT007, e.Raw, fmt.Sprintf("unreferenced blob hashes to %s:%x", parts[1], h.Sum(nil)))
 		}
 	}
 }
@@ -202,24 +202,24 @@ type desc struct {
 	Platform                        map[string]any
 }
 
-func (c *checker) mediaType(id, path, mt string) {
+func (c *checker) mediaType(id ruleID, path, mt string) {
 	c.expect(id, mediaTypeRE.MatchString(mt), path, "%s is not an RFC 6838 type/subtype", showValue(mt))
 }
 
 // digest checks a digest string's grammar and registered-algorithm rules.
 func (c *checker) digest(path, d string) bool {
 	alg, enc, ok := strings.Cut(d, ":")
-	if !c.expect("OCI-DESC-004", ok && algRE.MatchString(alg) && encRE.MatchString(enc), path, "%q does not match the digest grammar", d) {
+	if !c.expect(ociDESC004, ok && algRE.MatchString(alg) && encRE.MatchString(enc), path, "%q does not match the digest grammar", d) {
 		return false
 	}
 	switch alg {
 	case "sha256":
-		return c.expect("OCI-DESC-015", hex64RE.MatchString(enc), path, "sha256 digest %q is not 64 lower-case hex digits", d)
+		return c.expect(ociDESC015, hex64RE.MatchString(enc), path, "sha256 digest %q is not 64 lower-case hex digits", d)
 	case "sha512":
-		c.expect("OCI-DESC-017", false, path, "digest uses sha512, not sha256")
-		return c.expect("OCI-DESC-016", hex128RE.MatchString(enc), path, "sha512 digest %q is not 128 lower-case hex digits", d)
+		c.expect(ociDESC017, false, path, "digest uses sha512, not sha256")
+		return c.expect(ociDESC016, hex128RE.MatchString(enc), path, "sha512 digest %q is not 128 lower-case hex digits", d)
 	default:
-		c.expect("OCI-DESC-017", false, path, "digest algorithm %q is not sha256", alg)
+		c.expect(ociDESC017, false, path, "digest algorithm %q is not sha256", alg)
 	}
 	return true
 }
@@ -231,59 +231,59 @@ func (c *checker) descriptor(path string, v any, onIndexJSON bool) (desc, bool) 
 	if !ok {
 		return d, false
 	}
-	c.apply("OCI-DESC-006", "OCI-DESC-007")
+	c.apply(ociDESC006, ociDESC007)
 	mt, isStr := m["mediaType"].(string)
-	if c.expect("OCI-DESC-001", isStr && mt != "", path+"/mediaType", "descriptor has no string mediaType") {
+	if c.expect(ociDESC001, isStr && mt != "", path+"/mediaType", "descriptor has no string mediaType") {
 		d.MediaType = mt
 		// manifest.md repeats descriptor.md's sentence for the config's
 		// and the layers' media types (OCI-MAN-012): one defect, reported
 		// once, by descriptor.md's rule, whatever list holds the
 		// descriptor. An absent one is OCI-DESC-001's alone.
-		c.mediaType("OCI-DESC-002", path+"/mediaType", mt)
+		c.mediaType(ociDESC002, path+"/mediaType", mt)
 	}
 	dg, isStr := m["digest"].(string)
-	if c.expect("OCI-DESC-003", isStr, path+"/digest", "descriptor has no string digest") {
+	if c.expect(ociDESC003, isStr, path+"/digest", "descriptor has no string digest") {
 		d.Digest = dg
 		d.digestOK = c.digest(path+"/digest", dg)
 	}
 	n, isNum := m["size"].(json.Number)
 	size, err := n.Int64()
 	if m["size"] == nil {
-		c.fail("OCI-DESC-005", path+"/size", "descriptor has no size")
-	} else if c.expect("OCI-DESC-005", isNum && err == nil && size >= 0, path+"/size", "descriptor size %s is not a non-negative integer", show(m["size"])) {
+		c.fail(ociDESC005, path+"/size", "descriptor has no size")
+	} else if c.expect(ociDESC005, isNum && err == nil && size >= 0, path+"/size", "descriptor size %s is not a non-negative integer", show(m["size"])) {
 		d.Size, d.sizeOK = size, true
 	}
 	if u, present := m["urls"]; present {
 		arr, isArr := u.([]any)
-		c.expect("OCI-DESC-008", isArr, path+"/urls", "urls is not an array")
+		c.expect(ociDESC008, isArr, path+"/urls", "urls is not an array")
 		for i, e := range arr {
 			s, _ := e.(string)
 			pu, err := url.Parse(s)
 			p := fmt.Sprintf("%s/urls[%d]", path, i)
-			if c.expect("OCI-DESC-008", err == nil && pu.Scheme != "" && isStringVal(e), p, "%v is not an RFC 3986 URI", e) {
-				c.expect("OCI-DESC-009", pu.Scheme == "http" || pu.Scheme == "https", p, "scheme %q is not http or https", pu.Scheme)
+			if c.expect(ociDESC008, err == nil && pu.Scheme != "" && isStringVal(e), p, "%v is not an RFC 3986 URI", e) {
+				c.expect(ociDESC009, pu.Scheme == "http" || pu.Scheme == "https", p, "scheme %q is not http or https", pu.Scheme)
 			}
 		}
 	}
 	if a, present := m["annotations"]; present {
-		c.apply("OCI-DESC-010")
-		d.Annotations = c.annotations(path+"/annotations", a, onIndexJSON, "OCI-DESC-010")
+		c.apply(ociDESC010)
+		d.Annotations = c.annotations(path+"/annotations", a, onIndexJSON, ociDESC010)
 	}
 	if at, present := m["artifactType"]; present {
 		s, _ := at.(string)
-		c.mediaType("OCI-DESC-013", path+"/artifactType", s)
+		c.mediaType(ociDESC013, path+"/artifactType", s)
 		d.ArtifactType = s
 	}
 	if data, present := m["data"]; present {
 		s, isStr := data.(string)
 		raw, err := base64.StdEncoding.DecodeString(s)
-		if c.expect("OCI-DESC-011", isStr && err == nil, path+"/data", "data is not standard base64") && d.sizeOK && d.digestOK {
-			c.expect("OCI-DESC-012", int64(len(raw)) == d.Size && digestMatches(d.Digest, raw), path+"/data",
+		if c.expect(ociDESC011, isStr && err == nil, path+"/data", "data is not standard base64") && d.sizeOK && d.digestOK {
+			c.expect(ociDESC012, int64(len(raw)) == d.Size && digestMatches(d.Digest, raw), path+"/data",
 				"decoded data (%d bytes) does not have the descriptor's size and digest", len(raw))
 		}
 	}
 	if d.MediaType == verify.MediaTypeOCIEmpty {
-		c.expect("OCI-MAN-017", d.Size == 2 && d.Digest == emptyDigest, path, "empty descriptor must have size 2 and digest %s", emptyDigest)
+		c.expect(ociMAN017, d.Size == 2 && d.Digest == emptyDigest, path, "empty descriptor must have size 2 and digest %s", emptyDigest)
 	}
 	if p, present := m["platform"]; present {
 		d.Platform = c.platform(path+"/platform", p)
@@ -308,16 +308,16 @@ func digestMatches(d string, b []byte) bool {
 
 // annotations checks an annotations map; rule is the rule of the owner
 // ("MUST use the annotation rules").
-func (c *checker) annotations(path string, v any, onIndexJSON bool, rule string) map[string]any {
-	c.apply("OCI-ANN-001", "OCI-ANN-003", "OCI-ANN-004", "OCI-ANN-005", rule)
+func (c *checker) annotations(path string, v any, onIndexJSON bool, rule ruleID) map[string]any {
+	c.apply(ociANN001, ociANN003, ociANN004, ociANN005, rule)
 	if v == nil {
-		c.fail("OCI-ANN-005", path, "annotations is null; with no annotations it must be absent or {}")
+		c.fail(ociANN005, path, "annotations is null; with no annotations it must be absent or {}")
 		c.fail(rule, path, "annotations break the annotation rules")
 		return nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		c.fail("OCI-ANN-001", path, "annotations is not an object")
+		c.fail(ociANN001, path, "annotations is not an object")
 		c.fail(rule, path, "annotations break the annotation rules")
 		return nil
 	}
@@ -325,27 +325,27 @@ func (c *checker) annotations(path string, v any, onIndexJSON bool, rule string)
 		val := m[k]
 		p := path + "/" + k
 		s, isStr := val.(string)
-		if !c.expect("OCI-ANN-001", isStr, p, "annotation value is not a string") {
+		if !c.expect(ociANN001, isStr, p, "annotation value is not a string") {
 			c.fail(rule, p, "annotations break the annotation rules")
 			continue
 		}
-		c.expect("OCI-ANN-003", strings.Contains(k, "."), p, "annotation key is not in reverse domain notation")
+		c.expect(ociANN003, strings.Contains(k, "."), p, "annotation key is not in reverse domain notation")
 		if strings.HasPrefix(k, "org.opencontainers.image.") && !knownOCIAnnotation[k] {
-			c.fail("OCI-ANN-004", p, "key uses the reserved org.opencontainers.image namespace but the image spec does not define it")
+			c.fail(ociANN004, p, "key uses the reserved org.opencontainers.image namespace but the image spec does not define it")
 			c.fail(rule, p, "annotations break the annotation rules")
 		}
 		switch k {
 		case "org.opencontainers.image.ref.name":
-			c.expect("OCI-ANN-006", refNameRE.MatchString(s), p, "ref.name %q does not match the ref grammar", s)
-			c.expect("OCI-LAYOUT-010", onIndexJSON, p, "ref.name annotation outside index.json")
+			c.expect(ociANN006, refNameRE.MatchString(s), p, "ref.name %q does not match the ref grammar", s)
+			c.expect(ociLAYOUT010, onIndexJSON, p, "ref.name annotation outside index.json")
 		case "org.opencontainers.image.created":
 			_, err := time.Parse(time.RFC3339Nano, s)
-			c.expect("OCI-ANN-007", err == nil, p, "%q is not an RFC 3339 date-time", s)
+			c.expect(ociANN007, err == nil, p, "%q is not an RFC 3339 date-time", s)
 		case "org.opencontainers.image.base.name":
-			c.expect("OCI-ANN-009", fullyQualified(s), p, "%q is not a fully qualified reference", s)
+			c.expect(ociANN009, fullyQualified(s), p, "%q is not a fully qualified reference", s)
 		case "org.opencontainers.image.base.digest":
 			alg, enc, ok := strings.Cut(s, ":")
-			c.expect("OCI-ANN-008", ok && algRE.MatchString(alg) && encRE.MatchString(enc), p, "%q is not a digest", s)
+			c.expect(ociANN008, ok && algRE.MatchString(alg) && encRE.MatchString(enc), p, "%q is not a digest", s)
 		}
 	}
 	return m

@@ -19,18 +19,19 @@ type Files struct {
 
 // Problem is a defect of the source found while listing it.
 type Problem struct {
-	Rule, Path, Message string
+	Rule          ruleID
+	Path, Message string
 }
 
 // problemRules maps the source layer's listing problems to rules.
-var problemRules = map[verify.ProblemKind]string{
-	verify.ProblemDuplicate:  "IMGPROOF-ARCH-001",
-	verify.ProblemUnsafeName: "IMGPROOF-ARCH-002",
-	verify.ProblemLink:       "IMGPROOF-ARCH-002",
-	verify.ProblemTruncated:  "IMGPROOF-ARCH-003",
-	verify.ProblemNoMarker:   "IMGPROOF-ARCH-004",
-	verify.ProblemTrailing:   "IMGPROOF-ARCH-004",
-	verify.ProblemLimit:      "IMGPROOF-LIMIT-001",
+var problemRules = map[verify.ProblemKind]ruleID{
+	verify.ProblemDuplicate:  imgproofARCH001,
+	verify.ProblemUnsafeName: imgproofARCH002,
+	verify.ProblemLink:       imgproofARCH002,
+	verify.ProblemTruncated:  imgproofARCH003,
+	verify.ProblemNoMarker:   imgproofARCH004,
+	verify.ProblemTrailing:   imgproofARCH004,
+	verify.ProblemLimit:      imgproofLIMIT001,
 }
 
 // Problems lists the archive-level defects found while listing, by rule.

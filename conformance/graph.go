@@ -41,34 +41,34 @@ func set(s string) map[string]bool {
 // platform checks a platform object; from is the rule family (index).
 func (c *checker) platform(path string, v any) map[string]any {
 	m, ok := v.(map[string]any)
-	if !c.expect("OCI-IDX-016", ok, path, "platform is not an object") {
+	if !c.expect(ociIDX016, ok, path, "platform is not an object") {
 		return nil
 	}
 	arch, archOK := m["architecture"].(string)
 	os, osOK := m["os"].(string)
-	c.expect("OCI-IDX-008", archOK, path+"/architecture", "platform has no string architecture")
-	c.expect("OCI-IDX-009", osOK, path+"/os", "platform has no string os")
+	c.expect(ociIDX008, archOK, path+"/architecture", "platform has no string architecture")
+	c.expect(ociIDX009, osOK, path+"/os", "platform has no string os")
 	if arch == "unknown" && os == "unknown" {
 		return m // buildx attestation manifests
 	}
-	c.expect("OCI-IDX-010", !archOK || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
-	c.expect("OCI-IDX-011", !osOK || knownOS[os], path+"/os", "%q is not a GOOS value", os)
+	c.expect(ociIDX010, !archOK || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
+	c.expect(ociIDX011, !osOK || knownOS[os], path+"/os", "%q is not a GOOS value", os)
 	if vv, present := m["variant"]; present {
 		s, isStr := vv.(string)
-		c.expect("OCI-IDX-016", isStr, path+"/variant", "variant is not a string")
+		c.expect(ociIDX016, isStr, path+"/variant", "variant is not a string")
 		if f := variants[arch]; f != nil && isStr {
-			c.expect("OCI-IDX-012", f(s), path+"/variant", "variant %q is not listed for %s", s, arch)
+			c.expect(ociIDX012, f(s), path+"/variant", "variant %q is not listed for %s", s, arch)
 		}
 	}
 	if vv, present := m["os.version"]; present {
-		c.expect("OCI-IDX-016", isStringVal(vv), path+"/os.version", "os.version is not a string")
+		c.expect(ociIDX016, isStringVal(vv), path+"/os.version", "os.version is not a string")
 	}
 	if vv, present := m["os.features"]; present {
 		arr, isArr := vv.([]any)
-		c.expect("OCI-IDX-016", isArr && allStrings(arr), path+"/os.features", "os.features is not an array of strings")
+		c.expect(ociIDX016, isArr && allStrings(arr), path+"/os.features", "os.features is not an array of strings")
 		if os == "windows" {
 			for _, f := range arr {
-				c.expect("OCI-IDX-015", f == "win32k", path+"/os.features", "unknown windows os.feature %v", f)
+				c.expect(ociIDX015, f == "win32k", path+"/os.features", "unknown windows os.feature %v", f)
 			}
 		}
 	}
@@ -102,40 +102,40 @@ func (c *checker) index(n *verify.Node, data []byte, descMT string, depth int, i
 		return
 	}
 	m, isObj := v.(map[string]any)
-	if !c.expect("IMGPROOF-DOC-001", isObj, path, "image index is not a JSON object") {
+	if !c.expect(imgproofDOC001, isObj, path, "image index is not a JSON object") {
 		return
 	}
-	c.expect("OCI-IDX-001", isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %s, not 2", show(m["schemaVersion"]))
+	c.expect(ociIDX001, isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %s, not 2", show(m["schemaVersion"]))
 	mt, present := m["mediaType"]
-	c.expect("OCI-IDX-002", present, path, "index has no mediaType field")
+	c.expect(ociIDX002, present, path, "index has no mediaType field")
 	if present {
 		s, _ := mt.(string)
-		c.expect("OCI-IDX-003", indexTypes[s] && (descMT == "" || s == descMT), path+"/mediaType",
+		c.expect(ociIDX003, indexTypes[s] && (descMT == "" || s == descMT), path+"/mediaType",
 			"mediaType %s is not the index media type the descriptor declares (%s)", show(mt), orAny(descMT, verify.MediaTypeOCIIndex))
 	}
 	if at, present := m["artifactType"]; present {
 		s, _ := at.(string)
-		c.mediaType("OCI-IDX-004", path+"/artifactType", s)
+		c.mediaType(ociIDX004, path+"/artifactType", s)
 	}
 	if a, present := m["annotations"]; present {
-		c.annotations(path+"/annotations", a, false, "OCI-IDX-014")
+		c.annotations(path+"/annotations", a, false, ociIDX014)
 	}
 	if s, present := m["subject"]; present {
 		_, ok := c.descriptor(path+"/subject", s, false)
-		c.expect("OCI-IDX-013", ok, path+"/subject", "subject is not a descriptor")
+		c.expect(ociIDX013, ok, path+"/subject", "subject is not a descriptor")
 	}
 	list, isArr := m["manifests"].([]any)
-	if !c.expect("OCI-IDX-005", isArr, path+"/manifests", "manifests is missing or not an array") {
+	if !c.expect(ociIDX005, isArr, path+"/manifests", "manifests is missing or not an array") {
 		return
 	}
 	kids := children(n)
 	for i, e := range list {
 		p := fmt.Sprintf("%s/manifests[%d]", path, i)
 		d, ok := c.descriptor(p, e, isIndexJSON)
-		if !c.expect("OCI-IDX-005", ok, p, "manifests entry is not a descriptor object") {
+		if !c.expect(ociIDX005, ok, p, "manifests entry is not a descriptor object") {
 			continue
 		}
-		c.expect("OCI-IDX-006", imageManifestTypes[d.MediaType] || indexTypes[d.MediaType] || d.MediaType == "", p+"/mediaType",
+		c.expect(ociIDX006, imageManifestTypes[d.MediaType] || indexTypes[d.MediaType] || d.MediaType == "", p+"/mediaType",
 			"%s is not an OCI or Docker manifest or index media type", showValue(d.MediaType))
 		attestation := d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
 		if !d.digestOK || depth >= c.lim.IndexDepth {
@@ -164,9 +164,9 @@ func (c *checker) index(n *verify.Node, data []byte, descMT string, depth int, i
 				}
 			}
 			if isImage && !attestation {
-				c.expect("OCI-IDX-007", d.Platform != nil, p, "index entry of a runnable image has no platform")
+				c.expect(ociIDX007, d.Platform != nil, p, "index entry of a runnable image has no platform")
 				if d.MediaType == verify.MediaTypeOCIManifest {
-					c.expect("OCI-DESC-014", d.Platform != nil, p, "descriptor of an image manifest has no platform")
+					c.expect(ociDESC014, d.Platform != nil, p, "descriptor of an image manifest has no platform")
 				}
 			}
 		}
@@ -190,31 +190,31 @@ func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestati
 		return false
 	}
 	m, isObj := v.(map[string]any)
-	if !c.expect("IMGPROOF-DOC-001", isObj, path, "image manifest is not a JSON object") {
+	if !c.expect(imgproofDOC001, isObj, path, "image manifest is not a JSON object") {
 		return false
 	}
-	c.expect("OCI-MAN-001", isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %s, not 2", show(m["schemaVersion"]))
+	c.expect(ociMAN001, isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %s, not 2", show(m["schemaVersion"]))
 	mt, present := m["mediaType"]
-	c.expect("OCI-MAN-002", present, path, "manifest has no mediaType field")
+	c.expect(ociMAN002, present, path, "manifest has no mediaType field")
 	if present {
 		s, _ := mt.(string)
-		c.expect("OCI-MAN-003", imageManifestTypes[s] && (descMT == "" || s == descMT), path+"/mediaType",
+		c.expect(ociMAN003, imageManifestTypes[s] && (descMT == "" || s == descMT), path+"/mediaType",
 			"mediaType %s is not the manifest media type the descriptor declares (%s)", show(mt), orAny(descMT, verify.MediaTypeOCIManifest))
 	}
 	artifactType, hasAT := m["artifactType"].(string)
 	if at, present := m["artifactType"]; present {
 		s, _ := at.(string)
-		c.mediaType("OCI-MAN-005", path+"/artifactType", s)
+		c.mediaType(ociMAN005, path+"/artifactType", s)
 	}
 	if a, present := m["annotations"]; present {
-		c.annotations(path+"/annotations", a, false, "OCI-MAN-014")
+		c.annotations(path+"/annotations", a, false, ociMAN014)
 	}
 	if s, present := m["subject"]; present {
 		_, ok := c.descriptor(path+"/subject", s, false)
-		c.expect("OCI-MAN-013", ok, path+"/subject", "subject is not a descriptor")
+		c.expect(ociMAN013, ok, path+"/subject", "subject is not a descriptor")
 	}
 	cfg, ok := c.descriptor(path+"/config", m["config"], false)
-	if !c.expect("OCI-MAN-006", ok, path+"/config", "config is missing or not a descriptor") {
+	if !c.expect(ociMAN006, ok, path+"/config", "config is missing or not a descriptor") {
 		return false
 	}
 	// BuildKit attestation manifests use an image config type for in-toto
@@ -224,8 +224,8 @@ func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestati
 	if isEmpty {
 		// Guidelines for Artifact Usage restate this sentence (OCI-MAN-015):
 		// one defect, reported once, by the artifactType property's rule.
-		if c.expect("OCI-MAN-004", hasAT && artifactType != "", path+"/artifactType", "config is the empty descriptor but artifactType is not set") {
-			c.apply("OCI-MAN-015")
+		if c.expect(ociMAN004, hasAT && artifactType != "", path+"/artifactType", "config is the empty descriptor but artifactType is not set") {
+			c.apply(ociMAN015)
 		}
 	}
 	// OCI-MAN-020 binds only "content other than OCI container images".
@@ -234,17 +234,17 @@ func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestati
 	// configs) does not make an image an artifact, and for images the
 	// config type is only the SHOULD of OCI-MAN-007.
 	if !imageConfigTypes[cfg.MediaType] && !hasLayerBlob(m["layers"]) {
-		c.expect("OCI-MAN-020", cfg.MediaType != "application/octet-stream" && cfg.MediaType != "application/json",
+		c.expect(ociMAN020, cfg.MediaType != "application/octet-stream" && cfg.MediaType != "application/json",
 			path+"/config/mediaType", "artifact config.mediaType %s is not specific to the artifact type", showValue(cfg.MediaType))
 	}
-	c.expect("OCI-MAN-007", isImage || isEmpty || hasAT, path+"/config/mediaType",
+	c.expect(ociMAN007, isImage || isEmpty || hasAT, path+"/config/mediaType",
 		"config.mediaType %s is neither an image config, the empty type, nor paired with artifactType", showValue(cfg.MediaType))
 	layersV, present := m["layers"]
 	layers, isArr := layersV.([]any)
-	if !c.expect("OCI-MAN-008", present && isArr, path+"/layers", "layers is missing or not an array") {
+	if !c.expect(ociMAN008, present && isArr, path+"/layers", "layers is missing or not an array") {
 		return isImage
 	}
-	c.expect("OCI-MAN-009", len(layers) > 0, path+"/layers", "manifest has no layers")
+	c.expect(ociMAN009, len(layers) > 0, path+"/layers", "manifest has no layers")
 	if !isImage {
 		nonZero := false
 		for _, l := range layers {
@@ -254,12 +254,12 @@ func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestati
 				}
 			}
 		}
-		c.expect("OCI-MAN-016", nonZero, path+"/layers", "artifact manifest has no layer of non-zero size")
+		c.expect(ociMAN016, nonZero, path+"/layers", "artifact manifest has no layer of non-zero size")
 	}
 	for i, l := range layers {
 		p := fmt.Sprintf("%s/layers[%d]", path, i)
 		d, ok := c.descriptor(p, l, false)
-		if !c.expect("OCI-MAN-008", ok, p, "layers entry is not a descriptor object") {
+		if !c.expect(ociMAN008, ok, p, "layers entry is not a descriptor object") {
 			continue
 		}
 		if p, ok := blobPath(d.Digest); ok {
@@ -269,16 +269,16 @@ func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestati
 			}
 		}
 		if isImage {
-			c.apply("OCI-LAYER-003")
-			c.expect("OCI-MAN-011", layerTypes[d.MediaType], p+"/mediaType", "%s is not an OCI or Docker layer media type", showValue(d.MediaType))
-			c.expect("OCI-LAYER-010", !strings.Contains(d.MediaType, "nondistributable") && !strings.Contains(d.MediaType, "foreign"),
+			c.apply(ociLAYER003)
+			c.expect(ociMAN011, layerTypes[d.MediaType], p+"/mediaType", "%s is not an OCI or Docker layer media type", showValue(d.MediaType))
+			c.expect(ociLAYER010, !strings.Contains(d.MediaType, "nondistributable") && !strings.Contains(d.MediaType, "foreign"),
 				p+"/mediaType", "non-distributable layer media type %q", d.MediaType)
 		}
 	}
 	// OCI-MAN-012 restates OCI-DESC-002 for config and layers; a bad
 	// value is reported once, by OCI-DESC-002, and never passes here.
 	if mediaTypesOK(cfg.MediaType, layers) {
-		c.apply("OCI-MAN-012")
+		c.apply(ociMAN012)
 	}
 	if isImage && cfg.digestOK {
 		if b, ok := c.readDoc(children(n)[path+"/config"]); ok {
@@ -296,54 +296,54 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 		return
 	}
 	m, isObj := v.(map[string]any)
-	if !c.expect("IMGPROOF-DOC-001", isObj, path, "image config is not a JSON object") {
+	if !c.expect(imgproofDOC001, isObj, path, "image config is not a JSON object") {
 		return
 	}
-	c.apply("OCI-CFG-010", "OCI-CFG-014", "OCI-MAN-010")
+	c.apply(ociCFG010, ociCFG014, ociMAN010)
 	// The schema requires the keys as strings; an empty value passes the
 	// schema and fails the SHOULD rules on known values.
 	arch, archOK := m["architecture"].(string)
 	os, osOK := m["os"].(string)
-	c.expect("OCI-CFG-001", archOK, path+"/architecture", "architecture is missing or not a string")
-	c.expect("OCI-CFG-002", osOK, path+"/os", "os is missing or not a string")
-	c.expect("OCI-CFG-003", !archOK || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
-	c.expect("OCI-CFG-004", !osOK || knownOS[os], path+"/os", "%q is not a GOOS value", os)
-	c.typed(m, path, "OCI-CFG-016", "variant", isStringVal)
-	c.typed(m, path, "OCI-CFG-017", "os.version", isStringVal)
-	c.typed(m, path, "OCI-CFG-018", "os.features", isStrings)
+	c.expect(ociCFG001, archOK, path+"/architecture", "architecture is missing or not a string")
+	c.expect(ociCFG002, osOK, path+"/os", "os is missing or not a string")
+	c.expect(ociCFG003, !archOK || knownArch[arch], path+"/architecture", "%q is not a GOARCH value", arch)
+	c.expect(ociCFG004, !osOK || knownOS[os], path+"/os", "%q is not a GOOS value", os)
+	c.typed(m, path, ociCFG016, "variant", isStringVal)
+	c.typed(m, path, ociCFG017, "os.version", isStringVal)
+	c.typed(m, path, ociCFG018, "os.features", isStrings)
 	c.history(m, path)
 	if vv, ok := m["variant"].(string); ok {
 		if f := variants[arch]; f != nil {
-			c.expect("OCI-CFG-005", f(vv), path+"/variant", "variant %q is not listed for %s", vv, arch)
+			c.expect(ociCFG005, f(vv), path+"/variant", "variant %q is not listed for %s", vv, arch)
 		}
 	}
-	c.apply("OCI-CFG-011")
+	c.apply(ociCFG011)
 	if cr, present := m["created"]; present && cr != nil {
 		s, _ := cr.(string)
 		_, err := time.Parse(time.RFC3339Nano, s)
-		c.expect("OCI-CFG-011", err == nil, path+"/created", "created %s is not an RFC 3339 date-time", show(cr))
+		c.expect(ociCFG011, err == nil, path+"/created", "created %s is not an RFC 3339 date-time", show(cr))
 	}
 	if cc, present := m["config"]; present && cc != nil {
 		c.execConfig(path+"/config", cc)
 	}
 	rootfs, isObj := m["rootfs"].(map[string]any)
-	if !c.expect("OCI-CFG-007", isObj, path+"/rootfs", "rootfs is missing or not an object") {
+	if !c.expect(ociCFG007, isObj, path+"/rootfs", "rootfs is missing or not an object") {
 		return
 	}
-	c.expect("OCI-CFG-008", rootfs["type"] == "layers", path+"/rootfs/type", "rootfs.type is %s, not \"layers\"", show(rootfs["type"]))
+	c.expect(ociCFG008, rootfs["type"] == "layers", path+"/rootfs/type", "rootfs.type is %s, not \"layers\"", show(rootfs["type"]))
 	ids, isArr := rootfs["diff_ids"].([]any)
-	if !c.expect("OCI-CFG-009", isArr, path+"/rootfs/diff_ids", "rootfs.diff_ids is missing or not an array") {
+	if !c.expect(ociCFG009, isArr, path+"/rootfs/diff_ids", "rootfs.diff_ids is missing or not an array") {
 		return
 	}
 	for i, id := range ids {
 		s, isStr := id.(string)
 		p := fmt.Sprintf("%s/rootfs/diff_ids[%d]", path, i)
-		if c.expect("OCI-CFG-009", isStr, p, "diff_id is not a string") && !c.digest(p, s) {
-			c.fail("OCI-CFG-009", p, fmt.Sprintf("diff_id %q is not a valid digest", s))
+		if c.expect(ociCFG009, isStr, p, "diff_id is not a string") && !c.digest(p, s) {
+			c.fail(ociCFG009, p, fmt.Sprintf("diff_id %q is not a valid digest", s))
 		}
 	}
 	if nLayers >= 0 {
-		c.expect("OCI-MAN-019", len(ids) == nLayers, path+"/rootfs/diff_ids", "config has %d diff_ids for %d layers", len(ids), nLayers)
+		c.expect(ociMAN019, len(ids) == nLayers, path+"/rootfs/diff_ids", "config has %d diff_ids for %d layers", len(ids), nLayers)
 	}
 	if h, present := m["history"]; present && h != nil {
 		hist, isArr := h.([]any)
@@ -359,10 +359,10 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 				}
 				if cr, ok := em["created"].(string); ok {
 					_, err := time.Parse(time.RFC3339Nano, cr)
-					c.expect("OCI-CFG-011", err == nil, fmt.Sprintf("%s/history[%d]/created", path, i), "%q is not an RFC 3339 date-time", cr)
+					c.expect(ociCFG011, err == nil, fmt.Sprintf("%s/history[%d]/created", path, i), "%q is not an RFC 3339 date-time", cr)
 				}
 			}
-			c.expect("OCI-CFG-015", nonEmpty == len(ids), path+"/history", "%d history entries create layers, but there are %d diff_ids", nonEmpty, len(ids))
+			c.expect(ociCFG015, nonEmpty == len(ids), path+"/history", "%d history entries create layers, but there are %d diff_ids", nonEmpty, len(ids))
 		}
 	}
 }
@@ -370,18 +370,18 @@ func (c *checker) config(path string, data []byte, nLayers int) {
 // execConfig checks the types of the config object.
 func (c *checker) execConfig(path string, v any) {
 	m, ok := v.(map[string]any)
-	if !c.expect("OCI-CFG-012", ok, path, "config is not an object") {
+	if !c.expect(ociCFG012, ok, path, "config is not an object") {
 		return
 	}
 	str := func(k string) {
 		if x, present := m[k]; present && x != nil {
-			c.expect("OCI-CFG-012", isStringVal(x), path+"/"+k, "%s is not a string", k)
+			c.expect(ociCFG012, isStringVal(x), path+"/"+k, "%s is not a string", k)
 		}
 	}
 	obj := func(k string) map[string]any {
 		if x, present := m[k]; present && x != nil {
 			o, ok := x.(map[string]any)
-			c.expect("OCI-CFG-012", ok, path+"/"+k, "%s is not an object", k)
+			c.expect(ociCFG012, ok, path+"/"+k, "%s is not an object", k)
 			return o
 		}
 		return nil
@@ -389,7 +389,7 @@ func (c *checker) execConfig(path string, v any) {
 	strs := func(k string) []any {
 		if x, present := m[k]; present && x != nil {
 			a, ok := x.([]any)
-			c.expect("OCI-CFG-012", ok && allStrings(a), path+"/"+k, "%s is not an array of strings", k)
+			c.expect(ociCFG012, ok && allStrings(a), path+"/"+k, "%s is not an array of strings", k)
 			return a
 		}
 		return nil
@@ -403,17 +403,17 @@ func (c *checker) execConfig(path string, v any) {
 	strs("Cmd")
 	if x, present := m["ArgsEscaped"]; present && x != nil {
 		_, ok := x.(bool)
-		c.expect("OCI-CFG-012", ok, path+"/ArgsEscaped", "ArgsEscaped is not a boolean")
+		c.expect(ociCFG012, ok, path+"/ArgsEscaped", "ArgsEscaped is not a boolean")
 	}
-	c.apply("OCI-CFG-013")
+	c.apply(ociCFG013)
 	for i, e := range strs("Env") {
 		s, isStr := e.(string) // a non-string entry is OCI-CFG-012's
-		c.expect("OCI-CFG-013", !isStr || envRE.MatchString(s), fmt.Sprintf("%s/Env[%d]", path, i), "%q is not VARNAME=VARVALUE", s)
+		c.expect(ociCFG013, !isStr || envRE.MatchString(s), fmt.Sprintf("%s/Env[%d]", path, i), "%q is not VARNAME=VARVALUE", s)
 	}
-	c.apply("OCI-CFG-006")
+	c.apply(ociCFG006)
 	if labels := obj("Labels"); labels != nil {
 		for _, k := range sortedKeys(labels) {
-			c.expect("OCI-CFG-006", isStringVal(labels[k]), path+"/Labels/"+k, "label value is not a string")
+			c.expect(ociCFG006, isStringVal(labels[k]), path+"/Labels/"+k, "label value is not a string")
 		}
 	}
 }
@@ -450,7 +450,7 @@ func hasLayerBlob(v any) bool {
 
 // typed fails rule id when the optional field key of m is present with a
 // JSON type other than the one ok accepts.
-func (c *checker) typed(m map[string]any, path, id, key string, ok func(any) bool) {
+func (c *checker) typed(m map[string]any, path string, id ruleID, key string, ok func(any) bool) {
 	c.apply(id)
 	if v, present := m[key]; present && v != nil {
 		c.expect(id, ok(v), path+"/"+key, "%s %s has the wrong JSON type", key, show(v))
@@ -473,24 +473,24 @@ func isStrings(v any) bool {
 
 // history checks the JSON types of a config's history entries (OCI-CFG-019).
 func (c *checker) history(m map[string]any, path string) {
-	c.apply("OCI-CFG-019")
+	c.apply(ociCFG019)
 	h, present := m["history"]
 	if !present || h == nil {
 		return
 	}
 	list, isArr := h.([]any)
-	if !c.expect("OCI-CFG-019", isArr, path+"/history", "history %s is not an array", show(h)) {
+	if !c.expect(ociCFG019, isArr, path+"/history", "history %s is not an array", show(h)) {
 		return
 	}
 	for i, e := range list {
 		p := fmt.Sprintf("%s/history[%d]", path, i)
 		em, isObj := e.(map[string]any)
-		if !c.expect("OCI-CFG-019", isObj, p, "history entry %s is not an object", show(e)) {
+		if !c.expect(ociCFG019, isObj, p, "history entry %s is not an object", show(e)) {
 			continue
 		}
 		for _, k := range []string{"created", "author", "created_by", "comment"} {
-			c.typed(em, p, "OCI-CFG-019", k, isStringVal)
+			c.typed(em, p, ociCFG019, k, isStringVal)
 		}
-		c.typed(em, p, "OCI-CFG-019", "empty_layer", func(v any) bool { _, ok := v.(bool); return ok })
+		c.typed(em, p, ociCFG019, "empty_layer", func(v any) bool { _, ok := v.(bool); return ok })
 	}
 }

@@ -16,15 +16,16 @@ import (
 // Violation is one layer-content rule broken by one tar entry.
 type Violation struct {
 	Rule string
+	id   ruleID
 	// Entry is the tar entry name as stored; empty for the whole stream.
 	Entry   string
 	Message string
 }
 
 // layerRules are the rules CheckLayer evaluates.
-var layerRules = []string{"OCI-LAYER-001", "OCI-LAYER-002", "OCI-LAYER-004", "OCI-LAYER-005", "OCI-LAYER-006",
-	"OCI-LAYER-007", "OCI-LAYER-008", "OCI-LAYER-009", "OCI-LAYER-011", "OCI-LAYER-012", "OCI-LAYER-013",
-	"OCI-LAYER-014", "OCI-LAYER-015", "OCI-LAYER-016", "OCI-LAYER-017"}
+var layerRules = []ruleID{ociLAYER001, ociLAYER002, ociLAYER004, ociLAYER005, ociLAYER006,
+	ociLAYER007, ociLAYER008, ociLAYER009, ociLAYER011, ociLAYER012, ociLAYER013,
+	ociLAYER014, ociLAYER015, ociLAYER016, ociLAYER017}
 
 // maxViolations bounds the violations reported for one layer: a cap on the
 // report's length, not on input (limits.LayerEntries bounds the entries).
@@ -58,11 +59,11 @@ type layerCheck struct {
 	symlinks  map[string]bool   // symlinks of this layer
 }
 
-func (lc *layerCheck) add(rule, entry, format string, args ...any) {
+func (lc *layerCheck) add(rule ruleID, entry, format string, args ...any) {
 	if len(lc.out) >= maxViolations {
 		return
 	}
-	lc.out = append(lc.out, Violation{Rule: rule, Entry: entry, Message: fmt.Sprintf(format, args...)})
+	lc.out = append(lc.out, Violation{Rule: rule.String(), id: rule, Entry: entry, Message: fmt.Sprintf(format, args...)})
 }
 
 func (lc *layerCheck) run(r io.Reader) {
@@ -80,15 +81,15 @@ func (lc *layerCheck) run(r io.Reader) {
 		if err != nil {
 			switch {
 			case errors.Is(err, io.ErrUnexpectedEOF):
-				lc.add("OCI-LAYER-001", "", "tar stream is truncated: %v", err)
+				lc.add(ociLAYER001, "", "tar stream is truncated: %v", err)
 			default:
-				lc.add("OCI-LAYER-001", "", "not a valid tar archive after %d entries: %v", len(entries), err)
+				lc.add(ociLAYER001, "", "not a valid tar archive after %d entries: %v", len(entries), err)
 			}
 			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
 		}
 		if len(entries) >= lc.lim.LayerEntries {
-			lc.add("IMGPROOF-LIMIT-001", "", "%v; the rest was not checked", limits.Exceeded(limits.LayerEntries, int64(lc.lim.LayerEntries), "layer"))
+			lc.add(imgproofLIMIT001, "", "%v; the rest was not checked", limits.Exceeded(limits.LayerEntries, int64(lc.lim.LayerEntries), "layer"))
 			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
 		}
@@ -98,7 +99,7 @@ func (lc *layerCheck) run(r io.Reader) {
 		lc.entry(h)
 		entries = append(entries, struct{}{})
 		if _, err := io.Copy(io.Discard, tr); err != nil {
-			lc.add("OCI-LAYER-001", h.Name, "entry data is truncated: %v", err)
+			lc.add(ociLAYER001, h.Name, "entry data is truncated: %v", err)
 			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
 		}
@@ -106,17 +107,17 @@ func (lc *layerCheck) run(r io.Reader) {
 	}
 	if len(entries) > 0 || tr.Pos() > 0 {
 		if tail := tr.Pos() - verify.BlockAlign(lastEnd); tail < 1024 {
-			lc.add("OCI-LAYER-001", "", "tar stream ends without the end-of-archive marker (two zero blocks)")
+			lc.add(ociLAYER001, "", "tar stream ends without the end-of-archive marker (two zero blocks)")
 		}
 	} else {
-		lc.add("OCI-LAYER-001", "", "layer is empty: a tar archive holds at least its end-of-archive marker")
+		lc.add(ociLAYER001, "", "layer is empty: a tar archive holds at least its end-of-archive marker")
 	}
 	nz, err := tr.RestNonZero()
 	switch {
 	case err != nil:
-		lc.add("OCI-LAYER-001", "", "reading after the end-of-archive marker: %v", err)
+		lc.add(ociLAYER001, "", "reading after the end-of-archive marker: %v", err)
 	case nz:
-		lc.add("OCI-LAYER-001", "", "non-zero data follows the tar end-of-archive marker; tar readers ignore it but it changes the diff_id")
+		lc.add(ociLAYER001, "", "non-zero data follows the tar end-of-archive marker; tar readers ignore it but it changes the diff_id")
 	}
 	lc.sameLayerWhiteouts()
 }
@@ -126,16 +127,16 @@ func (lc *layerCheck) entry(h *tar.Header) {
 	// Path safety.
 	n := strings.ReplaceAll(name, "\\", "/")
 	if strings.HasPrefix(n, "/") {
-		lc.add("OCI-LAYER-011", name, "entry name is absolute")
+		lc.add(ociLAYER011, name, "entry name is absolute")
 	}
 	for _, part := range strings.Split(n, "/") {
 		if part == ".." {
-			lc.add("OCI-LAYER-011", name, "entry name has a .. component")
+			lc.add(ociLAYER011, name, "entry name has a .. component")
 			break
 		}
 	}
 	if strings.ContainsRune(name, 0) {
-		lc.add("OCI-LAYER-011", name, "entry name holds a NUL byte")
+		lc.add(ociLAYER011, name, "entry name holds a NUL byte")
 	}
 	clean := strings.TrimPrefix(path.Clean("/"+n), "/")
 
@@ -143,19 +144,19 @@ func (lc *layerCheck) entry(h *tar.Header) {
 	switch h.Typeflag {
 	case tar.TypeReg, typeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 	case tar.TypeGNUSparse:
-		lc.add("OCI-LAYER-004", name, "GNU sparse entry")
+		lc.add(ociLAYER004, name, "GNU sparse entry")
 	case tar.TypeXGlobalHeader:
-		lc.add("OCI-LAYER-015", name, "PAX global header: tar readers disagree on whether it applies to later entries")
+		lc.add(ociLAYER015, name, "PAX global header: tar readers disagree on whether it applies to later entries")
 		return
 	case 'V', 'M':
-		lc.add("OCI-LAYER-015", name, "GNU volume or multi-volume header %q", string(h.Typeflag))
+		lc.add(ociLAYER015, name, "GNU volume or multi-volume header %q", string(h.Typeflag))
 		return
 	default:
-		lc.add("OCI-LAYER-014", name, "entry type %q is not a file type a layer can hold", string(h.Typeflag))
+		lc.add(ociLAYER014, name, "entry type %q is not a file type a layer can hold", string(h.Typeflag))
 	}
 	for k := range h.PAXRecords {
 		if strings.HasPrefix(k, "GNU.sparse.") {
-			lc.add("OCI-LAYER-004", name, "PAX sparse file record %s", k)
+			lc.add(ociLAYER004, name, "PAX sparse file record %s", k)
 			break
 		}
 	}
@@ -165,12 +166,12 @@ func (lc *layerCheck) entry(h *tar.Header) {
 	case tar.TypeLink:
 		t := strings.ReplaceAll(h.Linkname, "\\", "/")
 		if strings.HasPrefix(t, "/") || climbs(t) {
-			lc.add("OCI-LAYER-012", name, "hard link target %q is outside the root", h.Linkname)
+			lc.add(ociLAYER012, name, "hard link target %q is outside the root", h.Linkname)
 		}
 	case tar.TypeSymlink:
 		t := h.Linkname
 		if !strings.HasPrefix(t, "/") && climbs(path.Join(path.Dir(clean), t)) {
-			lc.add("OCI-LAYER-013", name, "symlink target %q climbs above the root", h.Linkname)
+			lc.add(ociLAYER013, name, "symlink target %q climbs above the root", h.Linkname)
 		}
 	}
 
@@ -178,7 +179,7 @@ func (lc *layerCheck) entry(h *tar.Header) {
 	// them wherever the link points.
 	for q := path.Dir(clean); q != "." && q != "/" && q != ""; q = path.Dir(q) {
 		if lc.symlinks[q] {
-			lc.add("OCI-LAYER-017", name, "entry is below %s, a symlink of the same layer", q)
+			lc.add(ociLAYER017, name, "entry is below %s, a symlink of the same layer", q)
 			break
 		}
 	}
@@ -190,7 +191,7 @@ func (lc *layerCheck) entry(h *tar.Header) {
 	if clean != "" {
 		lc.names[clean]++
 		if lc.names[clean] == 2 {
-			lc.add("OCI-LAYER-002", name, "path %s appears more than once; extractors disagree on which entry wins", clean)
+			lc.add(ociLAYER002, name, "path %s appears more than once; extractors disagree on which entry wins", clean)
 		}
 	}
 
@@ -199,18 +200,18 @@ func (lc *layerCheck) entry(h *tar.Header) {
 	dir = strings.TrimSuffix(dir, "/")
 	if strings.HasPrefix(base, ".wh.") {
 		if h.Typeflag != tar.TypeReg && h.Typeflag != typeRegA || h.Size != 0 {
-			lc.add("OCI-LAYER-006", name, "whiteout is not an empty regular file")
+			lc.add(ociLAYER006, name, "whiteout is not an empty regular file")
 		}
 		switch {
 		case base == opaqueName:
-			lc.add("OCI-LAYER-009", name, "opaque whiteout; explicit whiteouts are preferred")
+			lc.add(ociLAYER009, name, "opaque whiteout; explicit whiteouts are preferred")
 		case strings.HasPrefix(base, ".wh..wh.") || base == ".wh.":
-			lc.add("OCI-LAYER-007", name, "reserved .wh. name that is neither a whiteout nor the opaque marker")
+			lc.add(ociLAYER007, name, "reserved .wh. name that is neither a whiteout nor the opaque marker")
 		default:
 			lc.whiteouts[path.Join(dir, strings.TrimPrefix(base, ".wh."))] = name
 		}
 		if lc.dirsSeen[dir] {
-			lc.add("OCI-LAYER-008", name, "whiteout comes after a sibling directory entry")
+			lc.add(ociLAYER008, name, "whiteout comes after a sibling directory entry")
 		}
 		return
 	}
@@ -229,7 +230,7 @@ func (lc *layerCheck) sameLayerWhiteouts() {
 	for _, p := range names {
 		for q := p; q != "." && q != ""; q = path.Dir(q) {
 			if wh, ok := lc.whiteouts[q]; ok {
-				lc.add("OCI-LAYER-005", wh, "whiteout hides %s, which is in the same layer", p)
+				lc.add(ociLAYER005, wh, "whiteout hides %s, which is in the same layer", p)
 				break
 			}
 		}

@@ -43,13 +43,13 @@ func TestLimitsBoundTheRulesOwnReading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := f.Problems(); len(p) != 1 || p[0].Rule != "IMGPROOF-LIMIT-001" || !strings.Contains(p[0].Message, string(limits.LinkHops)) {
+	if p := f.Problems(); len(p) != 1 || p[0].Rule != imgproofLIMIT001 || !strings.Contains(p[0].Message, string(limits.LinkHops)) {
 		t.Fatalf("link-hops=1: %+v", p)
 	}
 	lim = limits.Default()
 	lim.ArchiveEntries = 2
 	f, _ = FromArchive(bytes.NewReader(arch), int64(len(arch)), &lim)
-	if p := f.Problems(); len(p) != 1 || p[0].Rule != "IMGPROOF-LIMIT-001" || !strings.Contains(p[0].Message, string(limits.ArchiveEntries)) {
+	if p := f.Problems(); len(p) != 1 || p[0].Rule != imgproofLIMIT001 || !strings.Contains(p[0].Message, string(limits.ArchiveEntries)) {
 		t.Fatalf("archive-entries=2: %+v", p)
 	}
 

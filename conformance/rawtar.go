@@ -39,15 +39,15 @@ func rawHeader(h *tar.Header, b []byte, found *[]Violation) bool {
 		return false
 	case '1', '2', '3', '4', '5', '6':
 		if size != 0 {
-			*found = append(*found, Violation{Rule: "OCI-LAYER-016", Entry: name,
+			*found = append(*found, Violation{Rule: ociLAYER016.String(), id: ociLAYER016, Entry: name,
 				Message: "header-only entry declares " + strconv.FormatInt(size, 10) + " bytes of data; tar readers disagree on whether to skip them"})
 		}
 		if paxSize > 0 {
-			*found = append(*found, Violation{Rule: "OCI-LAYER-016", Entry: name, Message: "PAX size on a header-only entry"})
+			*found = append(*found, Violation{Rule: ociLAYER016.String(), id: ociLAYER016, Entry: name, Message: "PAX size on a header-only entry"})
 		}
 	default:
 		if paxSize >= 0 && paxSize != size && size <= 0o77777777777 {
-			*found = append(*found, Violation{Rule: "OCI-LAYER-016", Entry: name,
+			*found = append(*found, Violation{Rule: ociLAYER016.String(), id: ociLAYER016, Entry: name,
 				Message: "PAX size " + strconv.FormatInt(paxSize, 10) + " disagrees with the ustar size " + strconv.FormatInt(size, 10) + "; tar readers see different entries"})
 		}
 	}

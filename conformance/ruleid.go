@@ -7,7 +7,7 @@ package conformance
 // rule the catalog holds: an unknown ID is a compile error, not a panic.
 type ruleID uint16
 
-// String returns the rule's published ID, such as "OCI-IDX-016".
+// String returns the rule's published ID, such as ociIDX016.
 func (id ruleID) String() string { return ruleNames[id] }
 
 // rule returns the catalog entry of id.
