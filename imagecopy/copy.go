@@ -6,7 +6,10 @@
 //
 // A copy verifies three times: the source is verified before anything is
 // written, every blob is re-hashed while it is copied, and the destination
-// is verified after it is written and compared with the source. Config
+// is verified after it is written and compared with the source. What is
+// copied is what the source's verification walked: the nodes of its
+// graph (verify.Graph), or for a classic docker save, which the graph
+// does not cover, the images of its report. Config
 // bytes are copied exactly, so the image ID never changes. Between an OCI
 // layout and an OCI archive every manifest and index is copied byte for
 // byte, so every digest stays the same. A docker-save destination stores
