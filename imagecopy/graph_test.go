@@ -3,7 +3,9 @@
 package imagecopy
 
 import (
+	"archive/tar"
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -84,7 +86,7 @@ func destFiles(t *testing.T, path string) []string {
 		t.Fatal(err)
 	}
 	for _, e := range l.Entries() {
-		if e.Type != '5' { // not a directory
+		if e.Type != tar.TypeDir {
 			set[e.Name] = true
 		}
 	}
@@ -198,5 +200,52 @@ func TestCopyRefusesWhatWasNotVerified(t *testing.T) {
 		if _, err := newCopier(all).roots([]byte(other)); !errors.Is(err, ErrBlobMismatch) {
 			t.Errorf("%s in index.json: err %v, want ErrBlobMismatch", name, err)
 		}
+	}
+}
+
+// A classic docker save is copied through the report: each layer file is
+// checked, as it streams, against the digest verification computed, so a
+// file that changed since is refused, not hashed afresh and written.
+func TestClassicCopyChecksLayersAgainstTheReport(t *testing.T) {
+	da, err := fixtures.MustBuild(fixtures.Default()).Docker(fixtures.DockerOptions{Format: fixtures.Classic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fixtures.MapFS{}
+	for _, e := range da.Entries {
+		if e.Typeflag == 0 || e.Typeflag == tar.TypeReg {
+			files[e.Name] = e.Body
+		}
+	}
+	res := verify.Dir(context.Background(), files, "classic", nil)
+	if res.Report.Verdict != verify.Verified || len(res.Report.Images) != 1 {
+		t.Fatalf("classic source: %s %v", res.Report.Verdict, res.Report.Err())
+	}
+	copyWith := func(src fs.FS) error {
+		s, err := newDirSink(filepath.Join(t.TempDir(), "dst"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.abort()
+		c := &copier{ctx: context.Background(), src: src, dst: s, lim: limits.Default(), verified: res, rep: res.Report, written: map[string]bool{}}
+		return c.toLayout()
+	}
+	if err := copyWith(files); err != nil {
+		t.Fatalf("the verified files: %v", err)
+	}
+	var manifest []struct{ Layers []string }
+	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil || len(manifest) != 1 {
+		t.Fatalf("manifest.json: %v", err)
+	}
+	changed := fixtures.MapFS{}
+	for name, body := range files {
+		changed[name] = body
+	}
+	layer := manifest[0].Layers[1]
+	body := append([]byte(nil), files[layer]...)
+	body[len(body)/2] ^= 1
+	changed[layer] = body
+	if err := copyWith(changed); !errors.Is(err, ErrBlobMismatch) {
+		t.Fatalf("a layer changed since verification: err %v, want ErrBlobMismatch", err)
 	}
 }
