@@ -205,13 +205,13 @@ func openSource(ctx context.Context, name string, vopts *verify.Options, lim lim
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep := verify.Archive(ctx, f, st.Size(), name, vopts)
+	res := verify.Archive(ctx, f, st.Size(), name, vopts)
 	f.Close()
 	tfs, err := openTarFS(name, &lim)
 	if err != nil {
-		return nil, rep, func() {}, err
+		return nil, res, func() {}, err
 	}
-	return tfs, rep, func() { tfs.Close() }, nil
+	return tfs, res, func() { tfs.Close() }, nil
 }
 
 // copier writes one destination.
