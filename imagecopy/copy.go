@@ -6,7 +6,10 @@
 //
 // A copy verifies three times: the source is verified before anything is
 // written, every blob is re-hashed while it is copied, and the destination
-// is verified after it is written and compared with the source. Config
+// is verified after it is written and compared with the source. What is
+// copied is what the source's verification walked: the nodes of its
+// graph (verify.Graph), or for a classic docker save, which the graph
+// does not cover, the images of its report. Config
 // bytes are copied exactly, so the image ID never changes. Between an OCI
 // layout and an OCI archive every manifest and index is copied byte for
 // byte, so every digest stays the same. A docker-save destination stores
@@ -107,16 +110,17 @@ func Copy(ctx context.Context, src, dst string, o *Options) (*Result, error) {
 	}
 	var (
 		srcFS    fs.FS
-		srcRep   *verify.Report
+		verified *verify.Result
 		closeSrc = func() {}
 		err      error
 	)
 	if o.SourceFS != nil {
-		srcFS, srcRep = o.SourceFS, verify.Dir(ctx, o.SourceFS, src, o.Verify).Report
-	} else if srcFS, srcRep, closeSrc, err = openSource(ctx, src, o.Verify, lim); err != nil {
+		srcFS, verified = o.SourceFS, verify.Dir(ctx, o.SourceFS, src, o.Verify)
+	} else if srcFS, verified, closeSrc, err = openSource(ctx, src, o.Verify, lim); err != nil {
 		return nil, err
 	}
 	defer closeSrc()
+	srcRep := verified.Report
 	res := &Result{Source: srcRep}
 	if srcRep.Verdict != verify.Verified {
 		return res, fmt.Errorf("%s: %w: %s", src, ErrSourceNotVerified, srcRep.Verdict)
@@ -131,7 +135,7 @@ func Copy(ctx context.Context, src, dst string, o *Options) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
-	c := &copier{ctx: ctx, src: srcFS, dst: s, lim: lim, rep: srcRep, written: map[string]bool{}}
+	c := &copier{ctx: ctx, src: srcFS, dst: s, lim: lim, verified: verified, rep: srcRep, written: map[string]bool{}}
 	picked := o.Verify != nil && o.Verify.Platform != nil
 	switch {
 	case o.Format == DockerArchive:
@@ -151,11 +155,12 @@ func Copy(ctx context.Context, src, dst string, o *Options) (*Result, error) {
 	// Verification names the manifests it left out for another platform.
 	res.Picked = c.picked || (picked && srcRep.Has(verify.CodeUnselectedPlatform))
 
-	_, dstRep, closeDst, err := openSource(ctx, dst, o.Verify, lim)
+	_, dstRes, closeDst, err := openSource(ctx, dst, o.Verify, lim)
 	if err != nil {
 		return res, err
 	}
 	closeDst()
+	dstRep := dstRes.Report
 	res.Dest = dstRep
 	res.Compare = compare.Reports(srcRep, dstRep, nil)
 	exact := o.Format != DockerArchive && c.fromLayout
@@ -185,27 +190,28 @@ func sameIndex(a, b *verify.Report) bool {
 }
 
 // openSource verifies a directory or an archive and returns a view of its
-// files for copying.
-func openSource(ctx context.Context, name string, vopts *verify.Options, lim limits.Limits) (fs.FS, *verify.Report, func(), error) {
+// files for copying. The verification's graph is used after the archive
+// is closed: the copy reads every byte it writes again, through the view.
+func openSource(ctx context.Context, name string, vopts *verify.Options, lim limits.Limits) (fs.FS, *verify.Result, func(), error) {
 	st, err := os.Stat(name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if st.IsDir() {
 		fsys := os.DirFS(name)
-		return fsys, verify.Dir(ctx, fsys, name, vopts).Report, func() {}, nil
+		return fsys, verify.Dir(ctx, fsys, name, vopts), func() {}, nil
 	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rep := verify.Archive(ctx, f, st.Size(), name, vopts).Report
+	res := verify.Archive(ctx, f, st.Size(), name, vopts)
 	f.Close()
 	tfs, err := openTarFS(name, &lim)
 	if err != nil {
-		return nil, rep, func() {}, err
+		return nil, res, func() {}, err
 	}
-	return tfs, rep, func() { tfs.Close() }, nil
+	return tfs, res, func() { tfs.Close() }, nil
 }
 
 // copier writes one destination.
@@ -214,6 +220,7 @@ type copier struct {
 	src        fs.FS
 	dst        sink
 	lim        limits.Limits
+	verified   *verify.Result // the source's verification: its graph and report
 	rep        *verify.Report
 	written    map[string]bool
 	count      int
@@ -222,20 +229,12 @@ type copier struct {
 	sizeOf     map[string]int64
 }
 
-// desc is a descriptor read loosely to enumerate blobs: the source has
-// already been verified under the strict profile.
+// desc is a descriptor the copy writes into a document of its own.
 type desc struct {
 	MediaType   string            `json:"mediaType"`
 	Digest      string            `json:"digest"`
 	Size        int64             `json:"size"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
-type doc struct {
-	MediaType string `json:"mediaType"`
-	Manifests []desc `json:"manifests"`
-	Config    *desc  `json:"config"`
-	Layers    []desc `json:"layers"`
 }
 
 func (c *copier) docLimit() int64 {
@@ -266,12 +265,12 @@ func (c *copier) toLayout() error {
 	if err != nil {
 		return err
 	}
-	var d doc
-	if err := json.Unmarshal(idx, &d); err != nil {
-		return fmt.Errorf("index.json: %w", err)
+	roots, err := c.roots(idx)
+	if err != nil {
+		return err
 	}
-	for _, m := range d.Manifests {
-		if err := c.copyTree(m, 0); err != nil {
+	for _, n := range roots {
+		if err := c.copyNode(n, 0); err != nil {
 			return err
 		}
 	}
@@ -281,15 +280,41 @@ func (c *copier) toLayout() error {
 	return c.putBytes("index.json", idx)
 }
 
+// roots lists the entries of idx, index.json as the copy read it, as
+// nodes of the verified graph. index.json is addressed by no digest, so
+// each entry must be the one the verification walked from that place.
+func (c *copier) roots(idx []byte) ([]*verify.Node, error) {
+	nodes := c.verified.Graph(nil).Root().ChildrenOf(idx)
+	walked := c.verified.Roots()
+	if len(nodes) != len(walked) {
+		return nil, fmt.Errorf("index.json: %w: %d entries, %d verified", ErrBlobMismatch, len(nodes), len(walked))
+	}
+	for i, n := range nodes {
+		got, want := n.Descriptor(), walked[i].Descriptor
+		if n.Path() != walked[i].Path || got.Digest != want.Digest || got.Size != want.Size || got.MediaType != want.MediaType {
+			return nil, fmt.Errorf("%s: %w: the entry is not the one verified", n.Path(), ErrBlobMismatch)
+		}
+	}
+	return nodes, nil
+}
+
 // pickedToLayout writes an OCI layout that holds only the runnable images
 // that verification selected (one platform): each image manifest and what
 // it names are copied byte for byte, and a new index.json lists them with
 // their platform and the names the source gave them.
 func (c *copier) pickedToLayout() error {
-	if _, err := fs.Stat(c.src, "index.json"); errors.Is(err, fs.ErrNotExist) {
+	idx, err := readSmall(c.src, "index.json", limits.ArchiveMetadata, c.lim.ArchiveMetadata)
+	if errors.Is(err, fs.ErrNotExist) {
 		return c.classicToLayout() // a classic docker save holds one image per entry, picked by verification
 	}
+	if err != nil {
+		return err
+	}
 	c.fromLayout = true
+	roots, err := c.roots(idx)
+	if err != nil {
+		return err
+	}
 	var index []pickedDesc
 	for i := range c.rep.Images {
 		img := &c.rep.Images[i]
@@ -300,18 +325,21 @@ func (c *copier) pickedToLayout() error {
 		if err != nil {
 			return fmt.Errorf("image %d: %w", i, err)
 		}
-		b, err := readSmall(c.src, blobName(d), c.docKind(), c.docLimit())
+		n, err := c.nodeAt(roots, img.Path)
 		if err != nil {
 			return err
 		}
-		x := desc{MediaType: img.ManifestMediaType, Digest: d.String(), Size: int64(len(b))}
-		if err := c.copyTree(x, 0); err != nil {
+		if n.Descriptor().Digest != d {
+			return fmt.Errorf("%s: %w: not the manifest verified", img.Path, ErrBlobMismatch)
+		}
+		if err := c.copyNode(n, 0); err != nil {
 			return err
 		}
-		for _, n := range orNone(img.RefNames) {
+		x := desc{MediaType: img.ManifestMediaType, Digest: d.String(), Size: n.Descriptor().Size}
+		for _, name := range orNone(img.RefNames) {
 			pd := pickedDesc{desc: x, Platform: img.Platform}
-			if n != "" {
-				pd.Annotations = map[string]string{"org.opencontainers.image.ref.name": n}
+			if name != "" {
+				pd.Annotations = map[string]string{"org.opencontainers.image.ref.name": name}
 			}
 			index = append(index, pd)
 		}
@@ -328,12 +356,43 @@ type pickedDesc struct {
 	Platform *verify.Platform `json:"platform,omitempty"`
 }
 
-// copyTree copies a blob and, for an index or manifest, what it names.
-func (c *copier) copyTree(x desc, depth int) error {
-	if depth > c.lim.IndexDepth+2 {
-		return limits.Exceeded(limits.IndexDepth, int64(c.lim.IndexDepth), x.Digest)
+// nodeAt finds the node at path (a path of the report) below the roots,
+// reading and checking each index on the way down.
+func (c *copier) nodeAt(nodes []*verify.Node, path string) (*verify.Node, error) {
+	for depth := 0; depth <= c.lim.IndexDepth+2; depth++ {
+		var next *verify.Node
+		for _, n := range nodes {
+			if n.Path() == path {
+				return n, nil
+			}
+			if strings.HasPrefix(path, n.Path()+"/") {
+				next = n
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		b, err := c.readDocument(next)
+		if err != nil {
+			return nil, err
+		}
+		nodes = next.ChildrenOf(b)
 	}
-	d, err := digest.Parse(x.Digest)
+	return nil, fmt.Errorf("%s: not in the verified graph", path)
+}
+
+// copyNode copies the blob or document a node of the verified graph
+// leads to and, for an index or manifest, the nodes its bytes list. Only
+// nodes the verification walked are copied; a document is read again
+// and checked against its descriptor before it is written or followed,
+// and a blob is checked as it streams.
+func (c *copier) copyNode(n *verify.Node, depth int) error {
+	x := n.Descriptor()
+	if depth > c.lim.IndexDepth+2 {
+		return limits.Exceeded(limits.IndexDepth, int64(c.lim.IndexDepth), string(x.Digest))
+	}
+	d, err := digest.Parse(string(x.Digest))
 	if err != nil {
 		return fmt.Errorf("descriptor %q: %w", x.Digest, err)
 	}
@@ -344,48 +403,44 @@ func (c *copier) copyTree(x desc, depth int) error {
 	if c.count++; c.count > c.lim.Descriptors {
 		return limits.Exceeded(limits.Descriptors, int64(c.lim.Descriptors), name)
 	}
-	if !isDocument(x.MediaType) {
+	if !n.Walked() {
+		return fmt.Errorf("%s: %s was not verified", n.Path(), name)
+	}
+	if k := n.Kind(); k != verify.NodeIndex && k != verify.NodeManifest {
 		return c.copyBlob(name, d, x.Size)
 	}
-	b, err := readSmall(c.src, name, c.docKind(), c.docLimit())
+	b, err := c.readDocument(n)
 	if err != nil {
 		return err
-	}
-	if d.Algorithm().FromBytes(b) != d || int64(len(b)) != x.Size {
-		return fmt.Errorf("%s: %w", name, ErrBlobMismatch)
 	}
 	if err := c.putBytes(name, b); err != nil {
 		return err
 	}
-	var sub doc
-	if json.Unmarshal(b, &sub) != nil {
-		return nil // not JSON after all: copied as a plain blob
-	}
-	for _, m := range sub.Manifests {
-		if err := c.copyTree(m, depth+1); err != nil {
-			return err
-		}
-	}
-	if sub.Config != nil {
-		if err := c.copyTree(*sub.Config, depth+1); err != nil {
-			return err
-		}
-	}
-	for _, l := range sub.Layers {
-		if err := c.copyTree(l, depth+1); err != nil {
+	for _, k := range n.ChildrenOf(b) {
+		if err := c.copyNode(k, depth+1); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func isDocument(mt string) bool {
-	switch mt {
-	case "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-		"application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json":
-		return true
+// readDocument reads the document a node leads to from the source and
+// checks its bytes against the node's descriptor.
+func (c *copier) readDocument(n *verify.Node) ([]byte, error) {
+	x := n.Descriptor()
+	d, err := digest.Parse(string(x.Digest))
+	if err != nil {
+		return nil, fmt.Errorf("descriptor %q: %w", x.Digest, err)
 	}
-	return false
+	name := blobName(d)
+	b, err := readSmall(c.src, name, c.docKind(), c.docLimit())
+	if err != nil {
+		return nil, err
+	}
+	if d.Algorithm().FromBytes(b) != d || int64(len(b)) != x.Size {
+		return nil, fmt.Errorf("%s: %w", name, ErrBlobMismatch)
+	}
+	return b, nil
 }
 
 func blobName(d digest.Digest) string { return "blobs/" + string(d.Algorithm()) + "/" + d.Encoded() }
@@ -454,34 +509,45 @@ func (c *copier) readClassic() ([]classic, error) {
 
 // classicToLayout writes an OCI layout for a docker-save archive that keeps
 // no manifests: config and layers keep their exact bytes, and a manifest is
-// written for each image.
+// written for each image. The verified graph has no nodes for this view:
+// manifest.json names files, not digests. The report does: each image it
+// kept, by its path manifest.json[i], with the digest, size and
+// compression the verification computed for each layer file, against
+// which the copy checks the bytes it writes.
 func (c *copier) classicToLayout() error {
 	entries, err := c.readClassic()
 	if err != nil {
 		return err
 	}
 	var index []desc
-	for _, e := range entries {
-		cfg, err := readSmall(c.src, e.Config, limits.ConfigDocument, c.lim.ConfigDocument)
+	// Verification leaves out the entries of another platform.
+	c.picked = len(c.rep.Images) < len(entries)
+	for i := range c.rep.Images {
+		img := &c.rep.Images[i]
+		e, ok := classicEntry(entries, img.Path)
+		if !ok {
+			return fmt.Errorf("%s: not an entry of manifest.json", img.Path)
+		}
+		cfg, err := c.classicConfig(img, e)
 		if err != nil {
 			return err
 		}
 		cd := digest.FromBytes(cfg)
-		if !c.reported(cd.String()) {
-			c.picked = true // verification left it out (another platform)
-			continue
-		}
 		if err := c.putOnce(blobName(cd), cfg); err != nil {
 			return err
 		}
 		man := manifest{SchemaVersion: 2, MediaType: "application/vnd.oci.image.manifest.v1+json",
 			Config: desc{MediaType: "application/vnd.oci.image.config.v1+json", Digest: cd.String(), Size: int64(len(cfg))}, Layers: []desc{}}
-		for _, l := range e.Layers {
-			ld, size, mt, err := c.hashLayerFile(l)
+		if len(e.Layers) != len(img.Layers) {
+			return fmt.Errorf("%s: %d layer files for %d verified layers", img.Path, len(e.Layers), len(img.Layers))
+		}
+		for j, l := range e.Layers {
+			ld, err := digest.Parse(img.Layers[j].Digest)
 			if err != nil {
-				return err
+				return fmt.Errorf("%s/Layers[%d]: %w", img.Path, j, err)
 			}
-			man.Layers = append(man.Layers, desc{MediaType: mt, Digest: ld.String(), Size: size})
+			size := img.Layers[j].Size
+			man.Layers = append(man.Layers, desc{MediaType: ociLayerType(img.Layers[j].Compression), Digest: ld.String(), Size: size})
 			if !c.written[blobName(ld)] {
 				if err := c.copyBlobFrom(l, blobName(ld), ld, size); err != nil {
 					return err
@@ -507,14 +573,29 @@ func (c *copier) classicToLayout() error {
 	return writeIndex(c, index)
 }
 
-// reported tells whether verification reported the image with this ID.
-func (c *copier) reported(id string) bool {
-	for _, img := range c.rep.Images {
-		if img.ImageID == id {
-			return true
-		}
+// classicConfig reads the config file of a manifest.json entry and checks
+// it against the image ID verification reported.
+func (c *copier) classicConfig(img *verify.Image, e classic) ([]byte, error) {
+	cfg, err := readSmall(c.src, e.Config, limits.ConfigDocument, c.lim.ConfigDocument)
+	if err != nil {
+		return nil, err
 	}
-	return false
+	if digest.FromBytes(cfg).String() != img.ImageID {
+		return nil, fmt.Errorf("%s: %w", e.Config, ErrBlobMismatch)
+	}
+	return cfg, nil
+}
+
+// ociLayerType is the OCI layer media type of a docker-save layer file
+// of the given compression.
+func ociLayerType(compression string) string {
+	switch compression {
+	case verify.CompressionGzip:
+		return "application/vnd.oci.image.layer.v1.tar+gzip"
+	case verify.CompressionZstd:
+		return "application/vnd.oci.image.layer.v1.tar+zstd"
+	}
+	return "application/vnd.oci.image.layer.v1.tar"
 }
 
 func orNone(tags []string) []string {
@@ -561,32 +642,6 @@ func (c *copier) putOnce(name string, b []byte) error {
 		return nil
 	}
 	return c.putBytes(name, b)
-}
-
-// hashLayerFile hashes a file of a docker-save archive and names its media
-// type from its first bytes.
-func (c *copier) hashLayerFile(name string) (digest.Digest, int64, string, error) {
-	f, err := c.src.Open(name)
-	if err != nil {
-		return "", 0, "", err
-	}
-	defer f.Close()
-	h := digest.SHA256.Digester()
-	head := make([]byte, 4)
-	n, _ := io.ReadFull(f, head)
-	h.Hash().Write(head[:n])
-	m, err := io.Copy(h.Hash(), f)
-	if err != nil {
-		return "", 0, "", fmt.Errorf("%s: %w", name, err)
-	}
-	mt := "application/vnd.oci.image.layer.v1.tar"
-	switch verify.DetectCompression(head[:n]) {
-	case verify.CompressionGzip:
-		mt += "+gzip"
-	case verify.CompressionZstd:
-		mt += "+zstd"
-	}
-	return h.Digest(), int64(n) + m, mt, nil
 }
 
 func (c *copier) copyBlobFrom(srcName, dstName string, d digest.Digest, size int64) error {
@@ -694,22 +749,13 @@ func (c *copier) toDocker(tags []string) error {
 // dockerImages lists the runnable images of the verified source with the
 // names of their blobs in the source.
 func (c *copier) dockerImages() ([]*dockerImage, error) {
-	byID := map[string][]string{} // classic source: image ID -> layer file names
-	classicTags := map[string][]string{}
+	var entries []classic // a classic source: the files of each image
+	classicSrc := false
 	if _, err := fs.Stat(c.src, "index.json"); errors.Is(err, fs.ErrNotExist) {
-		entries, err := c.readClassic()
-		if err != nil {
+		if entries, err = c.readClassic(); err != nil {
 			return nil, err
 		}
-		for _, e := range entries {
-			cfg, err := readSmall(c.src, e.Config, limits.ConfigDocument, c.lim.ConfigDocument)
-			if err != nil {
-				return nil, err
-			}
-			id := digest.FromBytes(cfg).String()
-			byID[id] = e.Layers
-			classicTags[id] = e.RepoTags
-		}
+		classicSrc = true
 	}
 	var out []*dockerImage
 	for i := range c.rep.Images {
@@ -722,10 +768,13 @@ func (c *copier) dockerImages() ([]*dockerImage, error) {
 			return nil, fmt.Errorf("image %d: %w", i, err)
 		}
 		im := &dockerImage{configID: id, img: img}
-		if names, ok := byID[img.ImageID]; ok {
-			im.layerNames = names
-			im.tags = classicTags[img.ImageID]
-			im.config, err = c.readConfigAt(c.configName(img.ImageID))
+		if classicSrc {
+			e, ok := classicEntry(entries, img.Path)
+			if !ok {
+				return nil, fmt.Errorf("%s: not an entry of manifest.json", img.Path)
+			}
+			im.layerNames, im.tags = e.Layers, e.RepoTags
+			im.config, err = readSmall(c.src, e.Config, limits.ConfigDocument, c.lim.ConfigDocument)
 		} else {
 			im.config, err = readSmall(c.src, blobName(id), limits.ConfigDocument, c.lim.ConfigDocument)
 			for _, l := range img.Layers {
@@ -762,21 +811,14 @@ func (c *copier) dockerImages() ([]*dockerImage, error) {
 	return out, nil
 }
 
-func (c *copier) configName(id string) string {
-	entries, _ := c.readClassic()
-	for _, e := range entries {
-		if cfg, err := readSmall(c.src, e.Config, limits.ConfigDocument, c.lim.ConfigDocument); err == nil && digest.FromBytes(cfg).String() == id {
-			return e.Config
-		}
+// classicEntry is the manifest.json entry at path (manifest.json[i]), as
+// the report names the image it verified from it.
+func classicEntry(entries []classic, path string) (classic, bool) {
+	var i int
+	if _, err := fmt.Sscanf(path, "manifest.json[%d]", &i); err != nil || i < 0 || i >= len(entries) || path != fmt.Sprintf("manifest.json[%d]", i) {
+		return classic{}, false
 	}
-	return ""
-}
-
-func (c *copier) readConfigAt(name string) ([]byte, error) {
-	if name == "" {
-		return nil, errors.New("config not found in manifest.json")
-	}
-	return readSmall(c.src, name, limits.ConfigDocument, c.lim.ConfigDocument)
+	return entries[i], true
 }
 
 // dockerTags keeps the names that are full repo:tag references.

@@ -239,6 +239,19 @@ type Evidence struct {
 	Err          error // reading or decompressing the blob
 }
 
+// ChildrenOf lists the descriptors doc holds, as Children does, where doc
+// is the node's document as the caller read it. A reader that checks the
+// bytes it reads against the node's digest before it uses them (imagecopy
+// copies them) then follows the descriptors of the very bytes it checked,
+// not those of another read of the same file.
+func (n *Node) ChildrenOf(doc []byte) []*Node {
+	if n.kind != NodeIndex && n.kind != NodeManifest && n.kind != NodeConfig {
+		return nil
+	}
+	kids, _ := n.parse(doc)
+	return kids
+}
+
 // load reads the document to decode it and list its children. Nothing
 // is kept: a reader that holds a node holds its descriptor only.
 func (n *Node) load() (kids []*Node, decodeErr error) {
@@ -249,6 +262,11 @@ func (n *Node) load() (kids []*Node, decodeErr error) {
 	if err != nil {
 		return nil, nil
 	}
+	return n.parse(b)
+}
+
+// parse decodes a document of the node to list its children.
+func (n *Node) parse(b []byte) (kids []*Node, decodeErr error) {
 	var into any
 	switch n.kind {
 	case NodeIndex:

@@ -187,3 +187,34 @@ func TestGraphWalkEndsOnADocumentThatNamesItself(t *testing.T) {
 		t.Fatalf("walked %d nodes, want the root and %d levels", nodes, lim.IndexDepth+1)
 	}
 }
+
+// ChildrenOf lists the descriptors of the bytes it is given, as Children
+// lists those of the graph's own read.
+func TestGraphChildrenOfTheCallersBytes(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default())
+	_, g := graphOf(t, b)
+	man := g.Root().Children()[0]
+	doc, err := man.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := man.Children()
+	got := man.ChildrenOf(doc)
+	if len(got) != 4 || len(got) != len(want) {
+		t.Fatalf("%d children of the manifest's bytes, %d from the graph", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Path() != want[i].Path() || got[i].Kind() != want[i].Kind() || got[i].Descriptor().Digest != want[i].Descriptor().Digest || !got[i].Walked() {
+			t.Errorf("child %d: %s %s %s, want %s %s %s", i, got[i].Path(), got[i].Kind(), got[i].Descriptor().Digest,
+				want[i].Path(), want[i].Kind(), want[i].Descriptor().Digest)
+		}
+	}
+	other := []byte(`{"schemaVersion":2,"layers":[{"mediaType":"text/plain","digest":"sha256:` + strings.Repeat("ab", 32) + `","size":1}]}`)
+	kids := man.ChildrenOf(other)
+	if len(kids) != 1 || kids[0].Path() != man.Path()+"/layers[0]" || kids[0].Descriptor().MediaType != "text/plain" {
+		t.Fatalf("children of other bytes: %d", len(kids))
+	}
+	if leaf := want[1]; leaf.ChildrenOf(doc) != nil {
+		t.Errorf("a layer has children")
+	}
+}
