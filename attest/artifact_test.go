@@ -82,7 +82,7 @@ func TestSignedArtifactOnly(t *testing.T) {
 // fails the image nor counts as its signature.
 func TestSignatureOnAnAttachedArtifact(t *testing.T) {
 	alice := newSigner(t, "alice.pub")
-	build := func(t *testing.T, signImage bool) *verify.Report {
+	build := func(t *testing.T, signImage bool) *attest.Report {
 		l := newLayout(t, fixtures.Default())
 		img := l.index.Manifests[0]
 		sbom := l.addORAS(&img, `{"spdxVersion":"SPDX-2.3"}`)

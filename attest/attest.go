@@ -6,7 +6,8 @@
 // cosign save writes it, OCI 1.1 referrers and the referrers fallback tag,
 // BuildKit attestation manifests) and from files given by the user (DSSE
 // envelopes, JSON lines, sigstore bundles). Each becomes one
-// verify.Attestation in the report, with every check that ran.
+// Attestation in the run's Report, with every check that ran; what weighs
+// on the verdict is a finding in the verifier's report.
 //
 // With trust configured (keys, or keyless identities through a
 // BundleVerifier), the image gains the VERIFIED verdict only when at least
@@ -120,7 +121,7 @@ type NotaryResult struct {
 	// envelope's integrity was established).
 	Target *ocispec.Descriptor
 	// Signature describes the envelope: scheme, signing time, chain.
-	Signature *verify.SignatureInfo
+	Signature *SignatureInfo
 	// Warnings are checks the trust policy logs without enforcing.
 	Warnings []verify.Finding
 }
@@ -170,9 +171,9 @@ type BundleResult struct {
 	PayloadType   string
 	PredicateType string
 	Statement     []byte
-	Checks        []verify.Check
+	Checks        []Check
 	// Build is the build a verified keyless signer's certificate names.
-	Build *verify.Build
+	Build *Build
 	// Finding describes the failure when Verified is false.
 	Finding *verify.Finding
 }
@@ -194,15 +195,15 @@ func (o *Options) threshold() int {
 // trusted reports whether any trust was configured.
 func (o *Options) trusted() bool { return len(o.Keys) > 0 || o.Keyless }
 
-// check finds and checks every signature and attestation of t, and
-// records them in t.Report: one verify.Attestation per claim, findings for
-// failures, passed checks counted. The verifier's run then finalizes the
-// report (see Run).
-func check(ctx context.Context, t Target, opts *Options) {
+// check finds and checks every signature and attestation of t and returns
+// one Attestation per claim. It records in t.Report what weighs on the
+// verdict: findings for failures, passed checks counted. The verifier's
+// run then finalizes the report (see Run).
+func check(ctx context.Context, t Target, opts *Options) []Attestation {
 	r := newRun(ctx, t, opts)
 	r.discover()
 	for _, f := range opts.Files {
 		r.file(f)
 	}
-	r.conclude()
+	return r.conclude()
 }

@@ -74,7 +74,7 @@ const (
 // predicate.
 const PredicateCosignSign = "https://sigstore.dev/cosign/sign/v1"
 
-// Attestation kinds, as reported in verify.Attestation.Kind.
+// Attestation kinds, as reported in Attestation.Kind.
 const (
 	KindCosignSignature   = "cosign-signature"
 	KindCosignAttestation = "cosign-attestation"

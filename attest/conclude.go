@@ -9,17 +9,23 @@ import (
 
 // conclude applies the policy's requirements and the rule that trust, once
 // configured, must be met by at least one signed claim bound to the image,
-// then writes the claims into the report.
-func (r *run) conclude() {
-	rep := r.t.Report
-	defer func() {
-		for _, c := range r.claims {
-			if c.att.Status == "" || c.att.Status == StatusUnsigned && c.failed {
-				c.att.Status = r.status(c)
-			}
-			rep.Attestations = append(rep.Attestations, c.att)
+// then settles each claim's status.
+func (r *run) conclude() []Attestation {
+	r.require()
+	var out []Attestation
+	for _, c := range r.claims {
+		if c.att.Status == "" || c.att.Status == StatusUnsigned && c.failed {
+			c.att.Status = r.status(c)
 		}
-	}()
+		out = append(out, c.att)
+	}
+	return out
+}
+
+// require adds a finding for each demand of the trust and the policy that
+// no claim meets, and runs the policy's checks on the claims that bind.
+func (r *run) require() {
+	rep := r.t.Report
 	if r.opts.Keyless && r.opts.Bundles == nil && r.opts.Legacy == nil {
 		rep.Add(verify.Finding{Code: CodeKeylessUnavailable, Severity: verify.SeverityUnverifiable, Path: rep.Source.Path,
 			Message: "keyless verification not available in this build"})
@@ -98,7 +104,7 @@ func (r *run) conclude() {
 				if res.OK {
 					r.pass(c, "policy."+res.Name, res.Message)
 				} else {
-					c.att.Checks = append(c.att.Checks, verify.Check{Name: "policy." + res.Name, Status: fail, Message: res.Message})
+					c.att.Checks = append(c.att.Checks, Check{Name: "policy." + res.Name, Status: fail, Message: res.Message})
 					failedChecks = append(failedChecks, res.Name+": "+res.Message)
 				}
 			}
@@ -173,7 +179,7 @@ func (r *run) embedded(c *claim, e *policy.Embedded) (msg string, done bool) {
 	note, err := r.opts.Policies(r.ctx, e, c.statement)
 	if err != nil {
 		msg = e.Language() + ": " + err.Error()
-		c.att.Checks = append(c.att.Checks, verify.Check{Name: name, Status: fail, Message: msg})
+		c.att.Checks = append(c.att.Checks, Check{Name: name, Status: fail, Message: msg})
 		return msg, true
 	}
 	if note == "" {

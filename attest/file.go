@@ -130,7 +130,7 @@ func (r *run) bundle(c *claim, data []byte, attached digest.Digest) {
 		}
 		res = r.opts.Bundles(r.ctx, data, n.Digest.String())
 		if res.Verified {
-			c.att.Binds = []verify.Binding{{Digest: n.Digest.String(), Node: n.Kind, Path: n.Path}}
+			c.att.Binds = []Binding{{Digest: n.Digest.String(), Node: n.Kind, Path: n.Path}}
 			break
 		}
 	}

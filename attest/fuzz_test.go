@@ -31,10 +31,10 @@ func FuzzAttestationFile(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Report.Verdict == verify.Verified {
-			t.Fatalf("VERIFIED from an unsigned input: %+v", res.Report.Attestations)
+		if res.Verdict == verify.Verified {
+			t.Fatalf("VERIFIED from an unsigned input: %+v", res.Attestations)
 		}
-		for _, a := range res.Report.Attestations {
+		for _, a := range res.Attestations {
 			if a.Status == attest.StatusVerified {
 				t.Fatalf("verified claim from an unsigned input: %+v", a)
 			}

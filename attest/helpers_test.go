@@ -194,7 +194,7 @@ func (l *layout) fs() fstest.MapFS {
 
 // run verifies the layout's content and then its claims; nil opts trust
 // nothing.
-func (l *layout) run(opts *attest.Options) *verify.Report {
+func (l *layout) run(opts *attest.Options) *attest.Report {
 	l.t.Helper()
 	if opts == nil {
 		opts = &attest.Options{}
@@ -203,7 +203,7 @@ func (l *layout) run(opts *attest.Options) *verify.Report {
 }
 
 // runWith is run with verify options.
-func (l *layout) runWith(vopts *verify.Options, opts *attest.Options) *verify.Report {
+func (l *layout) runWith(vopts *verify.Options, opts *attest.Options) *attest.Report {
 	l.t.Helper()
 	ctx := context.Background()
 	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
@@ -212,10 +212,10 @@ func (l *layout) runWith(vopts *verify.Options, opts *attest.Options) *verify.Re
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	return res.Report
+	return res
 }
 
-func codes(r *verify.Report) []string {
+func codes(r *attest.Report) []string {
 	var out []string
 	for _, f := range r.Findings {
 		out = append(out, fmt.Sprintf("%s(%s)@%s: %s", f.Code, f.Severity, f.Path, f.Message))

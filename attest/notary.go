@@ -51,7 +51,7 @@ func (r *run) notary(path string, d ocispec.Descriptor, m *ocispec.Manifest) {
 		return
 	}
 	c.att.PayloadType = l.MediaType
-	c.att.Signature = &verify.SignatureInfo{Envelope: l.MediaType}
+	c.att.Signature = &SignatureInfo{Envelope: l.MediaType}
 	data, ok := r.readLayer(c, l)
 	if !ok {
 		return

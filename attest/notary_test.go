@@ -78,7 +78,7 @@ func TestNotaryRequiredWithoutVerifier(t *testing.T) {
 
 func TestNotaryDiscoveryAndBinding(t *testing.T) {
 	ok := attest.NotaryResult{BundleResult: attest.BundleResult{Verified: true, Signers: []string{"x509.subject: CN=s"},
-		Checks: []verify.Check{{Name: "integrity", Status: "pass"}}}}
+		Checks: []attest.Check{{Name: "integrity", Status: "pass"}}}}
 	bad := attest.NotaryResult{BundleResult: attest.BundleResult{
 		Finding: &verify.Finding{Code: attest.CodeSignatureInvalid, Message: "integrity: bad signature"}}}
 	other := &ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("another manifest"), Size: 16}
@@ -127,7 +127,7 @@ func TestNotaryDiscoveryAndBinding(t *testing.T) {
 				opts.Policy = p
 			}
 			rep := l.run(opts)
-			var sigs []verify.Attestation
+			var sigs []attest.Attestation
 			for _, a := range rep.Attestations {
 				if a.Kind == attest.KindNotary {
 					sigs = append(sigs, a)

@@ -25,22 +25,28 @@ type Source func(vopts *verify.Options) (*verify.Result, error)
 // It verifies src with vopts and, when opts is set, checks the signatures
 // and attestations of what was verified with that trust as the last stage
 // of the verifier's run (verify.Options.Claims); the run then finalizes
-// the report once. A source that must act on the content before the
-// claims (cmd keeps the images oci:DIR:REF names) wraps that stage. With
-// nil opts no claim is checked and the verdict rests on the content alone.
-func Run(ctx context.Context, src Source, vopts *verify.Options, opts *Options) (*verify.Result, error) {
+// the report once, so the claims' findings weigh on its verdict. A source
+// that must act on the content before the claims (cmd keeps the images
+// oci:DIR:REF names) wraps that stage. With nil opts no claim is checked
+// and the verdict rests on the content alone.
+func Run(ctx context.Context, src Source, vopts *verify.Options, opts *Options) (*Report, error) {
 	o := verify.Options{}
 	if vopts != nil {
 		o = *vopts
 	}
+	var atts []Attestation
 	if opts != nil {
 		before := o.Claims
 		o.Claims = func(ctx context.Context, res *verify.Result) {
 			if before != nil {
 				before(ctx, res)
 			}
-			check(ctx, FromResult(res), opts)
+			atts = append(atts, check(ctx, FromResult(res), opts)...)
 		}
 	}
-	return src(&o)
+	res, err := src(&o)
+	if err != nil || res == nil {
+		return nil, err
+	}
+	return &Report{Report: res.Report, Attestations: atts}, nil
 }

@@ -41,7 +41,7 @@ type run struct {
 
 // claim is one signature or attestation being checked.
 type claim struct {
-	att  verify.Attestation
+	att  Attestation
 	path string
 	// signed: a trusted signer's signature verified over the payload.
 	signed bool
@@ -146,23 +146,23 @@ func (r *run) newClaim(kind, origin, path string) *claim {
 		}
 		return nil
 	}
-	c := &claim{path: path, att: verify.Attestation{Kind: kind, Origin: origin, Signers: []string{}, Binds: []verify.Binding{}, Checks: []verify.Check{}}}
+	c := &claim{path: path, att: Attestation{Kind: kind, Origin: origin, Signers: []string{}, Binds: []Binding{}, Checks: []Check{}}}
 	r.claims = append(r.claims, c)
 	return c
 }
 
 func (r *run) pass(c *claim, name, msg string) {
-	c.att.Checks = append(c.att.Checks, verify.Check{Name: name, Status: pass, Message: msg})
+	c.att.Checks = append(c.att.Checks, Check{Name: name, Status: pass, Message: msg})
 	r.t.Report.Pass()
 }
 
 func (r *run) skip(c *claim, name, msg string) {
-	c.att.Checks = append(c.att.Checks, verify.Check{Name: name, Status: skip, Message: msg})
+	c.att.Checks = append(c.att.Checks, Check{Name: name, Status: skip, Message: msg})
 }
 
 // fail records a failed check and its finding.
 func (r *run) fail(c *claim, name string, f verify.Finding) {
-	c.att.Checks = append(c.att.Checks, verify.Check{Name: name, Status: fail, Message: f.Message})
+	c.att.Checks = append(c.att.Checks, Check{Name: name, Status: fail, Message: f.Message})
 	r.finding(c, f)
 }
 
@@ -232,10 +232,10 @@ func (r *run) onArtifact(c *claim, matches []intoto.Match, attachedTo digest.Dig
 }
 
 func (r *run) bindMatches(c *claim, matches []intoto.Match, attachedTo digest.Digest, names string) {
-	var binds []verify.Binding
+	var binds []Binding
 	hitAttached := false
 	for _, m := range matches {
-		binds = append(binds, verify.Binding{Digest: m.Node.Digest.String(), Node: m.Node.Kind, Path: m.Node.Path})
+		binds = append(binds, Binding{Digest: m.Node.Digest.String(), Node: m.Node.Kind, Path: m.Node.Path})
 		if m.Node.Digest == attachedTo {
 			hitAttached = true
 		}

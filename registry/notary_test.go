@@ -90,14 +90,13 @@ func TestDiscoverNotarySignatures(t *testing.T) {
 				if trusted {
 					opts.Notary = (&notary.Trust{Policy: pol, Store: store, Scope: f.host() + "/test"}).Verifier()
 				}
-				res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+				rep, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
 					return verify.Dir(ctx, openFake(t, f.ref("latest")), f.ref("latest"), o), nil
 				}, nil, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
-				rep := res.Report
-				var got []verify.Attestation
+				var got []attest.Attestation
 				for _, a := range rep.Attestations {
 					if a.Kind == attest.KindNotary {
 						got = append(got, a)
@@ -108,10 +107,10 @@ func TestDiscoverNotarySignatures(t *testing.T) {
 					want = attest.StatusUnverifiable
 				}
 				if rep.Verdict != verify.Verified || len(got) != 1 || got[0].Status != want || got[0].Signature == nil || got[0].Signature.Envelope != c.mediaType {
-					t.Fatalf("trusted=%v: verdict %s, Notary signatures %+v, findings %v", trusted, rep.Verdict, got, findingCodes(rep))
+					t.Fatalf("trusted=%v: verdict %s, Notary signatures %+v, findings %v", trusted, rep.Verdict, got, findingCodes(rep.Report))
 				}
 				if !trusted && !rep.Has(attest.CodeNotChecked) {
-					t.Fatalf("no %s finding: %v", attest.CodeNotChecked, findingCodes(rep))
+					t.Fatalf("no %s finding: %v", attest.CodeNotChecked, findingCodes(rep.Report))
 				}
 			}
 		})

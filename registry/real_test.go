@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/compare"
 	"github.com/imgproof/imgproof/fixtures"
 	"github.com/imgproof/imgproof/internal/limits"
@@ -311,7 +312,7 @@ func TestRealRegistryCosign(t *testing.T) {
 	if err != nil {
 		t.Fatalf("imgproof verify --key: %v\n%s", err, out)
 	}
-	var rep verify.Report
+	var rep attest.Report
 	if err := json.Unmarshal(out, &rep); err != nil {
 		t.Fatal(err)
 	}

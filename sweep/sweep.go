@@ -280,13 +280,12 @@ func one(ctx context.Context, r parsedRef, cfg *Config, cache *Cache, st *state)
 		scope = r.ref.Context().RegistryStr()
 	}
 	opts.BlobCache = cache.Scope(scope)
-	res, verr := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+	rep, verr := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
 		return registry.Verify(ctx, ref, o, &cfg.Registry)
 	}, &opts, cfg.Trust)
 	if verr != nil {
 		return nil, "", false, fmt.Errorf("%w: %s: %w", ErrUsage, r.text, verr)
 	}
-	rep := res.Report
 	rep.Source.Path = r.text
 	rep.Source.Transport = "docker"
 	if ref != r.text {

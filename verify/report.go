@@ -176,67 +176,6 @@ type Report struct {
 	// Checks counts the checks that ran and passed.
 	Checks   int       `json:"checks"`
 	Findings []Finding `json:"findings"`
-	// Attestations is filled by package attest when claims are verified.
-	Attestations []Attestation `json:"attestations,omitempty"`
-}
-
-// Attestation is one signature or attestation found for the image, with
-// every check that ran on it. Package attest fills it in.
-type Attestation struct {
-	// Kind is dsse, cosign-signature, cosign-attestation, buildkit-attestation,
-	// referrer or sigstore-bundle.
-	Kind string `json:"kind"`
-	// Origin says where it came from: a file, a tag, a referrer digest.
-	Origin        string `json:"origin"`
-	PayloadType   string `json:"payloadType,omitempty"`
-	PredicateType string `json:"predicateType,omitempty"`
-	// Signers names the keys or identities whose signatures verified.
-	Signers []string `json:"signers"`
-	// Binds lists the recomputed nodes that the claim's subject names.
-	Binds  []Binding `json:"binds"`
-	Checks []Check   `json:"checks"`
-	// Status is verified, failed, unsigned or unverifiable.
-	Status string `json:"status"`
-	// Build is the build a verified keyless signer's certificate names.
-	Build *Build `json:"build,omitempty"`
-	// Signature describes an X.509 signature envelope (Notary Project).
-	Signature *SignatureInfo `json:"signature,omitempty"`
-}
-
-// SignatureInfo describes an X.509 signature envelope as its verified
-// bytes state it.
-type SignatureInfo struct {
-	// Envelope is the envelope media type (application/jose+json, application/cose).
-	Envelope string `json:"envelope"`
-	// SigningScheme is notary.x509 or notary.x509.signingAuthority.
-	SigningScheme string `json:"signingScheme,omitempty"`
-	// SigningTime is the signer's claimed time (RFC 3339).
-	SigningTime string `json:"signingTime,omitempty"`
-	// Timestamped: the envelope carries an RFC 3161 countersignature.
-	Timestamped bool `json:"timestamped,omitempty"`
-	// SigningAgent is the producer the envelope names.
-	SigningAgent string `json:"signingAgent,omitempty"`
-	// Chain lists the certificate subjects, signer first.
-	Chain []string `json:"chain,omitempty"`
-	// VerificationLevel is the trust policy level applied.
-	VerificationLevel string `json:"verificationLevel,omitempty"`
-	// Revocation says whether OCSP or CRL checks ran.
-	Revocation string `json:"revocation,omitempty"`
-}
-
-// Binding ties a claim to a recomputed node of the graph.
-type Binding struct {
-	Digest string `json:"digest"`
-	// Node is index, manifest or config.
-	Node string `json:"node"`
-	Path string `json:"path"`
-}
-
-// Check is one check run on an attestation.
-type Check struct {
-	Name    string `json:"name"`
-	Status  string `json:"status"` // pass, fail or skip
-	Message string `json:"message,omitempty"`
 }
 
 // Add records a finding.

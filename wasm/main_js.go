@@ -104,17 +104,17 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	}
 	in.useReader(arg(args, 1))
 	ctx := context.Background()
-	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+	rep, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
 		return verifyInput(ctx, in, name, o)
 	}, opts, claims.trust())
 	flush()
 	if err != nil {
 		return nil, err
 	}
-	if res == nil || res.Report == nil {
+	if rep == nil || rep.Report == nil {
 		return nil, errors.New("imgproof: the verifier returned no report")
 	}
-	out, err := json.MarshalIndent(res.Report, "", "  ")
+	out, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("imgproof: encoding the report: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"syscall/js"
 	"testing"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/fixtures"
 	"github.com/imgproof/imgproof/verify"
@@ -337,7 +338,7 @@ func TestClaimsAreReportedAsTheCLIDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep verify.Report
+	var rep attest.Report
 	if err := json.Unmarshal([]byte(got), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +359,7 @@ func TestClaimsAreReportedAsTheCLIDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep = verify.Report{}
+	rep = attest.Report{}
 	if err := json.Unmarshal([]byte(got), &rep); err != nil {
 		t.Fatal(err)
 	}

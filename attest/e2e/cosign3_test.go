@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -38,7 +39,7 @@ func TestCosignV3(t *testing.T) {
 
 	// checkBundles wants one verified bundle of each predicate type, bound
 	// to the image's manifest.
-	checkBundles := func(t *testing.T, r *verify.Report) {
+	checkBundles := func(t *testing.T, r *attest.Report) {
 		t.Helper()
 		got := map[string]bool{}
 		for _, a := range r.Attestations {

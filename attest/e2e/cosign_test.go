@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/fixtures"
 	"github.com/imgproof/imgproof/verify"
 )
@@ -168,10 +169,10 @@ func (e *env) push(name string, archs ...string) string {
 }
 
 // verify runs imgproof verify -o json and checks the exit code.
-func (e *env) verify(want int, args ...string) *verify.Report {
+func (e *env) verify(want int, args ...string) *attest.Report {
 	e.t.Helper()
 	out := e.run(want, e.imgproof, append([]string{"verify", "-o", "json"}, args...)...)
-	var rep verify.Report
+	var rep attest.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		e.t.Fatalf("report: %v\n%s", err, out)
 	}
@@ -195,7 +196,7 @@ const predicate = `{
   "runDetails": {"builder": {"id": "https://github.com/imgproof/builder@v1"}}
 }`
 
-func findings(r *verify.Report) string {
+func findings(r *attest.Report) string {
 	var b strings.Builder
 	for _, f := range r.Findings {
 		fmt.Fprintf(&b, "  %s (%s) %s: %s\n", f.Code, f.Severity, f.Path, f.Message)
@@ -203,7 +204,7 @@ func findings(r *verify.Report) string {
 	return b.String()
 }
 
-func requireCode(t *testing.T, r *verify.Report, verdict verify.Verdict, code verify.Code) {
+func requireCode(t *testing.T, r *attest.Report, verdict verify.Verdict, code verify.Code) {
 	t.Helper()
 	if r.Verdict != verdict || !r.Has(code) {
 		t.Fatalf("verdict %s, want %s with %s; findings:\n%s", r.Verdict, verdict, code, findings(r))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/verify"
 )
 
@@ -93,7 +94,7 @@ func verdictExit(v verify.Verdict) int {
 	return 2
 }
 
-func hasCheck(r *verify.Report, name, status string) bool {
+func hasCheck(r *attest.Report, name, status string) bool {
 	for _, a := range r.Attestations {
 		for _, c := range a.Checks {
 			if c.Name == name && c.Status == status {

@@ -31,8 +31,8 @@ import (
 
 	"github.com/in-toto/in-toto-golang/in_toto"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/internal/limits"
-	"github.com/imgproof/imgproof/verify"
 	"github.com/imgproof/imgproof/verify/strictjson"
 )
 
@@ -97,16 +97,16 @@ type Result struct {
 	// name among the final products.
 	ProductDigest string         `json:"productDigest,omitempty"`
 	ProductMatch  string         `json:"productMatch,omitempty"`
-	Checks        []verify.Check `json:"checks"`
+	Checks        []attest.Check `json:"checks"`
 }
 
 func (r *Result) pass(name, msg string) {
-	r.Checks = append(r.Checks, verify.Check{Name: name, Status: "pass", Message: msg})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "pass", Message: msg})
 }
 
 func (r *Result) fail(name string, kind, err error) error {
 	r.Verified = false
-	r.Checks = append(r.Checks, verify.Check{Name: name, Status: "fail", Message: err.Error()})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "fail", Message: err.Error()})
 	return &Error{Check: name, Kind: kind, Err: err}
 }
 
@@ -278,7 +278,7 @@ func (res *Result) commandAlignment(layout in_toto.Layout, reduced map[string]in
 		res.pass("expected-commands", "every link ran the expected command")
 		return
 	}
-	res.Checks = append(res.Checks, verify.Check{Name: "expected-commands", Status: "skip",
+	res.Checks = append(res.Checks, attest.Check{Name: "expected-commands", Status: "skip",
 		Message: "warning only: commands differ from the layout in step(s) " + strings.Join(differ, ", ")})
 }
 

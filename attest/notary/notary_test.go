@@ -66,24 +66,24 @@ func writeLayout(t *testing.T, spec fixtures.Spec) (string, []string) {
 	return dir, ds
 }
 
-func run(t *testing.T, dir string, tr *notary.Trust) *verify.Report {
+func run(t *testing.T, dir string, tr *notary.Trust) *attest.Report {
 	t.Helper()
 	ctx := context.Background()
 	opts := &attest.Options{}
 	if tr != nil {
 		opts.Notary = tr.Verifier()
 	}
-	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+	rep, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
 		return verify.Dir(ctx, os.DirFS(dir), dir, o), nil
 	}, nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.Report
+	return rep
 }
 
-func notarySigs(r *verify.Report) []verify.Attestation {
-	var out []verify.Attestation
+func notarySigs(r *attest.Report) []attest.Attestation {
+	var out []attest.Attestation
 	for _, a := range r.Attestations {
 		if a.Kind == attest.KindNotary {
 			out = append(out, a)
@@ -92,15 +92,15 @@ func notarySigs(r *verify.Report) []verify.Attestation {
 	return out
 }
 
-func has(r *verify.Report, code verify.Code) bool {
+func has(r *attest.Report, code verify.Code) bool {
 	return slices.ContainsFunc(r.Findings, func(f verify.Finding) bool { return f.Code == code })
 }
 
-func dump(t *testing.T, r *verify.Report) string {
+func dump(t *testing.T, r *attest.Report) string {
 	b, _ := json.MarshalIndent(struct {
 		V verify.Verdict
 		F []verify.Finding
-		A []verify.Attestation
+		A []attest.Attestation
 	}{r.Verdict, r.Findings, r.Attestations}, "", " ")
 	return string(b)
 }
@@ -133,7 +133,7 @@ func TestValidSignatures(t *testing.T) {
 	}
 }
 
-func findingCodes(r *verify.Report) []verify.Code {
+func findingCodes(r *attest.Report) []verify.Code {
 	var out []verify.Code
 	for _, f := range r.Findings {
 		out = append(out, f.Code)
@@ -408,13 +408,12 @@ func TestOCIArchive(t *testing.T) {
 	}
 	ctx := context.Background()
 	tr := trust(t, notarytest.Policy(t, "strict", []string{"ca:test"}, []string{"*"}), notarytest.Store(t, "test", root))
-	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
+	rep, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) {
 		return verify.Archive(ctx, bytes.NewReader(buf.Bytes()), int64(buf.Len()), "app.tar", o), nil
 	}, nil, &attest.Options{Notary: tr.Verifier()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := res.Report
 	sigs := notarySigs(rep)
 	if rep.Source.Format != verify.FormatOCIArchive || rep.Verdict != verify.Verified || len(sigs) != 1 || sigs[0].Status != attest.StatusVerified {
 		t.Fatalf("want a VERIFIED OCI archive with one verified Notary signature:\n%s", dump(t, rep))

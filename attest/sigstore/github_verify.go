@@ -9,7 +9,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
-	"github.com/imgproof/imgproof/verify"
+	"github.com/imgproof/imgproof/attest"
 )
 
 // githubIdentity is sigstore-go's identity for GitHub criteria, as gh
@@ -69,11 +69,11 @@ func optional(cond, v string) string {
 }
 
 // buildOf is the build a certificate names, or nil when it names none.
-func buildOf(sum *certificate.Summary) *verify.Build {
-	b := verify.Build{Repository: sum.SourceRepositoryURI, Ref: sum.SourceRepositoryRef, Commit: sum.SourceRepositoryDigest,
+func buildOf(sum *certificate.Summary) *attest.Build {
+	b := attest.Build{Repository: sum.SourceRepositoryURI, Ref: sum.SourceRepositoryRef, Commit: sum.SourceRepositoryDigest,
 		Workflow: sum.BuildSignerURI, WorkflowDigest: sum.BuildSignerDigest, Runner: sum.RunnerEnvironment,
 		Issuer: sum.Issuer, Invocation: sum.RunInvocationURI}
-	if b == (verify.Build{Issuer: sum.Issuer}) {
+	if b == (attest.Build{Issuer: sum.Issuer}) {
 		return nil
 	}
 	return &b

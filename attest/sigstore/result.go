@@ -3,8 +3,8 @@ package sigstore
 import (
 	"time"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/intoto"
-	"github.com/imgproof/imgproof/verify"
 )
 
 // Result is what a verification established, and every check that ran.
@@ -24,7 +24,7 @@ type Result struct {
 	Certificate any `json:"certificate,omitempty"`
 	// Build is the build the certificate names (repository, workflow,
 	// commit), when its extensions name one.
-	Build *verify.Build `json:"build,omitempty"`
+	Build *attest.Build `json:"build,omitempty"`
 	// ArtifactDigest is the digest the signature was checked against.
 	ArtifactDigest string `json:"artifactDigest,omitempty"`
 	// TlogEntries are the transparency log entries the bundle carries.
@@ -38,7 +38,7 @@ type Result struct {
 	Statement     *intoto.Statement `json:"-"`
 	PredicateType string            `json:"predicateType,omitempty"`
 	// Checks lists each check in the order it ran.
-	Checks []verify.Check `json:"checks"`
+	Checks []attest.Check `json:"checks"`
 }
 
 // TlogEntry is one transparency log entry of a bundle.
@@ -72,11 +72,11 @@ func (r *Result) IntegratedTime() time.Time {
 
 // Attestation converts the result into a report entry. kind is for example
 // sigstore-bundle; origin says where the material came from.
-func (r *Result) Attestation(kind, origin string) verify.Attestation {
-	a := verify.Attestation{Kind: kind, Origin: origin, PayloadType: r.PayloadType,
-		PredicateType: r.PredicateType, Signers: []string{}, Binds: []verify.Binding{}, Checks: r.Checks, Status: "failed"}
+func (r *Result) Attestation(kind, origin string) attest.Attestation {
+	a := attest.Attestation{Kind: kind, Origin: origin, PayloadType: r.PayloadType,
+		PredicateType: r.PredicateType, Signers: []string{}, Binds: []attest.Binding{}, Checks: r.Checks, Status: "failed"}
 	if a.Checks == nil {
-		a.Checks = []verify.Check{}
+		a.Checks = []attest.Check{}
 	}
 	if r.Verified {
 		a.Status = "verified"
@@ -98,17 +98,17 @@ func (r *Result) SignerName() string {
 }
 
 func (r *Result) pass(name, msg string) {
-	r.Checks = append(r.Checks, verify.Check{Name: name, Status: "pass", Message: msg})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "pass", Message: msg})
 }
 
 func (r *Result) skip(name, msg string) {
-	r.Checks = append(r.Checks, verify.Check{Name: name, Status: "skip", Message: msg})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "skip", Message: msg})
 }
 
 // fail records a failed check and returns it as an *Error.
 func (r *Result) fail(name string, kind, err error) error {
 	r.Verified = false
-	r.Checks = append(r.Checks, verify.Check{Name: name, Status: "fail", Message: err.Error()})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "fail", Message: err.Error()})
 	return &Error{Check: name, Kind: kind, Err: err}
 }
 

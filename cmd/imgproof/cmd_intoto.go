@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/intotolayout"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
@@ -132,13 +133,13 @@ func runInTotoVerify(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-func inTotoReport(layout, product string, res *intotolayout.Result, verr error) *verify.Report {
-	rep := &verify.Report{Schema: verify.SchemaVersion, Source: verify.Source{Path: layout, Format: "in-toto-layout"},
-		Images: []verify.Image{}, Findings: []verify.Finding{}}
-	a := verify.Attestation{Kind: "in-toto-layout", Origin: layout, Signers: []string{}, Binds: []verify.Binding{},
+func inTotoReport(layout, product string, res *intotolayout.Result, verr error) *attest.Report {
+	rep := &attest.Report{Report: &verify.Report{Schema: verify.SchemaVersion, Source: verify.Source{Path: layout, Format: "in-toto-layout"},
+		Images: []verify.Image{}, Findings: []verify.Finding{}}}
+	a := attest.Attestation{Kind: "in-toto-layout", Origin: layout, Signers: []string{}, Binds: []attest.Binding{},
 		Checks: res.Checks, Status: "failed"}
 	if a.Checks == nil {
-		a.Checks = []verify.Check{}
+		a.Checks = []attest.Check{}
 	}
 	for _, c := range a.Checks {
 		if c.Status == "pass" {
@@ -152,7 +153,7 @@ func inTotoReport(layout, product string, res *intotolayout.Result, verr error) 
 		a.Status = "verified"
 		a.Signers = res.LayoutSigners
 		if res.ProductDigest != "" {
-			a.Binds = append(a.Binds, verify.Binding{Digest: res.ProductDigest, Node: "artifact", Path: product})
+			a.Binds = append(a.Binds, attest.Binding{Digest: res.ProductDigest, Node: "artifact", Path: product})
 		}
 	case errors.As(verr, &e):
 		f := verify.Finding{Code: codeInTotoFailed, Severity: verify.SeverityError, Path: layout, Message: e.Error()}
@@ -174,7 +175,7 @@ func inTotoReport(layout, product string, res *intotolayout.Result, verr error) 
 		}
 		rep.Add(verify.Finding{Code: verify.CodeInternal, Severity: verify.SeverityUnverifiable, Path: layout, Message: msg})
 	}
-	rep.Attestations = []verify.Attestation{a}
+	rep.Attestations = []attest.Attestation{a}
 	if rep.Verdict == "" {
 		rep.Verdict = verify.Unverifiable
 		for _, f := range rep.Findings {
@@ -186,12 +187,12 @@ func inTotoReport(layout, product string, res *intotolayout.Result, verr error) 
 	return rep
 }
 
-func writeInTotoReport(w io.Writer, output string, rep *verify.Report, res *intotolayout.Result) error {
+func writeInTotoReport(w io.Writer, output string, rep *attest.Report, res *intotolayout.Result) error {
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			*verify.Report
+			*attest.Report
 			InToto *intotolayout.Result `json:"inToto"`
 		}{rep, res})
 	}
@@ -213,7 +214,7 @@ func writeInTotoReport(w io.Writer, output string, rep *verify.Report, res *into
 }
 
 // writeChecks writes one line per check: status, name and message.
-func writeChecks(b *strings.Builder, checks []verify.Check) {
+func writeChecks(b *strings.Builder, checks []attest.Check) {
 	for _, c := range checks {
 		fmt.Fprintf(b, "  %-4s %s", c.Status, c.Name)
 		if c.Message != "" {

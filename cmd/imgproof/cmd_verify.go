@@ -121,12 +121,11 @@ func runVerify(cmd *cobra.Command, args []string) error {
 	}
 	ctx := cmd.Context()
 	done := startProgress(opts)
-	res, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) { return openSpec(ctx, s, o) }, opts, t)
+	rep, err := attest.Run(ctx, func(o *verify.Options) (*verify.Result, error) { return openSpec(ctx, s, o) }, opts, t)
 	done()
 	if err != nil {
 		return err
 	}
-	rep := res.Report
 	if verifyFlags.output == "json" {
 		if err := writeJSON(cmd.OutOrStdout(), rep); err != nil {
 			return err
@@ -152,7 +151,7 @@ func commonOptions(platform string) (*verify.Options, error) {
 
 // writeJSON writes the report as indented JSON: the same bytes the browser
 // module produces.
-func writeJSON(w io.Writer, r *verify.Report) error {
+func writeJSON(w io.Writer, r *attest.Report) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -161,9 +160,9 @@ func writeJSON(w io.Writer, r *verify.Report) error {
 	return err
 }
 
-func writeText(w io.Writer, r *verify.Report) {
-	fmt.Fprintf(w, "%s  %s (%s)\n", r.Verdict, r.Source.Path, formatName(r))
-	fmt.Fprintf(w, "transport %s\n", transportName(r))
+func writeText(w io.Writer, r *attest.Report) {
+	fmt.Fprintf(w, "%s  %s (%s)\n", r.Verdict, r.Source.Path, formatName(r.Report))
+	fmt.Fprintf(w, "transport %s\n", transportName(r.Report))
 	if r.Source.Reference != "" {
 		fmt.Fprintf(w, "reference %s\n", r.Source.Reference)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/sigstore"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
@@ -318,12 +319,12 @@ func splitBundles(data []byte) ([][]byte, error) {
 // that verifies suffices: the others' failures become informational, and
 // bundles of another predicate type are skipped. It returns the result to
 // describe in text output.
-func blobReports(artifactArg, mode string, results []blobAttempt) (*verify.Report, *sigstore.Result) {
+func blobReports(artifactArg, mode string, results []blobAttempt) (*attest.Report, *sigstore.Result) {
 	if len(results) == 1 {
 		return blobReport(artifactArg, mode, results[0].res, results[0].err), results[0].res
 	}
-	rep := &verify.Report{Schema: verify.SchemaVersion, Source: verify.Source{Path: artifactArg, Format: "blob"},
-		Images: []verify.Image{}, Findings: []verify.Finding{}, Attestations: []verify.Attestation{}}
+	rep := &attest.Report{Report: &verify.Report{Schema: verify.SchemaVersion, Source: verify.Source{Path: artifactArg, Format: "blob"},
+		Images: []verify.Image{}, Findings: []verify.Finding{}}, Attestations: []attest.Attestation{}}
 	shown := results[len(results)-1].res
 	anyVerified := false
 	for _, r := range results {
@@ -446,9 +447,9 @@ func openArtifact(arg string) (sigstore.Artifact, func(), error) {
 }
 
 // blobReport builds the core's report for one blob and its signature.
-func blobReport(artifactArg, mode string, res *sigstore.Result, verr error) *verify.Report {
-	rep := &verify.Report{Schema: verify.SchemaVersion, Source: verify.Source{Path: artifactArg, Format: "blob"},
-		Images: []verify.Image{}, Findings: []verify.Finding{}}
+func blobReport(artifactArg, mode string, res *sigstore.Result, verr error) *attest.Report {
+	rep := &attest.Report{Report: &verify.Report{Schema: verify.SchemaVersion, Source: verify.Source{Path: artifactArg, Format: "blob"},
+		Images: []verify.Image{}, Findings: []verify.Finding{}}}
 	kind := map[string]string{"bundle": "sigstore-bundle", "signature": "signature", "envelope": "dsse"}[mode]
 	if res.Payload != nil && mode == "bundle" {
 		kind = "sigstore-bundle-attestation"
@@ -460,9 +461,9 @@ func blobReport(artifactArg, mode string, res *sigstore.Result, verr error) *ver
 		}
 	}
 	if res.Verified && res.ArtifactDigest != "" {
-		a.Binds = append(a.Binds, verify.Binding{Digest: res.ArtifactDigest, Node: "artifact", Path: artifactArg})
+		a.Binds = append(a.Binds, attest.Binding{Digest: res.ArtifactDigest, Node: "artifact", Path: artifactArg})
 	}
-	rep.Attestations = []verify.Attestation{a}
+	rep.Attestations = []attest.Attestation{a}
 	var se *sigstore.Error
 	switch {
 	case verr == nil && res.Verified && rep.Checks > 0:
@@ -493,7 +494,7 @@ func blobReport(artifactArg, mode string, res *sigstore.Result, verr error) *ver
 	return rep
 }
 
-func writeBlobReport(w io.Writer, output string, rep *verify.Report, res *sigstore.Result) error {
+func writeBlobReport(w io.Writer, output string, rep *attest.Report, res *sigstore.Result) error {
 	if output == "json" {
 		return writeJSON(w, rep)
 	}

@@ -271,7 +271,7 @@ func TestVerifyGitHubImageCLI(t *testing.T) {
 	})
 	// The report entry names the build in the attestation, not elsewhere.
 	out, _ := runImgproof(t, append([]string{"verify", "--output", "json"}, gh(referrer, "--repo", "acme/app", "--signer-repo", "acme-org/workflows")...)...)
-	var rep verify.Report
+	var rep attest.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,12 @@ import (
 	"io"
 	"strings"
 
-	"github.com/imgproof/imgproof/verify"
+	"github.com/imgproof/imgproof/attest"
 )
 
 // writeSignatureInfo prints what an X.509 signature envelope (Notary
 // Project) states, under its attestation line.
-func writeSignatureInfo(w io.Writer, a verify.Attestation) {
+func writeSignatureInfo(w io.Writer, a attest.Attestation) {
 	s := a.Signature
 	if s == nil {
 		return

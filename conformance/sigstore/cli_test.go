@@ -22,6 +22,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/intotolayout/intototest"
 	"github.com/imgproof/imgproof/verify"
 )
@@ -74,13 +75,13 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 // jsonReport runs the CLI with --output json and decodes the report.
-func jsonReport(t *testing.T, wantCode int, args ...string) verify.Report {
+func jsonReport(t *testing.T, wantCode int, args ...string) attest.Report {
 	t.Helper()
 	code, out, errOut := run(t, append(args, "--output", "json")...)
 	if code != wantCode {
 		t.Fatalf("exit %d, want %d\n%s%s", code, wantCode, out, errOut)
 	}
-	var rep verify.Report
+	var rep attest.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("report: %v\n%s", err, out)
 	}
@@ -91,7 +92,7 @@ func jsonReport(t *testing.T, wantCode int, args ...string) verify.Report {
 	return rep
 }
 
-func hasCode(rep verify.Report, code verify.Code) bool {
+func hasCode(rep attest.Report, code verify.Code) bool {
 	for _, f := range rep.Findings {
 		if f.Code == code {
 			return true

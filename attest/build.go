@@ -1,4 +1,4 @@
-package verify
+package attest
 
 // Build is the build that a keyless signature's Fulcio certificate names,
 // from its extensions (OID 1.3.6.1.4.1.57264.1.*): for GitHub Actions, the
