@@ -83,6 +83,12 @@ const (
 	KindDSSE              = "dsse"
 	KindBundle            = "sigstore-bundle"
 	KindNotary            = "notary-signature"
+	// The kinds of imgproof verify-blob and imgproof in-toto verify: a
+	// bare signature over a blob, a sigstore bundle that carries an
+	// attestation, and a classic in-toto layout.
+	KindSignature         = "signature"
+	KindBundleAttestation = "sigstore-bundle-attestation"
+	KindInTotoLayout      = "in-toto-layout"
 )
 
 // Attestation statuses.
@@ -93,9 +99,9 @@ const (
 	StatusUnverifiable = "unverifiable"
 )
 
-// Check statuses.
+// Check statuses, as reported in Check.Status.
 const (
-	pass = "pass"
-	fail = "fail"
-	skip = "skip"
+	CheckPass = "pass"
+	CheckFail = "fail"
+	CheckSkip = "skip"
 )

@@ -104,7 +104,7 @@ func (r *run) require() {
 				if res.OK {
 					r.pass(c, "policy."+res.Name, res.Message)
 				} else {
-					c.att.Checks = append(c.att.Checks, Check{Name: "policy." + res.Name, Status: fail, Message: res.Message})
+					c.att.Checks = append(c.att.Checks, Check{Name: "policy." + res.Name, Status: CheckFail, Message: res.Message})
 					failedChecks = append(failedChecks, res.Name+": "+res.Message)
 				}
 			}
@@ -179,7 +179,7 @@ func (r *run) embedded(c *claim, e *policy.Embedded) (msg string, done bool) {
 	note, err := r.opts.Policies(r.ctx, e, c.statement)
 	if err != nil {
 		msg = e.Language() + ": " + err.Error()
-		c.att.Checks = append(c.att.Checks, Check{Name: name, Status: fail, Message: msg})
+		c.att.Checks = append(c.att.Checks, Check{Name: name, Status: CheckFail, Message: msg})
 		return msg, true
 	}
 	if note == "" {

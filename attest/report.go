@@ -10,15 +10,16 @@ import "github.com/imgproof/imgproof/verify"
 type Report struct {
 	*verify.Report
 	// Attestations lists the claims found, in the order they were
-	// checked; empty when no trust was given to check them with.
+	// checked; empty when Run was given no options, so no claim was
+	// looked for.
 	Attestations []Attestation `json:"attestations,omitempty"`
 }
 
 // Attestation is one signature or attestation found for the image, with
 // every check that ran on it.
 type Attestation struct {
-	// Kind is dsse, cosign-signature, cosign-attestation, buildkit-attestation,
-	// referrer or sigstore-bundle.
+	// Kind is one of the Kind constants: where the claim was found and
+	// in what form.
 	Kind string `json:"kind"`
 	// Origin says where it came from: a file, a tag, a referrer digest.
 	Origin        string `json:"origin"`
@@ -29,7 +30,8 @@ type Attestation struct {
 	// Binds lists the recomputed nodes that the claim's subject names.
 	Binds  []Binding `json:"binds"`
 	Checks []Check   `json:"checks"`
-	// Status is verified, failed, unsigned or unverifiable.
+	// Status is one of the Status constants: verified, failed, unsigned
+	// or unverifiable.
 	Status string `json:"status"`
 	// Build is the build a verified keyless signer's certificate names.
 	Build *Build `json:"build,omitempty"`
@@ -61,7 +63,7 @@ type SignatureInfo struct {
 // Binding ties a claim to a recomputed node of the graph.
 type Binding struct {
 	Digest string `json:"digest"`
-	// Node is index, manifest or config.
+	// Node is index, manifest, config or artifact.
 	Node string `json:"node"`
 	Path string `json:"path"`
 }
@@ -69,6 +71,6 @@ type Binding struct {
 // Check is one check run on an attestation.
 type Check struct {
 	Name    string `json:"name"`
-	Status  string `json:"status"` // pass, fail or skip
+	Status  string `json:"status"` // CheckPass, CheckFail or CheckSkip
 	Message string `json:"message,omitempty"`
 }

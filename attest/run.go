@@ -152,17 +152,17 @@ func (r *run) newClaim(kind, origin, path string) *claim {
 }
 
 func (r *run) pass(c *claim, name, msg string) {
-	c.att.Checks = append(c.att.Checks, Check{Name: name, Status: pass, Message: msg})
+	c.att.Checks = append(c.att.Checks, Check{Name: name, Status: CheckPass, Message: msg})
 	r.t.Report.Pass()
 }
 
 func (r *run) skip(c *claim, name, msg string) {
-	c.att.Checks = append(c.att.Checks, Check{Name: name, Status: skip, Message: msg})
+	c.att.Checks = append(c.att.Checks, Check{Name: name, Status: CheckSkip, Message: msg})
 }
 
 // fail records a failed check and its finding.
 func (r *run) fail(c *claim, name string, f verify.Finding) {
-	c.att.Checks = append(c.att.Checks, Check{Name: name, Status: fail, Message: f.Message})
+	c.att.Checks = append(c.att.Checks, Check{Name: name, Status: CheckFail, Message: f.Message})
 	r.finding(c, f)
 }
 
@@ -408,7 +408,7 @@ func (r *run) record(c *claim, res BundleResult) bool {
 	c.att.Signers = append(c.att.Signers, res.Signers...)
 	for _, ch := range res.Checks {
 		c.att.Checks = append(c.att.Checks, ch)
-		if ch.Status == pass {
+		if ch.Status == CheckPass {
 			r.t.Report.Pass()
 		}
 	}

@@ -164,6 +164,3 @@ func (f *FS) discoveryError(what string, err error) {
 	f.addFinding(verify.Finding{Code: CodeDiscovery, Severity: verify.SeverityWarning, Path: "registry:" + what,
 		Message: "searching for signatures and attestations failed: " + err.Error()})
 }
-
-// CodeDiscovery marks a failed search for signatures or attestations.
-const CodeDiscovery = verify.CodeDiscovery

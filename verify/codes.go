@@ -1,7 +1,9 @@
 package verify
 
 // Code is a stable finding code. Tests and policies match on codes, never on
-// messages.
+// messages. The codes here are the verifier's own; the packages above it
+// define theirs beside the code that raises them (attest/codes.go,
+// registry/codes.go) and set the severity when it is not error.
 type Code string
 
 // Content addressing.
@@ -84,14 +86,6 @@ const (
 	CodeArchiveViewEmpty Code = "W_ARCHIVE_VIEW_EMPTY"
 )
 
-// Discovery. The registry's own codes (E_FETCH, E_CREDENTIAL_POLICY,
-// I_FETCH_RETRIED) live in package registry, which sets their severity.
-const (
-	// CodeDiscovery: searching for signatures and attestations failed; a
-	// warning, since discovery only nominates candidates.
-	CodeDiscovery Code = "W_DISCOVERY"
-)
-
 // Notes: they never change the verdict on their own.
 const (
 	// CodeManifestDigestUnrecoverable: a classic docker-save archive keeps no
@@ -125,7 +119,7 @@ func (c Code) DefaultSeverity() Severity {
 		return SeverityUnverifiable
 	case CodeManifestDigestUnrecoverable, CodeUnverifiedMetadata, CodeUnusedBlob, CodeUnselectedPlatform, CodeAbsentPlatforms:
 		return SeverityInfo
-	case CodeArchiveTrailingData, CodeDiscovery, CodeArchiveViewEmpty, CodeJSONKeyCase:
+	case CodeArchiveTrailingData, CodeArchiveViewEmpty, CodeJSONKeyCase:
 		return SeverityWarning
 	default:
 		return SeverityError

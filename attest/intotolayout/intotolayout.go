@@ -101,12 +101,12 @@ type Result struct {
 }
 
 func (r *Result) pass(name, msg string) {
-	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "pass", Message: msg})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: attest.CheckPass, Message: msg})
 }
 
 func (r *Result) fail(name string, kind, err error) error {
 	r.Verified = false
-	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "fail", Message: err.Error()})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: attest.CheckFail, Message: err.Error()})
 	return &Error{Check: name, Kind: kind, Err: err}
 }
 
@@ -278,7 +278,7 @@ func (res *Result) commandAlignment(layout in_toto.Layout, reduced map[string]in
 		res.pass("expected-commands", "every link ran the expected command")
 		return
 	}
-	res.Checks = append(res.Checks, attest.Check{Name: "expected-commands", Status: "skip",
+	res.Checks = append(res.Checks, attest.Check{Name: "expected-commands", Status: attest.CheckSkip,
 		Message: "warning only: commands differ from the layout in step(s) " + strings.Join(differ, ", ")})
 }
 

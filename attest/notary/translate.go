@@ -38,7 +38,7 @@ var failCode = map[trustpolicy.ValidationType]verify.Code{
 
 func unverifiable(code verify.Code, msg string) attest.NotaryResult {
 	return attest.NotaryResult{BundleResult: attest.BundleResult{
-		Checks:  []attest.Check{{Name: "trustPolicy", Status: "fail", Message: msg}},
+		Checks:  []attest.Check{{Name: "trustPolicy", Status: attest.CheckFail, Message: msg}},
 		Finding: &verify.Finding{Code: code, Severity: verify.SeverityUnverifiable, Message: msg}}}
 }
 
@@ -57,12 +57,12 @@ func translate(sig attest.NotarySignature, ref string, outcome *notation.Verific
 	out := attest.NotaryResult{Signature: info(sig.MediaType, outcome, rec)}
 	level := outcome.VerificationLevel.Name
 	if level == trustpolicy.LevelSkip.Name {
-		out.Checks = append(out.Checks, attest.Check{Name: "trustPolicy", Status: "skip", Message: "level skip for " + ref + ": not verified"})
+		out.Checks = append(out.Checks, attest.Check{Name: "trustPolicy", Status: attest.CheckSkip, Message: "level skip for " + ref + ": not verified"})
 		out.Finding = &verify.Finding{Code: attest.CodeNotChecked, Severity: verify.SeverityInfo,
 			Message: "the trust policy's level for " + ref + " is skip: the signature is not verified and does not count"}
 		return out
 	}
-	out.Checks = append(out.Checks, attest.Check{Name: "trustPolicy", Status: "pass", Message: "level " + level + " for " + ref})
+	out.Checks = append(out.Checks, attest.Check{Name: "trustPolicy", Status: attest.CheckPass, Message: "level " + level + " for " + ref})
 	var enforced *notation.ValidationResult
 	// established: integrity and authenticity both ran and passed.
 	var integrityOK, authenticityOK bool
@@ -82,22 +82,22 @@ func translate(sig attest.NotarySignature, ref string, outcome *notation.Verific
 		}
 		switch {
 		case res.Error == nil:
-			out.Checks = append(out.Checks, attest.Check{Name: name, Status: "pass", Message: msg})
+			out.Checks = append(out.Checks, attest.Check{Name: name, Status: attest.CheckPass, Message: msg})
 		case res.Action == trustpolicy.ActionEnforce:
-			out.Checks = append(out.Checks, attest.Check{Name: name, Status: "fail", Message: res.Error.Error()})
+			out.Checks = append(out.Checks, attest.Check{Name: name, Status: attest.CheckFail, Message: res.Error.Error()})
 			if enforced == nil {
 				enforced = res
 			}
 		case res.Action == trustpolicy.ActionLog:
 			m := res.Error.Error() + " (level " + level + " logs this check, it does not enforce it)"
-			out.Checks = append(out.Checks, attest.Check{Name: name, Status: "fail", Message: m})
+			out.Checks = append(out.Checks, attest.Check{Name: name, Status: attest.CheckFail, Message: m})
 			code := failCode[res.Type]
 			if offlineRevocation(res, rec) {
 				code = attest.CodeRevocationUnavailable
 			}
 			out.Warnings = append(out.Warnings, verify.Finding{Code: code, Severity: verify.SeverityWarning, Message: name + ": " + m})
 		default:
-			out.Checks = append(out.Checks, attest.Check{Name: name, Status: "skip", Message: res.Error.Error() + " (skipped by the trust policy)"})
+			out.Checks = append(out.Checks, attest.Check{Name: name, Status: attest.CheckSkip, Message: res.Error.Error() + " (skipped by the trust policy)"})
 		}
 		switch {
 		case res.Type == trustpolicy.TypeIntegrity:

@@ -3,6 +3,7 @@ package sigstore
 import (
 	"errors"
 
+	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/internal/limits"
 	"github.com/imgproof/imgproof/verify"
 )
@@ -56,9 +57,10 @@ const (
 
 // Finding codes for failed checks. They follow the core's naming: E_ codes
 // with severity error make the verdict FAILED, those with severity
-// unverifiable make it UNVERIFIABLE.
+// unverifiable make it UNVERIFIABLE. A failure that package attest also
+// reports for its own claims has attest's code.
 const (
-	CodeBundleMalformed     verify.Code = "E_SIGNATURE_MALFORMED"
+	CodeBundleMalformed                 = attest.CodeEnvelopeInvalid
 	CodeTrustedRootInvalid  verify.Code = "E_TRUSTED_ROOT_INVALID"
 	CodePolicyInvalid       verify.Code = "E_POLICY_INVALID"
 	CodeTlogInvalid         verify.Code = "E_TLOG_INVALID"
@@ -67,9 +69,9 @@ const (
 	CodeSCTInvalid          verify.Code = "E_SCT_INVALID"
 	CodeIdentityMismatch    verify.Code = "E_IDENTITY_MISMATCH"
 	CodeKeyMismatch         verify.Code = "E_KEY_MISMATCH"
-	CodeSignatureInvalid    verify.Code = "E_SIGNATURE_INVALID"
-	CodeSubjectMismatch     verify.Code = "E_SUBJECT_MISMATCH"
-	CodePredicateNotAllowed verify.Code = "E_PREDICATE_NOT_ALLOWED"
+	CodeSignatureInvalid                = attest.CodeSignatureInvalid
+	CodeSubjectMismatch                 = attest.CodeSubjectMismatch
+	CodePredicateNotAllowed             = attest.CodePredicateNotAllowed
 )
 
 var checkCodes = map[string]verify.Code{

@@ -74,12 +74,12 @@ func (r *Result) IntegratedTime() time.Time {
 // sigstore-bundle; origin says where the material came from.
 func (r *Result) Attestation(kind, origin string) attest.Attestation {
 	a := attest.Attestation{Kind: kind, Origin: origin, PayloadType: r.PayloadType,
-		PredicateType: r.PredicateType, Signers: []string{}, Binds: []attest.Binding{}, Checks: r.Checks, Status: "failed"}
+		PredicateType: r.PredicateType, Signers: []string{}, Binds: []attest.Binding{}, Checks: r.Checks, Status: attest.StatusFailed}
 	if a.Checks == nil {
 		a.Checks = []attest.Check{}
 	}
 	if r.Verified {
-		a.Status = "verified"
+		a.Status = attest.StatusVerified
 		if s := r.SignerName(); s != "" {
 			a.Signers = append(a.Signers, s)
 		}
@@ -98,17 +98,17 @@ func (r *Result) SignerName() string {
 }
 
 func (r *Result) pass(name, msg string) {
-	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "pass", Message: msg})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: attest.CheckPass, Message: msg})
 }
 
 func (r *Result) skip(name, msg string) {
-	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "skip", Message: msg})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: attest.CheckSkip, Message: msg})
 }
 
 // fail records a failed check and returns it as an *Error.
 func (r *Result) fail(name string, kind, err error) error {
 	r.Verified = false
-	r.Checks = append(r.Checks, attest.Check{Name: name, Status: "fail", Message: err.Error()})
+	r.Checks = append(r.Checks, attest.Check{Name: name, Status: attest.CheckFail, Message: err.Error()})
 	return &Error{Check: name, Kind: kind, Err: err}
 }
 
@@ -116,7 +116,7 @@ func (r *Result) fail(name string, kind, err error) error {
 func (r *Result) Passed() int {
 	n := 0
 	for _, c := range r.Checks {
-		if c.Status == "pass" {
+		if c.Status == attest.CheckPass {
 			n++
 		}
 	}

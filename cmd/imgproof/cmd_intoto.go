@@ -18,15 +18,6 @@ import (
 	"github.com/imgproof/imgproof/verify"
 )
 
-// Finding codes of in-toto layout verification.
-const (
-	codeInTotoFailed       verify.Code = "E_INTOTO_VERIFICATION"
-	codeInTotoMalformed    verify.Code = "E_INTOTO_MALFORMED"
-	codeInTotoInspections  verify.Code = "E_INTOTO_INSPECTIONS_NOT_RUN"
-	codeInTotoProduct      verify.Code = "E_INTOTO_PRODUCT_MISMATCH"
-	codeInTotoUnverifiable verify.Code = "E_INTOTO_UNVERIFIABLE"
-)
-
 var inTotoFlags struct {
 	layout         string
 	layoutKeys     []string
@@ -136,13 +127,13 @@ func runInTotoVerify(cmd *cobra.Command, _ []string) error {
 func inTotoReport(layout, product string, res *intotolayout.Result, verr error) *attest.Report {
 	rep := &attest.Report{Report: &verify.Report{Schema: verify.SchemaVersion, Source: verify.Source{Path: layout, Format: "in-toto-layout"},
 		Images: []verify.Image{}, Findings: []verify.Finding{}}}
-	a := attest.Attestation{Kind: "in-toto-layout", Origin: layout, Signers: []string{}, Binds: []attest.Binding{},
-		Checks: res.Checks, Status: "failed"}
+	a := attest.Attestation{Kind: attest.KindInTotoLayout, Origin: layout, Signers: []string{}, Binds: []attest.Binding{},
+		Checks: res.Checks, Status: attest.StatusFailed}
 	if a.Checks == nil {
 		a.Checks = []attest.Check{}
 	}
 	for _, c := range a.Checks {
-		if c.Status == "pass" {
+		if c.Status == attest.CheckPass {
 			rep.Pass()
 		}
 	}
@@ -150,24 +141,13 @@ func inTotoReport(layout, product string, res *intotolayout.Result, verr error) 
 	switch {
 	case verr == nil && res.Verified && rep.Checks > 0:
 		rep.Verdict = verify.Verified
-		a.Status = "verified"
+		a.Status = attest.StatusVerified
 		a.Signers = res.LayoutSigners
 		if res.ProductDigest != "" {
 			a.Binds = append(a.Binds, attest.Binding{Digest: res.ProductDigest, Node: "artifact", Path: product})
 		}
 	case errors.As(verr, &e):
-		f := verify.Finding{Code: codeInTotoFailed, Severity: verify.SeverityError, Path: layout, Message: e.Error()}
-		switch {
-		case e.Check == "inspections" && errors.Is(e, intotolayout.ErrUnverifiable):
-			f.Code, f.Severity = codeInTotoInspections, verify.SeverityUnverifiable
-		case errors.Is(e, intotolayout.ErrUnverifiable):
-			f.Code, f.Severity = codeInTotoUnverifiable, verify.SeverityUnverifiable
-		case errors.Is(e, intotolayout.ErrMalformed):
-			f.Code = codeInTotoMalformed
-		case e.Check == "product":
-			f.Code, f.Path = codeInTotoProduct, product
-		}
-		rep.Add(f)
+		rep.Add(e.Finding(layout, product))
 	default:
 		msg := "no check ran"
 		if verr != nil {

@@ -450,13 +450,13 @@ func openArtifact(arg string) (sigstore.Artifact, func(), error) {
 func blobReport(artifactArg, mode string, res *sigstore.Result, verr error) *attest.Report {
 	rep := &attest.Report{Report: &verify.Report{Schema: verify.SchemaVersion, Source: verify.Source{Path: artifactArg, Format: "blob"},
 		Images: []verify.Image{}, Findings: []verify.Finding{}}}
-	kind := map[string]string{"bundle": "sigstore-bundle", "signature": "signature", "envelope": "dsse"}[mode]
+	kind := map[string]string{"bundle": attest.KindBundle, "signature": attest.KindSignature, "envelope": attest.KindDSSE}[mode]
 	if res.Payload != nil && mode == "bundle" {
-		kind = "sigstore-bundle-attestation"
+		kind = attest.KindBundleAttestation
 	}
 	a := res.Attestation(kind, mode)
 	for _, c := range a.Checks {
-		if c.Status == "pass" {
+		if c.Status == attest.CheckPass {
 			rep.Pass()
 		}
 	}
