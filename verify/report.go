@@ -161,8 +161,9 @@ type Index struct {
 	Manifests int    `json:"manifests"`
 }
 
-// Report is the result of one verification. It is the same in the CLI and
-// the browser module.
+// Report is the result of one verification of the content. It is the same
+// in the CLI and the browser module; when claims are checked, package
+// attest's Report embeds it and adds them.
 type Report struct {
 	Schema  string  `json:"schema"`
 	Verdict Verdict `json:"verdict"`

@@ -4,7 +4,7 @@
 //
 // The cryptography is sigstore-go's pkg/verify; this package chooses a
 // strict policy, fails closed on every parse error, and reports each check
-// that ran so the result can become a attest.Attestation.
+// that ran so the result can become an attest.Attestation.
 //
 // A keyless bundle is VERIFIED only when all of these hold:
 //   - the bundle parses (protobuf JSON, unknown fields rejected) and its
