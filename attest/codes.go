@@ -91,7 +91,7 @@ const (
 	KindInTotoLayout      = "in-toto-layout"
 )
 
-// Attestation statuses.
+// Attestation statuses, as reported in Attestation.Status.
 const (
 	StatusVerified     = "verified"
 	StatusFailed       = "failed"
