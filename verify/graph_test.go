@@ -180,10 +180,37 @@ func TestGraphWalkEndsOnADocumentThatNamesItself(t *testing.T) {
 	if res.Report.Verdict == verify.Verified {
 		t.Fatal("a blob that does not hash to its digest verified")
 	}
-	nodes := 0
-	res.Graph(nil).Walk(func(n *verify.Node) bool { nodes++; return true })
+	var nodes []*verify.Node
+	res.Graph(nil).Walk(func(n *verify.Node) bool { nodes = append(nodes, n); return true })
+	// The root, the index, and the index naming itself, which is not
+	// walked below again.
+	if len(nodes) != 3 || nodes[1].First() != nil || nodes[2].First() != nodes[1] {
+		t.Fatalf("walked %d nodes", len(nodes))
+	}
+}
+
+func TestGraphNamesNoFileBelowTheIndexDepth(t *testing.T) {
+	// A chain of indexes, each naming the next: the entries of the index
+	// at limits.IndexDepth name no file, and the walk ends there.
 	lim := limits.Default()
-	if nodes != lim.IndexDepth+2 {
-		t.Fatalf("walked %d nodes, want the root and %d levels", nodes, lim.IndexDepth+1)
+	lim.IndexDepth = 2
+	files := map[string][]byte{"oci-layout": []byte(`{"imageLayoutVersion":"1.0.0"}`)}
+	entry := func(i int) (string, string) {
+		d := "sha256:" + strings.Repeat(string(rune('a'+i)), 64)
+		return d, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"` + d + `","size":10}]}`
+	}
+	_, root := entry(0)
+	files["index.json"] = []byte(root)
+	for i := 0; i < 4; i++ {
+		d, _ := entry(i)
+		_, next := entry(i + 1)
+		files["blobs/sha256/"+d[7:]] = []byte(next)
+	}
+	res := verify.Dir(context.Background(), fixtures.MapFS(files), "chain", &verify.Options{Limits: &lim})
+	var names []string
+	res.Graph(nil).Walk(func(n *verify.Node) bool { names = append(names, n.Name()); return true })
+	want := []string{"index.json", "blobs/sha256/" + strings.Repeat("a", 64), "blobs/sha256/" + strings.Repeat("b", 64), ""}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("names %q, want %q", names, want)
 	}
 }
