@@ -23,6 +23,24 @@ func failsOf(rep *Report, rule string) []string {
 	return out
 }
 
+// defaultOCIArchive is the default fixture as an OCI archive.
+func defaultOCIArchive(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := fixtures.MustBuild(fixtures.Default()).WriteOCIArchive(&buf, false); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// checkUnder returns a check of arch under the limits it is given (nil:
+// the defaults).
+func checkUnder(arch []byte) func(*limits.Limits) *Report {
+	return func(lim *limits.Limits) *Report {
+		return CheckArchive(context.Background(), bytes.NewReader(arch), int64(len(arch)), "image.tar", &Options{Verify: verify.Options{Limits: lim}})
+	}
+}
+
 func TestLimitsBoundTheRulesOwnReading(t *testing.T) {
 	// A link chain of two hops to a regular file.
 	arch := tarOf(t,
@@ -69,13 +87,7 @@ func TestLimitsBoundTheRulesOwnReading(t *testing.T) {
 }
 
 func TestOptionsLimitsReachTheCheck(t *testing.T) {
-	var buf bytes.Buffer
-	if err := fixtures.MustBuild(fixtures.Default()).WriteOCIArchive(&buf, false); err != nil {
-		t.Fatal(err)
-	}
-	check := func(lim *limits.Limits) *Report {
-		return CheckArchive(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), "image.tar", &Options{Verify: verify.Options{Limits: lim}})
-	}
+	check := checkUnder(defaultOCIArchive(t))
 	if got := failsOf(check(nil), "IMGPROOF-LIMIT-001"); len(got) != 0 {
 		t.Fatalf("default limits: %v", got)
 	}
@@ -93,13 +105,7 @@ func TestOptionsLimitsReachTheCheck(t *testing.T) {
 }
 
 func TestJSONDepthLimitReachesTheRulesParse(t *testing.T) {
-	var buf bytes.Buffer
-	if err := fixtures.MustBuild(fixtures.Default()).WriteOCIArchive(&buf, false); err != nil {
-		t.Fatal(err)
-	}
-	check := func(lim *limits.Limits) *Report {
-		return CheckArchive(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), "image.tar", &Options{Verify: verify.Options{Limits: lim}})
-	}
+	check := checkUnder(defaultOCIArchive(t))
 	if got := failsOf(check(nil), "IMGPROOF-JSON-001"); len(got) != 0 {
 		t.Fatalf("default limits: %v", got)
 	}
@@ -112,15 +118,8 @@ func TestJSONDepthLimitReachesTheRulesParse(t *testing.T) {
 }
 
 func TestArchiveTailLimitReachesTheRules(t *testing.T) {
-	var buf bytes.Buffer
-	if err := fixtures.MustBuild(fixtures.Default()).WriteOCIArchive(&buf, false); err != nil {
-		t.Fatal(err)
-	}
 	// Zero padding after the end-of-archive marker, as tar pads a record.
-	arch := append(buf.Bytes(), make([]byte, 8<<10)...)
-	check := func(lim *limits.Limits) *Report {
-		return CheckArchive(context.Background(), bytes.NewReader(arch), int64(len(arch)), "image.tar", &Options{Verify: verify.Options{Limits: lim}})
-	}
+	check := checkUnder(append(defaultOCIArchive(t), make([]byte, 8<<10)...))
 	rep := check(nil)
 	if got := append(failsOf(rep, "IMGPROOF-LIMIT-001"), failsOf(rep, "IMGPROOF-ARCH-003")...); len(got) != 0 {
 		t.Fatalf("default limits: %v", got)

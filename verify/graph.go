@@ -331,7 +331,8 @@ func isObject(raw json.RawMessage) bool {
 }
 
 // child appends to kids a child node for a raw descriptor; kindOf names
-// its kind from the descriptor.
+// its kind from the descriptor, unless it is below a manifest the
+// verifier walked, whose decision stands.
 func (n *Node) child(kids []*Node, path string, raw json.RawMessage, kindOf func(v1.Descriptor) NodeKind) []*Node {
 	c := &Node{g: n.g, parent: n, path: path, raw: raw, depth: n.depth}
 	if n.kind == NodeIndex {

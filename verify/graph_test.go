@@ -214,3 +214,52 @@ func TestGraphNamesNoFileBelowTheIndexDepth(t *testing.T) {
 		t.Fatalf("names %q, want %q", names, want)
 	}
 }
+
+func TestGraphKindsNamesAndRepeats(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default()).WithIndexJSON(func(idx map[string]any) {
+		ms := idx["manifests"].([]any)
+		m := ms[0].(map[string]any)
+		again := map[string]any{"mediaType": m["mediaType"], "digest": m["digest"], "size": m["size"]}
+		asIndex := map[string]any{"mediaType": verify.MediaTypeOCIIndex, "digest": m["digest"], "size": m["size"]}
+		folded := map[string]any{"MediaType": m["mediaType"], "Digest": m["digest"], "size": m["size"]}
+		upper := map[string]any{"mediaType": m["mediaType"], "digest": strings.ToUpper(m["digest"].(string)), "size": m["size"]}
+		idx["manifests"] = append(ms, again, asIndex, folded, upper)
+	})
+	_, g := graphOf(t, b)
+	type seen struct {
+		kind           verify.NodeKind
+		named, descErr bool
+		first          string
+	}
+	got := map[string]seen{}
+	g.Walk(func(n *verify.Node) bool {
+		s := seen{kind: n.Kind(), named: n.Name() != "", descErr: n.DescriptorErr() != nil}
+		if n.First() != nil {
+			s.first = n.First().Path()
+		}
+		got[n.Path()] = s
+		return true
+	})
+	want := map[string]seen{
+		"index.json/manifests[0]": {kind: verify.NodeManifest, named: true},
+		// Named again as a manifest: visited, not walked below again.
+		"index.json/manifests[1]": {kind: verify.NodeManifest, named: true, first: "index.json/manifests[0]"},
+		// Named as an index: the kind its media type declares.
+		"index.json/manifests[2]": {kind: verify.NodeIndex, named: true},
+		// Keys in another case are not the descriptor's: no media type, no digest.
+		"index.json/manifests[3]": {kind: verify.NodeBlob, descErr: true},
+		// A sha256 digest that is not lower-case hex names no file.
+		"index.json/manifests[4]": {kind: verify.NodeManifest},
+	}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s: %+v, want %+v", p, got[p], w)
+		}
+	}
+	if _, ok := got["index.json/manifests[1]/config"]; ok {
+		t.Error("walked below a repeated manifest")
+	}
+	if _, ok := got["index.json/manifests[0]/config"]; !ok {
+		t.Error("did not walk below the first manifest")
+	}
+}
