@@ -69,19 +69,23 @@ type checker struct {
 	applied map[ruleID]bool
 	seen    map[string]bool // fail results already recorded, by rule|path
 	framing map[ruleID]bool // rules the archive reader failed for the whole archive
-	docs    map[string]bool // indexes already checked, by digest
-	// manifests already checked, by digest: whether each is a runnable image.
-	manifests map[string]bool
-	blobs     map[string]bool // blob paths referenced by the graph
+	// images records, for each manifest checked, whether it is a
+	// runnable image, by path: an entry that names it again is judged by it.
+	images map[string]bool
+	// configs are the manifests whose config is to be checked, by path,
+	// with the number of their layers.
+	configs map[string]int
+	blobs   map[string]bool // blob paths referenced by the graph
 	// tarLayers are the blob paths the graph uses as tar layers; the
 	// verifier may hand other blobs to the content hook (one-pass reads
 	// cannot know which blobs are layers).
 	tarLayers map[string]bool
 
-	// nested counts the documents below index.json being checked; while it
-	// is 0, a MUST failure under index.json is a defect of index.json.
-	nested       int
-	indexJSONBad bool
+	// inIndexJSON is true while index.json's own rules run (its fields,
+	// its entries' descriptors and platforms): a MUST failure under
+	// index.json is then a defect of index.json. rootRead records that
+	// index.json was read as JSON.
+	inIndexJSON, indexJSONBad, rootRead bool
 
 	mu     sync.Mutex
 	layers map[string][]Violation // layer-content violations, by blob name
@@ -92,7 +96,7 @@ func newChecker(name string, opts *Options) *checker {
 	if opts != nil && opts.Verify.Limits != nil {
 		lim = *opts.Verify.Limits
 	}
-	return &checker{name: name, lim: lim, applied: map[ruleID]bool{}, seen: map[string]bool{}, framing: map[ruleID]bool{}, docs: map[string]bool{}, manifests: map[string]bool{},
+	return &checker{name: name, lim: lim, applied: map[ruleID]bool{}, seen: map[string]bool{}, framing: map[ruleID]bool{}, images: map[string]bool{}, configs: map[string]int{},
 		blobs: map[string]bool{}, tarLayers: map[string]bool{}, layers: map[string][]Violation{}}
 }
 
@@ -131,7 +135,7 @@ func (c *checker) fail(id ruleID, path, msg string) {
 		return
 	}
 	c.seen[key] = true
-	if c.nested == 0 && r.Level == Must && (path == "index.json" || strings.HasPrefix(path, "index.json/")) {
+	if c.inIndexJSON && r.Level == Must && (path == "index.json" || strings.HasPrefix(path, "index.json/")) {
 		c.indexJSONBad = true
 	}
 	c.results = append(c.results, Result{Rule: r.ID, Level: r.Level, Status: Fail, Path: path, Message: msg, Spec: r.Spec, URL: r.URL})

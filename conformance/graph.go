@@ -93,17 +93,98 @@ func isInt(v any, want int64) bool {
 	return err == nil && i == want && !strings.ContainsAny(string(n), ".eE")
 }
 
+// visit runs the rules of one node of the verifier's graph as Walk
+// reaches it, and returns whether Walk goes below it: index.json, an
+// index entry (its descriptor, then the document its kind leads to), the
+// config of a manifest whose rules call for it. The rules read each
+// document's JSON tree, so that they see mistyped fields.
+func (c *checker) visit(n *verify.Node) bool {
+	switch parent := n.Parent(); {
+	case parent == nil:
+		return c.root(n)
+	case parent.Kind() == verify.NodeIndex:
+		return c.entry(n)
+	case n.Kind() == verify.NodeConfig:
+		c.inIndexJSON = false
+		if nLayers, ok := c.configs[parent.Path()]; ok {
+			if b, ok := c.readDoc(n); ok {
+				c.config(n.Path(), b, nLayers)
+			}
+		}
+	}
+	return false
+}
+
+// root checks index.json; rootRead records that it was read as JSON, so
+// that OCI-LAYOUT-006 can be judged once the walk is done.
+func (c *checker) root(n *verify.Node) bool {
+	b, err := n.Document()
+	if err != nil {
+		c.fail(ociLAYOUT006, "index.json", err.Error())
+		return false
+	}
+	if err := notJSON(b); err != nil {
+		c.fail(ociLAYOUT006, "index.json", "index.json is not JSON: "+err.Error())
+		return false
+	}
+	c.rootRead, c.indexJSONBad, c.inIndexJSON = true, false, true
+	return c.index(n, b, "")
+}
+
+// entry checks an entry of an index, the node n: its descriptor, then
+// the document it leads to by the node's kind. A manifest named again is
+// not checked again; its entry is judged by what the first check found.
+func (c *checker) entry(n *verify.Node) bool {
+	p := n.Path()
+	onIndexJSON := n.Parent().Parent() == nil
+	c.inIndexJSON = onIndexJSON
+	d, ok := c.descriptor(p, jsonValue(n.RawDescriptor()), onIndexJSON)
+	if !c.expect(ociIDX005, ok, p, "manifests entry is not a descriptor object") {
+		return false
+	}
+	c.expect(ociIDX006, imageManifestTypes[d.MediaType] || indexTypes[d.MediaType] || d.MediaType == "", p+"/mediaType",
+		"%s is not an OCI or Docker manifest or index media type", showValue(d.MediaType))
+	attestation := d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
+	switch n.Kind() {
+	case verify.NodeIndex:
+		b, ok := c.readDoc(n)
+		if !ok || n.First() != nil {
+			return false
+		}
+		c.inIndexJSON = false
+		return c.index(n, b, d.MediaType)
+	case verify.NodeManifest:
+		isImage, checked, below := false, false, false
+		if first := n.First(); first != nil {
+			isImage, checked = c.images[first.Path()]
+		} else if b, ok := c.readDoc(n); ok {
+			c.inIndexJSON = false
+			isImage, below = c.manifest(n, b, d.MediaType, attestation)
+			c.images[p], checked = isImage, true
+			c.inIndexJSON = onIndexJSON
+		}
+		if checked && isImage && !attestation {
+			c.expect(ociIDX007, d.Platform != nil, p, "index entry of a runnable image has no platform")
+			if d.MediaType == verify.MediaTypeOCIManifest {
+				c.expect(ociDESC014, d.Platform != nil, p, "descriptor of an image manifest has no platform")
+			}
+		}
+		return below
+	}
+	return false
+}
+
 // index checks an image index document, the node n of the verifier's
-// graph, and the documents its entries lead to.
-func (c *checker) index(n *verify.Node, data []byte, descMT string, depth int, isIndexJSON bool) {
+// graph, and returns whether its entries are to be checked.
+func (c *checker) index(n *verify.Node, data []byte, descMT string) bool {
 	path := n.Path()
 	v, ok := c.parseJSON(path, data)
 	if !ok {
-		return
+		return false
 	}
 	m, isObj := v.(map[string]any)
 	if !c.expect(imgproofDOC001, isObj, path, "image index is not a JSON object") {
-		return
+		return false
 	}
 	c.expect(ociIDX001, isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %s, not 2", show(m["schemaVersion"]))
 	mt, present := m["mediaType"]
@@ -124,53 +205,8 @@ func (c *checker) index(n *verify.Node, data []byte, descMT string, depth int, i
 		_, ok := c.descriptor(path+"/subject", s, false)
 		c.expect(ociIDX013, ok, path+"/subject", "subject is not a descriptor")
 	}
-	list, isArr := m["manifests"].([]any)
-	if !c.expect(ociIDX005, isArr, path+"/manifests", "manifests is missing or not an array") {
-		return
-	}
-	kids := children(n)
-	for i, e := range list {
-		p := fmt.Sprintf("%s/manifests[%d]", path, i)
-		d, ok := c.descriptor(p, e, isIndexJSON)
-		if !c.expect(ociIDX005, ok, p, "manifests entry is not a descriptor object") {
-			continue
-		}
-		c.expect(ociIDX006, imageManifestTypes[d.MediaType] || indexTypes[d.MediaType] || d.MediaType == "", p+"/mediaType",
-			"%s is not an OCI or Docker manifest or index media type", showValue(d.MediaType))
-		attestation := d.Annotations["vnd.docker.reference.type"] == "attestation-manifest"
-		if !d.digestOK || depth >= c.lim.IndexDepth {
-			continue
-		}
-		switch {
-		case indexTypes[d.MediaType]:
-			c.nested++
-			if b, ok := c.readDoc(kids[p]); ok && !c.docs[d.Digest] {
-				c.docs[d.Digest] = true
-				c.index(kids[p], b, d.MediaType, depth+1, false)
-			}
-			c.nested--
-		case imageManifestTypes[d.MediaType]:
-			isImage, seen := c.manifests[d.Digest]
-			if !seen {
-				c.nested++
-				b, ok := c.readDoc(kids[p])
-				if ok {
-					isImage = c.manifest(kids[p], b, d.MediaType, attestation)
-					c.manifests[d.Digest] = isImage
-				}
-				c.nested--
-				if !ok {
-					continue
-				}
-			}
-			if isImage && !attestation {
-				c.expect(ociIDX007, d.Platform != nil, p, "index entry of a runnable image has no platform")
-				if d.MediaType == verify.MediaTypeOCIManifest {
-					c.expect(ociDESC014, d.Platform != nil, p, "descriptor of an image manifest has no platform")
-				}
-			}
-		}
-	}
+	_, isArr := m["manifests"].([]any)
+	return c.expect(ociIDX005, isArr, path+"/manifests", "manifests is missing or not an array")
 }
 
 func orAny(s, def string) string {
@@ -180,18 +216,18 @@ func orAny(s, def string) string {
 	return s
 }
 
-// manifest checks an image manifest, the node n of the verifier's graph,
-// and its config; it reports whether the manifest is a runnable image
-// (its config is an image config).
-func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestation bool) bool {
+// manifest checks an image manifest, the node n of the verifier's graph.
+// It reports whether the manifest is a runnable image (its config is an
+// image config), and whether its config is to be checked below it.
+func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestation bool) (isImage, below bool) {
 	path := n.Path()
 	v, ok := c.parseJSON(path, data)
 	if !ok {
-		return false
+		return false, false
 	}
 	m, isObj := v.(map[string]any)
 	if !c.expect(imgproofDOC001, isObj, path, "image manifest is not a JSON object") {
-		return false
+		return false, false
 	}
 	c.expect(ociMAN001, isInt(m["schemaVersion"], 2), path+"/schemaVersion", "schemaVersion is %s, not 2", show(m["schemaVersion"]))
 	mt, present := m["mediaType"]
@@ -215,11 +251,11 @@ func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestati
 	}
 	cfg, ok := c.descriptor(path+"/config", m["config"], false)
 	if !c.expect(ociMAN006, ok, path+"/config", "config is missing or not a descriptor") {
-		return false
+		return false, false
 	}
 	// BuildKit attestation manifests use an image config type for in-toto
 	// statement layers; they are artifacts, not runnable images.
-	isImage := imageConfigTypes[cfg.MediaType] && !attestation
+	isImage = imageConfigTypes[cfg.MediaType] && !attestation
 	isEmpty := cfg.MediaType == verify.MediaTypeOCIEmpty
 	if isEmpty {
 		// Guidelines for Artifact Usage restate this sentence (OCI-MAN-015):
@@ -242,7 +278,7 @@ func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestati
 	layersV, present := m["layers"]
 	layers, isArr := layersV.([]any)
 	if !c.expect(ociMAN008, present && isArr, path+"/layers", "layers is missing or not an array") {
-		return isImage
+		return isImage, false
 	}
 	c.expect(ociMAN009, len(layers) > 0, path+"/layers", "manifest has no layers")
 	if !isImage {
@@ -281,11 +317,10 @@ func (c *checker) manifest(n *verify.Node, data []byte, descMT string, attestati
 		c.apply(ociMAN012)
 	}
 	if isImage && cfg.digestOK {
-		if b, ok := c.readDoc(children(n)[path+"/config"]); ok {
-			c.config(path+"/config", b, len(layers))
-		}
+		c.configs[path] = len(layers)
+		return isImage, true
 	}
-	return isImage
+	return isImage, false
 }
 
 // config checks an image config; nLayers is the number of layers that

@@ -27,8 +27,10 @@ var layerRules = []ruleID{ociLAYER001, ociLAYER002, ociLAYER004, ociLAYER005, oc
 	ociLAYER007, ociLAYER008, ociLAYER009, ociLAYER011, ociLAYER012, ociLAYER013,
 	ociLAYER014, ociLAYER015, ociLAYER016, ociLAYER017}
 
-// maxViolations bounds the violations reported for one layer: a cap on the
-// report's length, not on input (limits.LayerEntries bounds the entries).
+// maxViolations caps the violations reported for one layer. It is a cap
+// on the report's length, not a bound on input, and so not a limit: what
+// is read is bounded by limits.LayerEntries, limits.TarHeader and
+// limits.ArchiveTail, and a limit that ends the check is always reported.
 const maxViolations = 100
 
 const opaqueName = ".wh..wh..opq"
@@ -66,8 +68,15 @@ func (lc *layerCheck) add(rule ruleID, entry, format string, args ...any) {
 	lc.out = append(lc.out, Violation{Rule: rule.String(), id: rule, Entry: entry, Message: fmt.Sprintf(format, args...)})
 }
 
+// limit reports a limit that ended the check, past maxViolations too:
+// what was not read was not checked.
+func (lc *layerCheck) limit(err error) {
+	lc.out = append(lc.out, Violation{Rule: imgproofLIMIT001.String(), id: imgproofLIMIT001, Message: fmt.Sprintf("%v; the rest was not checked", err)})
+}
+
 func (lc *layerCheck) run(r io.Reader) {
 	tr := verify.NewTarReader(r)
+	tr.SetLimits(lc.lim)
 	var raw []Violation // OCI-LAYER-016, from the raw header blocks
 	rawOn := true
 	defer func() { lc.out = append(lc.out, raw...) }()
@@ -89,7 +98,7 @@ func (lc *layerCheck) run(r io.Reader) {
 			return
 		}
 		if len(entries) >= lc.lim.LayerEntries {
-			lc.add(imgproofLIMIT001, "", "%v; the rest was not checked", limits.Exceeded(limits.LayerEntries, int64(lc.lim.LayerEntries), "layer"))
+			lc.limit(limits.Exceeded(limits.LayerEntries, int64(lc.lim.LayerEntries), "layer"))
 			_, _ = io.Copy(io.Discard, tr.Rest())
 			return
 		}
@@ -114,6 +123,8 @@ func (lc *layerCheck) run(r io.Reader) {
 	}
 	nz, err := tr.RestNonZero()
 	switch {
+	case errors.Is(err, limits.ErrLimit):
+		lc.limit(err)
 	case err != nil:
 		lc.add(ociLAYER001, "", "reading after the end-of-archive marker: %v", err)
 	case nz:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -68,17 +69,26 @@ func (g *Graph) Root() *Node { return g.root }
 
 // Walk calls visit for the root and every node below it, depth first, in
 // the order of the documents' lists. visit returns false to skip what
-// lies below a node. Documents are not memoised (a digest named twice is
-// visited twice), and the depth is bounded by limits.IndexDepth, since a
-// blob read by name need not hash to its digest and may name itself.
-func (g *Graph) Walk(visit func(*Node) bool) { g.root.walk(visit, 0) }
+// lies below a node. Like the verifier's walk, Walk goes below an index
+// or manifest once for each kind it is named as: a later node naming the
+// same digest as the same kind is visited, with First set, and what lies
+// below it is not. Configs and blobs are visited wherever they are named.
+func (g *Graph) Walk(visit func(*Node) bool) {
+	g.root.walk(visit, map[string]*Node{})
+}
 
-func (n *Node) walk(visit func(*Node) bool, depth int) {
-	if !visit(n) || depth > n.g.lim.IndexDepth {
+func (n *Node) walk(visit func(*Node) bool, seen map[string]*Node) {
+	key := string(n.kind) + "\x00" + string(n.desc.Digest)
+	if n.parent != nil && n.name != "" && (n.kind == NodeIndex || n.kind == NodeManifest) {
+		if n.first = seen[key]; n.first == nil {
+			seen[key] = n
+		}
+	}
+	if !visit(n) || n.first != nil {
 		return
 	}
 	for _, c := range n.Children() {
-		c.walk(visit, depth+1)
+		c.walk(visit, seen)
 	}
 }
 
@@ -88,7 +98,9 @@ type Node struct {
 	parent *Node
 	path   string
 	kind   NodeKind
-	name   string // the blob's file name in the source, or "" when the digest is not in the grammar
+	name   string // the file the node's bytes are read from, or ""
+	depth  int    // the indexes above the node; index.json is 0
+	first  *Node  // set by Walk: the node first walked below for the same kind and digest
 
 	desc    v1.Descriptor
 	raw     json.RawMessage
@@ -99,9 +111,14 @@ type Node struct {
 // index.json/manifests[0]/layers[1].
 func (n *Node) Path() string { return n.path }
 
-// Kind is what the descriptor leads to: for a document the verifier
-// walked, the kind it decided from the document's members; otherwise the
-// kind the descriptor's media type names.
+// Kind is what the descriptor leads to. An entry of an index is an
+// index or a manifest by the media type it declares, as
+// go-containerregistry's types.MediaType decides, else a blob: the
+// verifier refuses a document whose members say otherwise, and a digest
+// named as two kinds is each of them where it is named. Below a
+// manifest, it is the kind the verifier decided (a config or layer only
+// of an image), or, below a manifest it did not walk, the kind the media
+// type names.
 func (n *Node) Kind() NodeKind { return n.kind }
 
 // Parent is the node whose document holds this descriptor, or nil for
@@ -121,9 +138,18 @@ func (n *Node) RawDescriptor() json.RawMessage { return n.raw }
 func (n *Node) DescriptorErr() error { return n.descErr }
 
 // Name is the file the descriptor's digest names in the source
-// (blobs/<alg>/<encoded>; index.json for the root), or "" when the
-// digest is not in the grammar.
+// (blobs/<alg>/<encoded>; index.json for the root). It is "" when the
+// graph reads nothing for the node: a digest outside the grammar, or a
+// sha256 or sha512 digest that is not lower-case hex of the algorithm's
+// length, names no file; nor does an entry of an index nested
+// limits.IndexDepth deep below index.json, whose entries the verifier
+// does not walk either.
 func (n *Node) Name() string { return n.name }
+
+// First is, for a node Walk visits, the node it first went below for the
+// same kind and digest, or nil; Walk does not go below a node with First
+// set, as the verifier reads each document once.
+func (n *Node) First() *Node { return n.first }
 
 // Walked reports whether the verifier read this node's document or blob
 // and judged it; the nodes below a document it refused are the graph's
@@ -280,34 +306,32 @@ func (n *Node) parse(b []byte) (kids []*Node, decodeErr error) {
 	if n.kind == NodeConfig {
 		return nil, decodeErr
 	}
-	// Every list the document holds, whatever its kind: a reader that
-	// takes the document for an index by its descriptor finds its
-	// manifests even where the verifier took it for a manifest.
-	var l struct {
-		Manifests json.RawMessage `json:"manifests"`
-		Config    json.RawMessage `json:"config"`
-		Layers    json.RawMessage `json:"layers"`
-	}
-	if json.Unmarshal(b, &l) != nil {
+	// The lists of the document's kind, by their exact keys (as the
+	// spec spells them; strictjson refuses other spellings), whatever
+	// the types of the other members.
+	var members map[string]json.RawMessage
+	if json.Unmarshal(b, &members) != nil {
 		return nil, decodeErr
 	}
 	var list []json.RawMessage
-	_ = json.Unmarshal(l.Manifests, &list)
-	for i, raw := range list {
-		kids = n.child(kids, fmt.Sprintf("%s/manifests[%d]", n.path, i), raw, func(d v1.Descriptor) NodeKind {
-			return nodeKindOf(kindOfMediaType(d.MediaType))
-		})
+	if n.kind == NodeIndex {
+		_ = json.Unmarshal(members["manifests"], &list)
+		for i, raw := range list {
+			kids = n.child(kids, fmt.Sprintf("%s/manifests[%d]", n.path, i), raw, func(d v1.Descriptor) NodeKind {
+				return nodeKindOf(kindOfMediaType(d.MediaType))
+			})
+		}
+		return kids, decodeErr
 	}
-	if isObject(l.Config) {
-		kids = n.child(kids, n.path+"/config", l.Config, func(d v1.Descriptor) NodeKind {
+	if cfg := members["config"]; isObject(cfg) {
+		kids = n.child(kids, n.path+"/config", cfg, func(d v1.Descriptor) NodeKind {
 			if isImageConfig(d.MediaType) || d.MediaType == MediaTypeOCIEmpty {
 				return NodeConfig
 			}
 			return NodeBlob
 		})
 	}
-	list = nil
-	_ = json.Unmarshal(l.Layers, &list)
+	_ = json.Unmarshal(members["layers"], &list)
 	for i, raw := range list {
 		kids = n.child(kids, fmt.Sprintf("%s/layers[%d]", n.path, i), raw, func(d v1.Descriptor) NodeKind {
 			if _, tar := layerCompression(d.MediaType); tar {
@@ -325,27 +349,71 @@ func isObject(raw json.RawMessage) bool {
 }
 
 // child appends to kids a child node for a raw descriptor; kindOf names
-// its kind from the descriptor when the verifier did not walk it.
+// its kind from the descriptor, unless it is below a manifest the
+// verifier walked, whose decision stands.
 func (n *Node) child(kids []*Node, path string, raw json.RawMessage, kindOf func(v1.Descriptor) NodeKind) []*Node {
-	c := &Node{g: n.g, parent: n, path: path, raw: raw}
+	c := &Node{g: n.g, parent: n, path: path, raw: raw, depth: n.depth}
+	if n.kind == NodeIndex {
+		c.depth++
+	}
 	if !isObject(raw) {
 		c.descErr = fmt.Errorf("%s: the descriptor is not a JSON object", path)
 		c.kind = NodeBlob
 		return append(kids, c)
 	}
-	if err := json.Unmarshal(raw, &c.desc); err != nil {
+	if k := foldedKey(raw); k != "" {
+		// encoding/json would take it for the key it folds to.
+		c.descErr = fmt.Errorf("%s: the key %q is not spelled as the spec spells it", path, k)
+		c.desc = looseDescriptor(raw)
+	} else if err := json.Unmarshal(raw, &c.desc); err != nil {
 		c.descErr = err
 		c.desc = looseDescriptor(raw)
 	}
-	if d := string(c.desc.Digest); wellFormed(d) {
+	deep := n.kind == NodeIndex && n.depth >= n.g.lim.IndexDepth
+	if d := string(c.desc.Digest); !deep && namesBlob(d) {
 		alg, enc, _ := cut(d, ':')
 		c.name = "blobs/" + alg + "/" + enc
 	}
 	c.kind = kindOf(c.desc)
-	if k, ok := n.g.walkedKind(path); ok {
+	if k, ok := n.g.walkedKind(path); ok && n.kind == NodeManifest {
 		c.kind = k
 	}
 	return append(kids, c)
+}
+
+// namesBlob reports whether a digest names a blob file: it is in the
+// grammar, and a digest of a registered algorithm (sha256, sha512) is
+// lower-case hex of the algorithm's length.
+func namesBlob(d string) bool {
+	if !wellFormed(d) {
+		return false
+	}
+	alg, enc, _ := cut(d, ':')
+	switch a := digest.Algorithm(alg); a {
+	case digest.SHA256, digest.SHA512:
+		return a.Validate(enc) == nil
+	}
+	return true
+}
+
+// descriptorKeys are the members of a descriptor, as the spec spells them.
+var descriptorKeys = []string{"mediaType", "digest", "size", "urls", "annotations", "data", "platform", "artifactType"}
+
+// foldedKey returns a key of the object raw that differs from a
+// descriptor member only in case, or "".
+func foldedKey(raw json.RawMessage) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return ""
+	}
+	for k := range fields {
+		for _, f := range descriptorKeys {
+			if k != f && strings.EqualFold(k, f) {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 // looseDescriptor reads what it can of a descriptor whose fields do not

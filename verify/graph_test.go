@@ -180,11 +180,87 @@ func TestGraphWalkEndsOnADocumentThatNamesItself(t *testing.T) {
 	if res.Report.Verdict == verify.Verified {
 		t.Fatal("a blob that does not hash to its digest verified")
 	}
-	nodes := 0
-	res.Graph(nil).Walk(func(n *verify.Node) bool { nodes++; return true })
+	var nodes []*verify.Node
+	res.Graph(nil).Walk(func(n *verify.Node) bool { nodes = append(nodes, n); return true })
+	// The root, the index, and the index naming itself, which is not
+	// walked below again.
+	if len(nodes) != 3 || nodes[1].First() != nil || nodes[2].First() != nodes[1] {
+		t.Fatalf("walked %d nodes", len(nodes))
+	}
+}
+
+func TestGraphNamesNoFileBelowTheIndexDepth(t *testing.T) {
+	// A chain of indexes, each naming the next: the entries of the index
+	// at limits.IndexDepth name no file, and the walk ends there.
 	lim := limits.Default()
-	if nodes != lim.IndexDepth+2 {
-		t.Fatalf("walked %d nodes, want the root and %d levels", nodes, lim.IndexDepth+1)
+	lim.IndexDepth = 2
+	files := map[string][]byte{"oci-layout": []byte(`{"imageLayoutVersion":"1.0.0"}`)}
+	entry := func(i int) (string, string) {
+		d := "sha256:" + strings.Repeat(string(rune('a'+i)), 64)
+		return d, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"` + d + `","size":10}]}`
+	}
+	_, root := entry(0)
+	files["index.json"] = []byte(root)
+	for i := 0; i < 4; i++ {
+		d, _ := entry(i)
+		_, next := entry(i + 1)
+		files["blobs/sha256/"+d[7:]] = []byte(next)
+	}
+	res := verify.Dir(context.Background(), fixtures.MapFS(files), "chain", &verify.Options{Limits: &lim})
+	var names []string
+	res.Graph(nil).Walk(func(n *verify.Node) bool { names = append(names, n.Name()); return true })
+	want := []string{"index.json", "blobs/sha256/" + strings.Repeat("a", 64), "blobs/sha256/" + strings.Repeat("b", 64), ""}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("names %q, want %q", names, want)
+	}
+}
+
+func TestGraphKindsNamesAndRepeats(t *testing.T) {
+	b := fixtures.MustBuild(fixtures.Default()).WithIndexJSON(func(idx map[string]any) {
+		ms := idx["manifests"].([]any)
+		m := ms[0].(map[string]any)
+		again := map[string]any{"mediaType": m["mediaType"], "digest": m["digest"], "size": m["size"]}
+		asIndex := map[string]any{"mediaType": verify.MediaTypeOCIIndex, "digest": m["digest"], "size": m["size"]}
+		folded := map[string]any{"MediaType": m["mediaType"], "Digest": m["digest"], "size": m["size"]}
+		upper := map[string]any{"mediaType": m["mediaType"], "digest": strings.ToUpper(m["digest"].(string)), "size": m["size"]}
+		idx["manifests"] = append(ms, again, asIndex, folded, upper)
+	})
+	_, g := graphOf(t, b)
+	type seen struct {
+		kind           verify.NodeKind
+		named, descErr bool
+		first          string
+	}
+	got := map[string]seen{}
+	g.Walk(func(n *verify.Node) bool {
+		s := seen{kind: n.Kind(), named: n.Name() != "", descErr: n.DescriptorErr() != nil}
+		if n.First() != nil {
+			s.first = n.First().Path()
+		}
+		got[n.Path()] = s
+		return true
+	})
+	want := map[string]seen{
+		"index.json/manifests[0]": {kind: verify.NodeManifest, named: true},
+		// Named again as a manifest: visited, not walked below again.
+		"index.json/manifests[1]": {kind: verify.NodeManifest, named: true, first: "index.json/manifests[0]"},
+		// Named as an index: the kind its media type declares.
+		"index.json/manifests[2]": {kind: verify.NodeIndex, named: true},
+		// Keys in another case are not the descriptor's: no media type, no digest.
+		"index.json/manifests[3]": {kind: verify.NodeBlob, descErr: true},
+		// A sha256 digest that is not lower-case hex names no file.
+		"index.json/manifests[4]": {kind: verify.NodeManifest},
+	}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s: %+v, want %+v", p, got[p], w)
+		}
+	}
+	if _, ok := got["index.json/manifests[1]/config"]; ok {
+		t.Error("walked below a repeated manifest")
+	}
+	if _, ok := got["index.json/manifests[0]/config"]; !ok {
+		t.Error("did not walk below the first manifest")
 	}
 }
 

@@ -192,9 +192,10 @@ const (
 )
 
 // ListArchive lists a tar archive, plain or gzipped, held in r, under lim
-// (nil means limits.Default()): archive-entries and link-hops. Unlike
-// Archive, it does not stop at the first defect: it lists what it can and
-// names each problem, so that every rule about the archive can be judged.
+// (nil means limits.Default()): archive-entries, link-hops and
+// archive-tail-bytes. Unlike Archive, it does not stop at the first
+// defect: it lists what it can and names each problem, so that every
+// rule about the archive can be judged.
 func ListArchive(r io.ReaderAt, size int64, lim *limits.Limits) (*Listing, error) {
 	l := &Listing{lim: limitsOrDefault(lim), first: map[string]*entry{}}
 	var magic [2]byte
@@ -204,13 +205,17 @@ func ListArchive(r io.ReaderAt, size int64, lim *limits.Limits) (*Listing, error
 	}
 	stream := func() (*TarReader, func(), error) {
 		if !gz {
-			return NewTarReaderAt(r, size), func() {}, nil
+			tr := NewTarReaderAt(r, size)
+			tr.SetLimits(&l.lim)
+			return tr, func() {}, nil
 		}
 		zr, _, err := Decompress(io.NewSectionReader(r, 0, size), &l.lim)
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading gzip header: %w", err)
 		}
-		return NewTarReader(zr), func() { zr.Close() }, nil
+		tr := NewTarReader(zr)
+		tr.SetLimits(&l.lim)
+		return tr, func() { zr.Close() }, nil
 	}
 	kept := map[int][]byte{}
 	l.open = func(i int, name string) (io.ReadCloser, error) {
@@ -306,7 +311,9 @@ func ListArchive(r io.ReaderAt, size int64, lim *limits.Limits) (*Listing, error
 	if tail := tr.Pos() - blockAlign(lastEnd); tail < 1024 {
 		l.problem(ProblemNoMarker, "archive", "archive ends without the two zero blocks of the end-of-archive marker")
 	}
-	if nz, err := tr.RestNonZero(); err != nil {
+	if nz, err := tr.RestNonZero(); errors.Is(err, limits.ErrLimit) {
+		l.problem(ProblemLimit, "archive", err.Error())
+	} else if err != nil {
 		l.problem(ProblemTruncated, "archive", fmt.Sprintf("reading after the end-of-archive marker: %v", err))
 	} else if nz {
 		l.problem(ProblemTrailing, "archive", "non-zero data follows the end-of-archive marker")
