@@ -3,9 +3,7 @@
 package main
 
 import (
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,19 +129,9 @@ func TestNotaryTrustLimits(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"verify", "--trust-policy", policy, "--trust-store", store}, c.args...)
-			cmd := exec.Command(cli(t), append(args, layout)...)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != c.code || strings.Contains(stderr.String(), c.want) == c.wantN {
-				t.Fatalf("exit %d, want %d; stderr (want %q absent=%v):\n%s", code, c.code, c.want, c.wantN, stderr.String())
+			_, stderr, code := runImgproofStderr(t, append(args, layout)...)
+			if code != c.code || strings.Contains(stderr, c.want) == c.wantN {
+				t.Fatalf("exit %d, want %d; stderr (want %q absent=%v):\n%s", code, c.code, c.want, c.wantN, stderr)
 			}
 		})
 	}
