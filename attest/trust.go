@@ -40,7 +40,8 @@ type Trust struct {
 	Keyless bool
 	// Attestations are attestation files to check with the image's own.
 	Attestations []File
-	// Limits bounds the work; nil means limits.Default().
+	// Limits bounds the work, and the key, policy and attestation
+	// documents above as Options parses them; nil means limits.Default().
 	Limits *limits.Limits
 }
 
@@ -51,6 +52,7 @@ type Input string
 const (
 	InputThreshold     Input = "threshold"
 	InputKey           Input = "key"
+	InputAttestation   Input = "attestation"
 	InputIdentity      Input = "identity"
 	InputPolicy        Input = "policy"
 	InputPolicyKey     Input = "policy key"
@@ -78,13 +80,19 @@ func (e *TrustError) Unwrap() error { return e.Err }
 // Options checks the inputs and builds the Options of a run from them:
 // keys parsed, the identity complete, the policy parsed with its keys, and
 // Keyless set when any identity is trusted. The native hooks are left nil.
+// Each document is bounded by the limit of its kind in t.Limits (key-file-
+// bytes, policy-file-bytes, claim-file-bytes), whatever face read it.
 func (t *Trust) Options() (*Options, error) {
 	if t.Threshold < 0 {
 		return nil, &TrustError{Input: InputThreshold, Err: errors.New("must be at least 1")}
 	}
+	lim := limits.Default()
+	if t.Limits != nil {
+		lim = *t.Limits
+	}
 	opts := &Options{Threshold: t.Threshold, Keyless: t.Keyless, Limits: t.Limits}
 	for _, k := range t.Keys {
-		ks, err := keys.ParsePEM(k.Data, k.Name)
+		ks, err := keys.ParsePEMLimited(k.Data, k.Name, lim)
 		if err != nil {
 			return nil, &TrustError{Input: InputKey, Err: err}
 		}
@@ -97,8 +105,13 @@ func (t *Trust) Options() (*Options, error) {
 		}
 		opts.Identities = append(opts.Identities, id)
 	}
-	if err := t.policy(opts); err != nil {
+	if err := t.policy(opts, lim); err != nil {
 		return nil, err
+	}
+	for _, f := range t.Attestations {
+		if int64(len(f.Data)) > lim.ClaimFile {
+			return nil, &TrustError{Input: InputAttestation, Err: limits.Exceeded(limits.ClaimFile, lim.ClaimFile, f.Name)}
+		}
 	}
 	opts.Files = append(opts.Files, t.Attestations...)
 	if len(opts.Identities) > 0 {
@@ -109,13 +122,13 @@ func (t *Trust) Options() (*Options, error) {
 
 // policy parses the policy, adds the requirements, and trusts the keys
 // and identities it names.
-func (t *Trust) policy(opts *Options) error {
+func (t *Trust) policy(opts *Options, lim limits.Limits) error {
 	var p *policy.Policy
 	name := ""
 	if t.Policy != nil {
 		var err error
 		name = t.Policy.Name
-		if p, err = policy.Parse(t.Policy.Data); err != nil {
+		if p, err = policy.ParseLimited(t.Policy.Data, lim); err != nil {
 			return &TrustError{Input: InputPolicy, Name: name, Err: err}
 		}
 	}
@@ -141,7 +154,7 @@ func (t *Trust) policy(opts *Options) error {
 				return &TrustError{Input: InputPolicyKeyFile, Name: name, Err: err}
 			}
 		}
-		ks, err := keys.ParsePEM(doc.Data, doc.Name)
+		ks, err := keys.ParsePEMLimited(doc.Data, doc.Name, lim)
 		if err != nil {
 			return &TrustError{Input: InputPolicyKey, Err: err}
 		}

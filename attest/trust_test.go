@@ -9,6 +9,7 @@ import (
 
 	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/policy"
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 func (s *signer) pem(t *testing.T) []byte {
@@ -89,5 +90,60 @@ func TestTrustErrors(t *testing.T) {
 				t.Fatalf("Options() = %v, want a TrustError on %s", err, c.input)
 			}
 		})
+	}
+}
+
+// Options parses each document under the limit of its kind in Trust.Limits,
+// lowered or raised, whichever face read it.
+func TestTrustLimits(t *testing.T) {
+	key := newSigner(t, "k").pem(t)
+	keyed := "apiVersion: " + policy.APIVersion + "\nrequireSignature: true\nkeys:\n  - path: k.pub\n"
+	policyKey := func(int, string) (attest.File, error) { return attest.File{Name: "k.pub", Data: key}, nil }
+	for _, c := range []struct {
+		name  string
+		trust attest.Trust
+		kind  limits.Kind
+		value int64
+		input attest.Input
+	}{
+		{"key", attest.Trust{Keys: []attest.File{{Name: "k.pub", Data: key}}}, limits.KeyFile, 64, attest.InputKey},
+		{"policy", attest.Trust{Policy: &attest.File{Name: "p.yaml", Data: []byte(keyed)}, PolicyKey: policyKey},
+			limits.PolicyFile, 16, attest.InputPolicy},
+		{"policy's key", attest.Trust{Policy: &attest.File{Name: "p.yaml", Data: []byte(keyed)}, PolicyKey: policyKey},
+			limits.KeyFile, 64, attest.InputPolicyKey},
+		{"attestation", attest.Trust{Attestations: []attest.File{{Name: "a.jsonl", Data: []byte(`{"payload":""}`)}}},
+			limits.ClaimFile, 8, attest.InputAttestation},
+		{"policy depth", attest.Trust{Policy: &attest.File{Name: "p.json",
+			Data: []byte(`{"apiVersion":"` + policy.APIVersion + `","requireSignature":true,"keys":[{"path":"k.pub"}]}`)}, PolicyKey: policyKey},
+			limits.JSONDepth, 2, attest.InputPolicy},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := c.trust.Options(); err != nil {
+				t.Fatalf("default limits: %v", err)
+			}
+			lim := limits.Default()
+			if err := lim.Set(c.kind, c.value); err != nil {
+				t.Fatal(err)
+			}
+			c.trust.Limits = &lim
+			_, err := c.trust.Options()
+			var te *attest.TrustError
+			var le *limits.Error
+			if !errors.As(err, &te) || te.Input != c.input || (c.kind != limits.JSONDepth && (!errors.As(err, &le) || le.Kind != c.kind)) {
+				t.Fatalf("%s=%d: %v; want a TrustError on %s with the limit of its kind", c.kind, c.value, err, c.input)
+			}
+		})
+	}
+	// A raised limit admits a document the default refuses.
+	big := attest.Trust{Policy: &attest.File{Name: "p.yaml", Data: []byte(keyed + "#" + strings.Repeat(" ", 1<<20) + "\n")}, PolicyKey: policyKey}
+	var le *limits.Error
+	if _, err := big.Options(); !errors.As(err, &le) || le.Kind != limits.PolicyFile {
+		t.Fatalf("a policy over 1 MiB under the defaults: %v", err)
+	}
+	lim := limits.Default()
+	lim.PolicyFile = 2 << 20
+	big.Limits = &lim
+	if opts, err := big.Options(); err != nil || len(opts.Keys) != 1 {
+		t.Fatalf("policy-file-bytes=2MiB: %v", err)
 	}
 }

@@ -12,10 +12,6 @@ import (
 	"github.com/imgproof/imgproof/verify"
 )
 
-// maxClaimFile bounds one attestation, key, policy or trusted-root file,
-// which are read whole (images never are): limits.ClaimFile.
-var maxClaimFile = limits.Default().ClaimFile
-
 // claimOptions are the JavaScript options that mirror the CLI's
 // --attestation, --key, --policy, --threshold, --certificate-* and
 // --trusted-root flags:
@@ -26,24 +22,33 @@ var maxClaimFile = limits.Default().ClaimFile
 //	threshold:    number
 //	certificateIdentity, certificateIdentityRegexp,
 //	certificateOidcIssuer, certificateOidcIssuerRegexp: string
+//
+// Each is read whole (images never are), within the limit of its kind:
+// key-file-bytes, policy-file-bytes or claim-file-bytes.
 type claimOptions struct {
 	opts attest.Options
+	lim  *limits.Limits
 }
 
 // parseClaimOptions reads the attestation options into an attest.Trust,
 // as the CLI reads its flags, and builds the options from it as the CLI
-// does. Unreadable options are errors, as usage errors are in the CLI.
-func parseClaimOptions(v js.Value) (*claimOptions, error) {
-	c := &claimOptions{}
+// does, under lim (nil means the defaults). Unreadable options are
+// errors, as usage errors are in the CLI.
+func parseClaimOptions(v js.Value, lim *limits.Limits) (*claimOptions, error) {
+	if lim == nil {
+		d := limits.Default()
+		lim = &d
+	}
+	c := &claimOptions{lim: lim}
 	if v.Type() != js.TypeObject {
 		return c, nil
 	}
-	t := &attest.Trust{}
+	t := &attest.Trust{Limits: lim}
 	if th := v.Get("threshold"); th.Type() == js.TypeNumber {
 		t.Threshold = th.Int()
 	}
 	for i, k := range list(v.Get("keys")) {
-		data, name, err := readClaimFile(k, fmt.Sprintf("keys[%d]", i))
+		data, name, err := readClaimFile(k, fmt.Sprintf("keys[%d]", i), limits.KeyFile, lim.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("imgproof: key: %w", err)
 		}
@@ -56,7 +61,7 @@ func parseClaimOptions(v js.Value) (*claimOptions, error) {
 		IssuerRegExp:  str(v.Get("certificateOidcIssuerRegexp")),
 	}
 	if p := v.Get("policy"); !p.IsUndefined() && !p.IsNull() {
-		data, name, err := readClaimFile(p, "policy")
+		data, name, err := readClaimFile(p, "policy", limits.PolicyFile, lim.PolicyFile)
 		if err != nil {
 			return nil, fmt.Errorf("imgproof: policy: %w", err)
 		}
@@ -66,7 +71,7 @@ func parseClaimOptions(v js.Value) (*claimOptions, error) {
 		}
 	}
 	for i, f := range list(v.Get("attestations")) {
-		data, name, err := readClaimFile(f, fmt.Sprintf("attestations[%d]", i))
+		data, name, err := readClaimFile(f, fmt.Sprintf("attestations[%d]", i), limits.ClaimFile, lim.ClaimFile)
 		if err != nil {
 			return nil, fmt.Errorf("imgproof: attestation: %w", err)
 		}
@@ -94,6 +99,8 @@ func optionError(err error) error {
 		return errors.New("imgproof: keyless verification needs one of certificateIdentity[Regexp] and one of certificateOidcIssuer[Regexp]")
 	case attest.InputKey:
 		return fmt.Errorf("imgproof: key: %w", te.Err)
+	case attest.InputAttestation:
+		return fmt.Errorf("imgproof: attestation: %w", te.Err)
 	case attest.InputPolicy, attest.InputPolicyKeyFile:
 		return fmt.Errorf("imgproof: policy %s: %w", te.Name, te.Err)
 	default:
@@ -115,8 +122,7 @@ func (c *claimOptions) trust() *attest.Options {
 	if !opts.Keyless {
 		opts.Bundles = unavailableBundles
 	}
-	lim := limits.Default()
-	opts.Limits = &lim
+	opts.Limits = c.lim
 	return &opts
 }
 
@@ -125,19 +131,29 @@ func unavailableBundles(context.Context, []byte, string) attest.BundleResult {
 		Message: "sigstore bundle verification is not available in the WebAssembly build; use the imgproof CLI"}}
 }
 
-// readClaimFile reads a small Blob whole, or takes a string as it is. name
-// is the Blob's file name when it has one.
-func readClaimFile(v js.Value, def string) ([]byte, string, error) {
+// readClaimFile reads a small Blob whole, or takes a string as it is, up
+// to max bytes: more is the *limits.Error of kind. name is the Blob's file
+// name when it has one.
+func readClaimFile(v js.Value, def string, kind limits.Kind, max int64) ([]byte, string, error) {
 	if v.Type() == js.TypeString {
-		return []byte(v.String()), def, nil
+		// A string's UTF-8 is at least as long as its UTF-16 length:
+		// measure before copying it out of JavaScript.
+		if int64(js.Global().Get("Object").Invoke(v).Get("length").Int()) > max {
+			return nil, def, limits.Exceeded(kind, max, def)
+		}
+		data := []byte(v.String())
+		if int64(len(data)) > max {
+			return nil, def, limits.Exceeded(kind, max, def)
+		}
+		return data, def, nil
 	}
 	if v.Type() != js.TypeObject || !v.InstanceOf(js.Global().Get("Blob")) {
 		return nil, def, fmt.Errorf("%s is neither a Blob nor a string", def)
 	}
 	b := newJSBlob(v)
 	name := blobName(v, def)
-	if b.Size() > maxClaimFile {
-		return nil, name, fmt.Errorf("%s: %d bytes, more than %d", name, b.Size(), maxClaimFile)
+	if b.Size() > max {
+		return nil, name, limits.Exceeded(kind, max, name)
 	}
 	data := make([]byte, b.Size())
 	if n, err := b.ReadAt(data, 0); n != len(data) {

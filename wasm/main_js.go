@@ -17,7 +17,8 @@
 //
 // options: {name?: string, platform?: "os/arch[/variant]",
 // onProgress?: (name, done, total) => void, parallelism?: number,
-// engines?: false | {sha256?, gunzip?}} (see parseEngines), plus the
+// engines?: false | {sha256?, gunzip?}} (see parseEngines),
+// limits?: {kind: number} (the CLI's --limit, see parseLimits), plus the
 // signature and attestation options that claimOptions lists. As in the CLI,
 // the claims found in the image are always checked and reported.
 package main
@@ -95,7 +96,7 @@ func run(args []js.Value, withProgress bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	claims, err := parseClaimOptions(arg(args, 1))
+	claims, err := parseClaimOptions(arg(args, 1), opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +273,9 @@ func parseOptions(v js.Value, withProgress bool) (opts *verify.Options, name str
 		opts.Platform = plat
 	}
 	if opts.Engines, err = parseEngines(v.Get("engines")); err != nil {
+		return nil, "", nil, err
+	}
+	if opts.Limits, err = parseLimits(v.Get("limits")); err != nil {
 		return nil, "", nil, err
 	}
 	if p := v.Get("parallelism"); p.Type() == js.TypeNumber {

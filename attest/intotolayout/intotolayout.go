@@ -143,7 +143,8 @@ func Verify(ctx context.Context, opts Options) (res *Result, err error) {
 		owners = append(owners, k)
 	}
 
-	if err := strictFile(opts.Layout, lim); err != nil {
+	layoutData, err := strictFile(opts.Layout, lim)
+	if err != nil {
 		return res, res.fail("layout-parse", ErrMalformed, err)
 	}
 	layoutEnv, err := in_toto.LoadMetadata(opts.Layout)
@@ -154,7 +155,7 @@ func Verify(ctx context.Context, opts Options) (res *Result, err error) {
 	res.pass("layout-parse", opts.Layout)
 
 	// The stages of in_toto.InTotoVerify, in its order.
-	if err := verifyLayoutSignatures(opts.Layout, layoutEnv, layoutKeys); err != nil {
+	if err := verifyLayoutSignatures(opts.Layout, layoutData, layoutEnv, layoutKeys); err != nil {
 		return res, res.fail("layout-signature", ErrVerify, err)
 	}
 	for id := range layoutKeys {
@@ -333,26 +334,26 @@ func inspectionsAsItems(l in_toto.Layout) []interface{} {
 	return out
 }
 
-// strictFile rejects a metadata file that is too large (over
-// lim.AttestationDocument), or on which JSON parsers could disagree
-// (duplicate keys, invalid UTF-8, trailing data).
-func strictFile(path string, lim limits.Limits) error {
+// strictFile reads a metadata file and rejects it when it is too large
+// (over lim.AttestationDocument), or when JSON parsers could disagree on
+// it (duplicate keys, invalid UTF-8, trailing data).
+func strictFile(path string, lim limits.Limits) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, lim.AttestationDocument+1))
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if int64(len(data)) > lim.AttestationDocument {
-		return limits.Exceeded(limits.AttestationDocument, lim.AttestationDocument, path)
+		return nil, limits.Exceeded(limits.AttestationDocument, lim.AttestationDocument, path)
 	}
 	if err := strictjson.Check(data, lim.JSONDepth); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return nil
+	return data, nil
 }
 
 // strictLinks applies strictFile to every link file the layout's steps
@@ -364,7 +365,7 @@ func strictLinks(dir string, layout in_toto.Layout, lim limits.Limits) error {
 			return err
 		}
 		for _, m := range matches {
-			if err := strictFile(m, lim); err != nil {
+			if _, err := strictFile(m, lim); err != nil {
 				return err
 			}
 		}

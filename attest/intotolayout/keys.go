@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/in-toto/in-toto-golang/in_toto"
@@ -92,13 +91,10 @@ func keysBySignature(owners []ownerKey, sigs []in_toto.Signature) map[string]in_
 // it: in-toto-golang re-encodes the object from its own types instead, which
 // drops members such as the empty "private" of RSA keys that in-toto 1.x
 // embeds, so its digest of a genuine layout can differ from the signed one.
-func verifyLayoutSignatures(path string, env in_toto.Metadata, owners map[string]in_toto.Key) error {
+// data is the file at path as strictFile read it, within its limit.
+func verifyLayoutSignatures(path string, data []byte, env in_toto.Metadata, owners map[string]in_toto.Key) error {
 	if _, ok := env.(*in_toto.Envelope); ok {
 		return in_toto.VerifyLayoutSignatures(env, owners)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
 	}
 	var doc struct {
 		Signed json.RawMessage `json:"signed"`

@@ -74,7 +74,7 @@ func ParsePEMLimited(data []byte, name string, lim limits.Limits) ([]*Key, error
 		return nil, err
 	}
 	if IsSSLibJSON(data) {
-		_, k, err := parseSSLib(data, name)
+		_, k, err := parseSSLib(data, name, lim)
 		if err != nil {
 			return nil, err
 		}

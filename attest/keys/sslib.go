@@ -65,12 +65,12 @@ func ParseSSLibLimited(data []byte, name string, lim limits.Limits) (*SSLib, *Ke
 	if err := checkSize(data, name, lim); err != nil {
 		return nil, nil, err
 	}
-	return parseSSLib(data, name)
+	return parseSSLib(data, name, lim)
 }
 
-func parseSSLib(data []byte, name string) (*SSLib, *Key, error) {
+func parseSSLib(data []byte, name string, lim limits.Limits) (*SSLib, *Key, error) {
 	var s SSLib
-	if err := strictjson.Unmarshal(data, &s, 8); err != nil {
+	if err := strictjson.Unmarshal(data, &s, lim.JSONDepth); err != nil {
 		return nil, nil, fmt.Errorf("%s: not a securesystemslib JSON key: %w", name, err)
 	}
 	if s.KeyVal.Private != "" {

@@ -3,6 +3,8 @@
 package notary_test
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/imgproof/imgproof/attest/notary"
 	"github.com/imgproof/imgproof/attest/notary/notarytest"
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 func TestLoadPolicy(t *testing.T) {
@@ -55,5 +58,46 @@ func TestOpenStore(t *testing.T) {
 	}
 	if _, err := notary.OpenStore(t.TempDir()); err == nil {
 		t.Fatal("a directory without x509 was accepted")
+	}
+}
+
+// Each trust store file and CRL is bounded by certificate-file-bytes: the
+// store is refused as it is opened, naming the file, and the CRL before
+// it is parsed; a raised limit admits what the default refuses.
+func TestStoreAndCRLLimits(t *testing.T) {
+	root := notarytest.NewCA(t, "r")
+	store := notarytest.Store(t, "s", root)
+	pemFile := filepath.Join(store, "x509", "ca", "s", "ca0.pem")
+	fi, err := os.Stat(pemFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := limits.Default()
+	lim.CertificateFile = fi.Size() - 1
+	var le *limits.Error
+	if _, err := notary.OpenStoreLimited(store, lim); !errors.As(err, &le) || le.Kind != limits.CertificateFile || le.What != pemFile {
+		t.Fatalf("certificate-file-bytes=%d: %v", lim.CertificateFile, err)
+	}
+	lim.CertificateFile = fi.Size()
+	if _, err := notary.OpenStoreLimited(store, lim); err != nil {
+		t.Fatalf("certificate-file-bytes=%d: %v", lim.CertificateFile, err)
+	}
+
+	crl := readCRLData(t, "leaf.crl")
+	if _, err := notary.ParseCRL(crl); err != nil {
+		t.Fatal(err)
+	}
+	lim.CertificateFile = int64(len(crl)) - 1
+	if _, err := notary.ParseCRLLimited(crl, lim); !errors.As(err, &le) || le.Kind != limits.CertificateFile {
+		t.Fatalf("CRL of %d bytes, limit %d: %v", len(crl), lim.CertificateFile, err)
+	}
+	// Past the default, a larger limit is honoured.
+	big := append(bytes.Repeat([]byte("#"), int(limits.Default().CertificateFile)), crl...)
+	if _, err := notary.ParseCRL(big); !errors.As(err, &le) {
+		t.Fatalf("a CRL past the default: %v", err)
+	}
+	lim.CertificateFile = int64(len(big))
+	if _, err := notary.ParseCRLLimited(big, lim); errors.As(err, &le) {
+		t.Fatalf("a CRL within a raised limit: %v", err)
 	}
 }

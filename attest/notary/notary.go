@@ -39,6 +39,7 @@ import (
 	"github.com/notaryproject/notation-go/verifier/truststore"
 
 	"github.com/imgproof/imgproof/attest"
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // Trust is what a Notary Project signature is verified against.
@@ -77,13 +78,47 @@ func LoadPolicy(data []byte) (*trustpolicy.Document, error) {
 // OpenStore opens a trust store directory in notation's layout:
 // x509/{ca,signingAuthority,tsa}/NAME/*.{crt,pem}, the directory itself
 // or a notation configuration directory that holds truststore/x509.
+// A certificate file over the default limits.CertificateFile is a
+// *limits.Error; OpenStoreLimited takes the limit from lim.
 func OpenStore(root string) (truststore.X509TrustStore, error) {
+	return OpenStoreLimited(root, limits.Default())
+}
+
+// OpenStoreLimited is OpenStore with each file of the store bounded by
+// lim.CertificateFile. notation-go reads the files whole when a signature
+// is verified; they are measured here first, so that an oversized one is
+// refused as the store is opened rather than read. The store is the
+// verifier's own directory: the bound stops a mistaken or hostile giant
+// file, not a race with the operator.
+func OpenStoreLimited(root string, lim limits.Limits) (truststore.X509TrustStore, error) {
 	for _, base := range []string{root, filepath.Join(root, dir.TrustStoreDir)} {
-		if fi, err := os.Stat(filepath.Join(base, "x509")); err == nil && fi.IsDir() {
+		x509Dir := filepath.Join(base, "x509")
+		if fi, err := os.Stat(x509Dir); err == nil && fi.IsDir() {
+			if err := checkStoreFiles(x509Dir, lim.CertificateFile); err != nil {
+				return nil, fmt.Errorf("trust store %s: %w", root, err)
+			}
 			return truststore.NewX509TrustStore(storeFS{FS: os.DirFS(base), root: base}), nil
 		}
 	}
 	return nil, fmt.Errorf("trust store %s: no x509 directory (want x509/{ca,signingAuthority,tsa}/NAME/)", root)
+}
+
+// checkStoreFiles refuses a regular file under dir larger than max.
+// Symbolic links are not followed; notation-go refuses them itself.
+func checkStoreFiles(dir string, max int64) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if fi.Size() > max {
+			return limits.Exceeded(limits.CertificateFile, max, path)
+		}
+		return nil
+	})
 }
 
 // storeFS maps notation's truststore/x509/... paths into a trust store

@@ -17,6 +17,8 @@ import (
 	"github.com/notaryproject/notation-core-go/revocation/crl"
 	"github.com/notaryproject/notation-core-go/revocation/purpose"
 	"github.com/notaryproject/notation-core-go/revocation/result"
+
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // errOffline is what every OCSP or CRL request gets: verification here
@@ -50,8 +52,18 @@ func (f localFetcher) Fetch(_ context.Context, url string) (*crl.Bundle, error) 
 	return nil, errOffline
 }
 
-// ParseCRL parses a CRL file, DER or PEM ("X509 CRL").
+// ParseCRL parses a CRL file, DER or PEM ("X509 CRL"). A file over the
+// default limits.CertificateFile is a *limits.Error; ParseCRLLimited
+// takes the limit from lim.
 func ParseCRL(data []byte) (*x509.RevocationList, error) {
+	return ParseCRLLimited(data, limits.Default())
+}
+
+// ParseCRLLimited is ParseCRL with the file bounded by lim.CertificateFile.
+func ParseCRLLimited(data []byte, lim limits.Limits) (*x509.RevocationList, error) {
+	if int64(len(data)) > lim.CertificateFile {
+		return nil, limits.Exceeded(limits.CertificateFile, lim.CertificateFile, "CRL")
+	}
 	if b, _ := pem.Decode(data); b != nil {
 		if b.Type != "X509 CRL" {
 			return nil, fmt.Errorf("PEM block %q, want X509 CRL", b.Type)

@@ -158,12 +158,19 @@ func ResolvePredicateType(t string) string {
 // ForFile is the policy of `--policy FILE.cue|FILE.rego`: every signed
 // attestation of predicateType (a cosign short name or a URI; empty means
 // every predicate type) must satisfy the policy, and at least one must be
-// present. lang is LangCUE or LangRego.
+// present. lang is LangCUE or LangRego. A body over the default
+// limits.PolicyFile is a *limits.Error; ForFileLimited takes the limit
+// from lim.
 func ForFile(lang, path, body, predicateType string) (*Policy, error) {
+	return ForFileLimited(lang, path, body, predicateType, limits.Default())
+}
+
+// ForFileLimited is ForFile with the body bounded by lim.PolicyFile.
+func ForFileLimited(lang, path, body, predicateType string, lim limits.Limits) (*Policy, error) {
 	if lang != LangCUE && lang != LangRego {
 		return nil, fmt.Errorf("policy language %q: want cue or rego", lang)
 	}
-	if lim := limits.Default(); int64(len(body)) > lim.PolicyFile {
+	if int64(len(body)) > lim.PolicyFile {
 		return nil, limits.Exceeded(limits.PolicyFile, lim.PolicyFile, path)
 	}
 	if strings.TrimSpace(body) == "" {
@@ -208,7 +215,8 @@ type RuleSpec struct {
 // limit from lim.
 func Parse(data []byte) (*Policy, error) { return ParseLimited(data, limits.Default()) }
 
-// ParseLimited is Parse with the policy bounded by lim.PolicyFile.
+// ParseLimited is Parse with the policy bounded by lim.PolicyFile, and its
+// nesting by lim.JSONDepth.
 func ParseLimited(data []byte, lim limits.Limits) (*Policy, error) {
 	if int64(len(data)) > lim.PolicyFile {
 		return nil, limits.Exceeded(limits.PolicyFile, lim.PolicyFile, "policy")
@@ -221,7 +229,7 @@ func ParseLimited(data []byte, lim limits.Limits) (*Policy, error) {
 		}
 	}
 	var p, probe Policy
-	if err := strictjson.Unmarshal(js, &probe, 64); err != nil {
+	if err := strictjson.Unmarshal(js, &probe, lim.JSONDepth); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(js))

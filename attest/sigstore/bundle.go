@@ -353,6 +353,9 @@ func trustedMaterial(p *Policy) (root.TrustedMaterial, *root.TrustedRoot, string
 	var coll root.TrustedMaterialCollection
 	var tr *root.TrustedRoot
 	if len(p.TrustedRoot) > 0 {
+		if lim := p.limits(); int64(len(p.TrustedRoot)) > lim.TrustedRoot {
+			return nil, nil, CheckTrustedRoot, limits.Exceeded(limits.TrustedRoot, lim.TrustedRoot, "trusted root")
+		}
 		var err error
 		tr, err = root.NewTrustedRootFromJSON(p.TrustedRoot)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/imgproof/imgproof/attest"
 	"github.com/imgproof/imgproof/attest/policy"
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // Keyless is the sigstore trust of a native run besides its keys and
@@ -28,6 +29,7 @@ type Keyless struct {
 // which checks sigstore bundles against each trusted key and then each
 // trusted identity, and Legacy, which checks keyless cosign .sig and .att
 // layers against each identity. The first policy that verifies wins.
+// Every policy is bounded by opts.Limits, the limits of the run.
 func Complete(opts *attest.Options, k Keyless) error {
 	if k.GitHub != nil {
 		pt := k.PredicateType
@@ -38,13 +40,13 @@ func Complete(opts *attest.Options, k Keyless) error {
 			return err
 		}
 	}
-	ids := identityPolicies(opts.Identities, k.Roots)
+	ids := identityPolicies(opts.Identities, k.Roots, opts.Limits)
 	if k.GitHub != nil {
 		for _, r := range k.Roots {
-			ids = append(ids, Policy{TrustedRoot: r, GitHub: k.GitHub, Identity: k.Identity, IdentityRegexp: k.IdentityRegexp})
+			ids = append(ids, Policy{TrustedRoot: r, GitHub: k.GitHub, Identity: k.Identity, IdentityRegexp: k.IdentityRegexp, Limits: opts.Limits})
 		}
 	}
-	opts.Bundles = bundleVerifier(opts.KeyDocuments, ids, k.Roots)
+	opts.Bundles = bundleVerifier(opts.KeyDocuments, ids, k.Roots, opts.Limits)
 	if len(ids) > 0 {
 		opts.Legacy = legacyVerifier(ids)
 	}
@@ -53,14 +55,14 @@ func Complete(opts *attest.Options, k Keyless) error {
 
 // bundleVerifier checks sigstore bundles against each trusted key, then
 // each trusted identity.
-func bundleVerifier(keyPEMs [][]byte, ids []Policy, roots [][]byte) attest.BundleVerifier {
+func bundleVerifier(keyPEMs [][]byte, ids []Policy, roots [][]byte, lim *limits.Limits) attest.BundleVerifier {
 	var policies []Policy
 	for _, k := range keyPEMs {
 		if len(roots) == 0 {
-			policies = append(policies, Policy{Key: k})
+			policies = append(policies, Policy{Key: k, Limits: lim})
 		}
 		for _, r := range roots {
-			policies = append(policies, Policy{Key: k, TrustedRoot: r})
+			policies = append(policies, Policy{Key: k, TrustedRoot: r, Limits: lim})
 		}
 	}
 	policies = append(policies, ids...)
@@ -82,12 +84,12 @@ func legacyVerifier(policies []Policy) attest.LegacyVerifier {
 }
 
 // identityPolicies is one policy per identity and trusted root.
-func identityPolicies(ids []policy.Identity, roots [][]byte) []Policy {
+func identityPolicies(ids []policy.Identity, roots [][]byte, lim *limits.Limits) []Policy {
 	var policies []Policy
 	for _, id := range ids {
 		for _, r := range roots {
 			policies = append(policies, Policy{TrustedRoot: r, Identity: id.Subject, IdentityRegexp: id.SubjectRegExp,
-				Issuer: id.Issuer, IssuerRegexp: id.IssuerRegExp})
+				Issuer: id.Issuer, IssuerRegexp: id.IssuerRegExp, Limits: lim})
 		}
 	}
 	return policies

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/pflag"
@@ -15,6 +14,7 @@ import (
 	"github.com/imgproof/imgproof/attest/native"
 	"github.com/imgproof/imgproof/attest/policy"
 	"github.com/imgproof/imgproof/attest/sigstore"
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // attestFlags are the flags `verify` gains for signatures and attestations.
@@ -55,13 +55,18 @@ func addAttestFlags(f *pflag.FlagSet) {
 // the flags and the files they name fill an attest.Trust, which gives the
 // options both faces build the same way, and the native hooks complete
 // them. Unreadable flags and files are errors; everything about the image
-// is a finding of attest.Run.
+// is a finding of attest.Run. Every file is read, and parsed, under the
+// limit of its kind that --limit sets.
 func attestOptions() (*attest.Options, error) {
 	a := &attestFlags
-	t := &attest.Trust{Threshold: a.threshold,
+	lim, err := verifyFlags.limits.apply()
+	if err != nil {
+		return nil, err
+	}
+	t := &attest.Trust{Threshold: a.threshold, Limits: lim,
 		Identity: policy.Identity{Subject: a.identity, SubjectRegExp: a.identityRegexp, Issuer: a.issuer, IssuerRegExp: a.issuerRegexp}}
 	for _, path := range a.keys {
-		data, err := os.ReadFile(path)
+		data, err := readSmall(path, limits.KeyFile, lim.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("--key: %w", err)
 		}
@@ -85,18 +90,15 @@ func attestOptions() (*attest.Options, error) {
 		// The identity flags narrow GitHub's signers instead.
 		t.Identity, t.Keyless = policy.Identity{}, true
 	}
-	if err := readPolicies(t, a.policies, a.predicateType); err != nil {
+	if err := readPolicies(t, a.policies, a.predicateType, lim); err != nil {
 		return nil, err
 	}
 	for _, path := range a.attestations {
-		data, err := os.ReadFile(path)
+		data, err := readSmall(path, limits.ClaimFile, lim.ClaimFile)
 		if err != nil {
 			return nil, fmt.Errorf("--attestation: %w", err)
 		}
 		t.Attestations = append(t.Attestations, attest.File{Name: path, Data: data})
-	}
-	if t.Limits, err = verifyFlags.limits.apply(); err != nil {
-		return nil, err
 	}
 	opts, err := t.Options()
 	if err != nil {
@@ -107,14 +109,14 @@ func attestOptions() (*attest.Options, error) {
 		n.Keyless.Identity, n.Keyless.IdentityRegexp, n.Keyless.PredicateType = a.identity, a.identityRegexp, a.github.predicateType
 	}
 	if opts.Keyless {
-		if n.Keyless.Roots, err = readRoots(a.trustedRoots); err != nil {
+		if n.Keyless.Roots, err = readRoots(a.trustedRoots, lim); err != nil {
 			return nil, fmt.Errorf("--trusted-root: %w", err)
 		}
 		if len(n.Keyless.Roots) == 0 {
 			return nil, errors.New("keyless verification needs --trusted-root (or $" + trustedRootEnv + ")")
 		}
 	}
-	if n.Notary, err = notaryTrust(); err != nil {
+	if n.Notary, err = notaryTrust(lim); err != nil {
 		return nil, err
 	}
 	if err := native.Complete(opts, n); err != nil {
@@ -136,6 +138,8 @@ func flagError(err error) error {
 		return errors.New("keyless verification needs one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
 	case attest.InputKey:
 		return fmt.Errorf("--key: %w", te.Err)
+	case attest.InputAttestation:
+		return fmt.Errorf("--attestation: %w", te.Err)
 	case attest.InputPolicy:
 		return fmt.Errorf("--policy %s: %w", te.Name, te.Err)
 	default:
@@ -147,8 +151,9 @@ func flagError(err error) error {
 // policy (YAML or JSON), whose relative key paths are read from its
 // directory, and any number of cosign policies (.rego, .cue), chosen by
 // extension as cosign chooses, each a requirement on every signed
-// attestation of predicateType.
-func readPolicies(t *attest.Trust, paths []string, predicateType string) error {
+// attestation of predicateType. Policies and the key files they name are
+// read within lim.
+func readPolicies(t *attest.Trust, paths []string, predicateType string, lim *limits.Limits) error {
 	if predicateType != "" {
 		if _, ok := policy.PredicateTypeNames[predicateType]; !ok {
 			if _, err := url.ParseRequestURI(predicateType); err != nil {
@@ -157,13 +162,13 @@ func readPolicies(t *attest.Trust, paths []string, predicateType string) error {
 		}
 	}
 	for _, path := range paths {
-		data, err := os.ReadFile(path)
+		data, err := readSmall(path, limits.PolicyFile, lim.PolicyFile)
 		if err != nil {
 			return fmt.Errorf("--policy: %w", err)
 		}
 		switch ext := filepath.Ext(path); ext {
 		case ".rego", ".cue":
-			fp, err := policy.ForFile(ext[1:], path, string(data), predicateType)
+			fp, err := policy.ForFileLimited(ext[1:], path, string(data), predicateType, *lim)
 			if err != nil {
 				return fmt.Errorf("--policy %s: %w", path, err)
 			}
@@ -177,7 +182,7 @@ func readPolicies(t *attest.Trust, paths []string, predicateType string) error {
 				if !filepath.IsAbs(keyPath) {
 					keyPath = filepath.Join(filepath.Dir(path), keyPath)
 				}
-				data, err := os.ReadFile(keyPath)
+				data, err := readSmall(keyPath, limits.KeyFile, lim.KeyFile)
 				return attest.File{Name: filepath.Base(keyPath), Data: data}, err
 			}
 		}

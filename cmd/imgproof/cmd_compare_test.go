@@ -44,15 +44,25 @@ func cli(t *testing.T) string {
 
 func runImgproof(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	out, err := exec.Command(cli(t), args...).Output()
+	out, _, code := runImgproofStderr(t, args...)
+	return out, code
+}
+
+// runImgproofStderr is runImgproof that also returns what went to stderr.
+func runImgproofStderr(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(cli(t), args...)
+	var errBuf strings.Builder
+	cmd.Stderr = &errBuf
+	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return string(out), ee.ExitCode()
+		return string(out), errBuf.String(), ee.ExitCode()
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(out), 0
+	return string(out), errBuf.String(), 0
 }
 
 func TestCompareAndCopyCLI(t *testing.T) {

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -39,8 +41,13 @@ var sweepOnlyFlags = map[string]bool{"file": true, "catalog": true, "shard": tru
 	"concurrency": true, "cpuprofile": true}
 
 // sweepFileFlags name files whose content decides verdicts: the options
-// key holds their hashes, not only their names.
-var sweepFileFlags = map[string]bool{"key": true, "attestation": true, "policy": true, "trusted-root": true}
+// key holds their hashes, not only their names. sweepDirFlags name
+// directories whose files do: the key holds a hash of every file.
+var (
+	sweepFileFlags = map[string]bool{"key": true, "attestation": true, "policy": true, "trusted-root": true,
+		"trust-policy": true, "crl": true}
+	sweepDirFlags = map[string]bool{"trust-store": true}
+)
 
 var sweepCmd = &cobra.Command{
 	Use:   "sweep [flags] (--file FILE | --catalog HOST[/PREFIX])",
@@ -139,7 +146,15 @@ func runSweep(cmd *cobra.Command, _ []string) error {
 	if opts.Limits, err = verifyFlags.limits.apply(); err != nil {
 		return err
 	}
-	key, err := sweepOptionsKey(cmd)
+	tr, err := trust()
+	if err != nil {
+		return err
+	}
+	var keyDocs [][]byte
+	if tr != nil {
+		keyDocs = tr.KeyDocuments
+	}
+	key, err := sweepOptionsKey(cmd, keyDocs)
 	if err != nil {
 		return usageError{err}
 	}
@@ -151,9 +166,7 @@ func runSweep(cmd *cobra.Command, _ []string) error {
 		Scope:       sweepFlags.scope,
 		StateDir:    sweepFlags.state,
 		OptionsKey:  key,
-	}
-	if cfg.Trust, err = trust(); err != nil {
-		return err
+		Trust:       tr,
 	}
 	refs, err := sweepInput(ctx, cfg, *opts.Limits, cmd.InOrStdin())
 	if err != nil {
@@ -206,8 +219,10 @@ func sweepInput(ctx context.Context, cfg *sweep.Config, lim limits.Limits, stdin
 
 // sweepOptionsKey names everything besides the image that decides a
 // verdict: this binary's version, every flag set that is not about the
-// sweep itself, and the content of the files those flags name.
-func sweepOptionsKey(cmd *cobra.Command) ([]byte, error) {
+// sweep itself, the content of the files and directories those flags
+// name, and the trusted key documents, which include the key files a
+// policy names. The files are hashed as they stream, never held whole.
+func sweepOptionsKey(cmd *cobra.Command, keyDocs [][]byte) ([]byte, error) {
 	var lines []string
 	lines = append(lines, "version "+versionText())
 	var ferr error
@@ -221,13 +236,20 @@ func sweepOptionsKey(cmd *cobra.Command) ([]byte, error) {
 		}
 		for _, v := range vals {
 			line := "flag " + fl.Name + "=" + v
-			if sweepFileFlags[fl.Name] {
-				data, err := os.ReadFile(v)
-				if err != nil {
-					ferr = fmt.Errorf("--%s: %w", fl.Name, err)
-					return
-				}
-				line += fmt.Sprintf(" sha256:%x", sha256.Sum256(data))
+			var sum string
+			var err error
+			switch {
+			case sweepFileFlags[fl.Name]:
+				sum, err = fileSHA256(v)
+			case sweepDirFlags[fl.Name]:
+				sum, err = treeSHA256(v)
+			}
+			if err != nil {
+				ferr = fmt.Errorf("--%s: %w", fl.Name, err)
+				return
+			}
+			if sum != "" {
+				line += " " + sum
 			}
 			lines = append(lines, line)
 		}
@@ -235,12 +257,63 @@ func sweepOptionsKey(cmd *cobra.Command) ([]byte, error) {
 	cmd.Flags().Visit(visit)
 	cmd.InheritedFlags().Visit(visit)
 	if root := os.Getenv(trustedRootEnv); root != "" && !cmd.Flags().Changed("trusted-root") {
-		if data, err := os.ReadFile(root); err == nil {
-			lines = append(lines, fmt.Sprintf("env %s sha256:%x", trustedRootEnv, sha256.Sum256(data)))
+		if sum, err := fileSHA256(root); err == nil {
+			lines = append(lines, "env "+trustedRootEnv+" "+sum)
 		}
+	}
+	for _, d := range keyDocs {
+		lines = append(lines, fmt.Sprintf("trusted key sha256:%x", sha256.Sum256(d)))
 	}
 	sort.Strings(lines)
 	return []byte(strings.Join(lines, "\n")), ferr
+}
+
+// fileSHA256 is "sha256:HEX" of a file's content.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return fmt.Sprintf("sha256:%x", h.Sum(nil)), nil
+}
+
+// treeSHA256 is "sha256:HEX" over the names and content hashes of every
+// file under dir, in WalkDir's lexical order; a link is named with its
+// target, never followed.
+func treeSHA256(dir string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			fmt.Fprintf(h, "dir %q\n", rel)
+		case d.Type().IsRegular():
+			sum, err := fileSHA256(path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "file %q %s\n", rel, sum)
+		default:
+			target, _ := os.Readlink(path)
+			fmt.Fprintf(h, "other %q %v %q\n", rel, d.Type(), target)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("sha256:%x", h.Sum(nil)), nil
 }
 
 func runSweepMerge(cmd *cobra.Command, args []string) error {

@@ -168,7 +168,7 @@ func runVerifyBlob(cmd *cobra.Command, bf *blobFlags, artifactArg string, bundle
 	}
 	var roots [][]byte
 	if mode == "bundle" {
-		if roots, err = readRootsLimited(bf.trustedRoots, lim); err != nil {
+		if roots, err = readRoots(bf.trustedRoots, lim); err != nil {
 			return usageError{err}
 		}
 	}

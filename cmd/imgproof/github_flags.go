@@ -65,15 +65,9 @@ func (g *githubFlags) predicate() string {
 	return sigstore.SLSAProvenanceV1
 }
 
-// readRoots is readRootsLimited under the default limits.
-func readRoots(paths []string) ([][]byte, error) {
-	lim := limits.Default()
-	return readRootsLimited(paths, &lim)
-}
-
-// readRootsLimited reads each trusted root given, or the one named by
+// readRoots reads each trusted root given, or the one named by
 // $IMGPROOF_TRUSTED_ROOT when none is, each within lim.TrustedRoot.
-func readRootsLimited(paths []string, lim *limits.Limits) ([][]byte, error) {
+func readRoots(paths []string, lim *limits.Limits) ([][]byte, error) {
 	if len(paths) == 0 {
 		if env := os.Getenv(trustedRootEnv); env != "" {
 			paths = []string{env}

@@ -5,11 +5,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/pflag"
 
 	"github.com/imgproof/imgproof/attest/notary"
+	"github.com/imgproof/imgproof/internal/limits"
 )
 
 // notaryFlags configure Notary Project signature verification, in
@@ -33,8 +33,10 @@ func addNotaryFlags(f *pflag.FlagSet) {
 }
 
 // notaryTrust reads the Notary Project trust the flags name; nil when
-// neither flag was given. Both are needed together.
-func notaryTrust() (*notary.Trust, error) {
+// neither flag was given. Both are needed together. The trust policy is
+// read within lim.PolicyFile, each CRL and trust store certificate file
+// within lim.CertificateFile.
+func notaryTrust(lim *limits.Limits) (*notary.Trust, error) {
 	f := &notaryFlags
 	if f.policy == "" && f.store == "" && len(f.crls) == 0 {
 		return nil, nil
@@ -42,7 +44,7 @@ func notaryTrust() (*notary.Trust, error) {
 	if f.policy == "" || f.store == "" {
 		return nil, errors.New("--trust-policy and --trust-store go together: Notary Project verification needs both")
 	}
-	data, err := os.ReadFile(f.policy)
+	data, err := readSmall(f.policy, limits.PolicyFile, lim.PolicyFile)
 	if err != nil {
 		return nil, fmt.Errorf("--trust-policy: %w", err)
 	}
@@ -50,7 +52,7 @@ func notaryTrust() (*notary.Trust, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--trust-policy %s: %w", f.policy, err)
 	}
-	s, err := notary.OpenStore(f.store)
+	s, err := notary.OpenStoreLimited(f.store, *lim)
 	if err != nil {
 		return nil, fmt.Errorf("--trust-store: %w", err)
 	}
@@ -58,11 +60,11 @@ func notaryTrust() (*notary.Trust, error) {
 	// own scope (attest.DefaultScope).
 	tr := &notary.Trust{Policy: p, Store: s, Scope: f.scope}
 	for _, path := range f.crls {
-		data, err := os.ReadFile(path)
+		data, err := readSmall(path, limits.CertificateFile, lim.CertificateFile)
 		if err != nil {
 			return nil, fmt.Errorf("--crl: %w", err)
 		}
-		l, err := notary.ParseCRL(data)
+		l, err := notary.ParseCRLLimited(data, *lim)
 		if err != nil {
 			return nil, fmt.Errorf("--crl %s: %w", path, err)
 		}

@@ -89,3 +89,50 @@ func TestVerifyNotaryCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestNotaryTrustLimits: the trust policy is read within policy-file-bytes,
+// each trust store certificate and CRL within certificate-file-bytes, and
+// an oversized one is a usage error that names the file and the kind.
+func TestNotaryTrustLimits(t *testing.T) {
+	dir := t.TempDir()
+	layout := filepath.Join(dir, "app")
+	if err := fixtures.MustBuild(fixtures.Default()).WriteLayoutDir(layout); err != nil {
+		t.Fatal(err)
+	}
+	policy := filepath.Join(dir, "trustpolicy.json")
+	if err := os.WriteFile(policy, notarytest.Policy(t, "strict", []string{"ca:test"}, []string{"*"}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := notarytest.Store(t, "test", notarytest.NewCA(t, "imgproof test root"))
+	// A CRL larger than any certificate of the store, so that one limit
+	// can admit the store and refuse the CRL; it is refused before it is
+	// parsed, so it need not be one.
+	bigCRL := filepath.Join(dir, "big.crl")
+	if err := os.WriteFile(bigCRL, make([]byte, 64<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		args  []string
+		code  int
+		want  string
+		wantN bool // want is absent
+	}{
+		{"under the defaults", []string{"--crl", bigCRL}, 64, "limit of", true},
+		{"trust policy", []string{"--limit", "policy-file-bytes=10"}, 64,
+			"--trust-policy: " + policy + ": policy-file-bytes limit of 10 exceeded", false},
+		{"trust store certificate", []string{"--limit", "certificate-file-bytes=10"}, 64,
+			filepath.Join(store, "x509", "ca", "test", "ca0.pem") + ": certificate-file-bytes limit of 10 exceeded", false},
+		{"CRL", []string{"--crl", bigCRL, "--limit", "certificate-file-bytes=8KiB"}, 64,
+			"--crl: " + bigCRL + ": certificate-file-bytes limit of 8192 exceeded", false},
+		{"within the limits", []string{"--limit", "certificate-file-bytes=8KiB"}, 2, "limit of", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"verify", "--trust-policy", policy, "--trust-store", store}, c.args...)
+			_, stderr, code := runImgproofStderr(t, append(args, layout)...)
+			if code != c.code || strings.Contains(stderr, c.want) == c.wantN {
+				t.Fatalf("exit %d, want %d; stderr (want %q absent=%v):\n%s", code, c.code, c.want, c.wantN, stderr)
+			}
+		})
+	}
+}

@@ -48,6 +48,9 @@ const (
 	KeyFile        Kind = "key-file-bytes"     // one public key file, PEM or securesystemslib JSON
 	PolicyFile     Kind = "policy-file-bytes"  // one policy file
 	TrustedRoot    Kind = "trusted-root-bytes" // one sigstore trusted root
+	// CertificateFile bounds one X.509 file of trust: a Notary Project
+	// trust store certificate (or bundle of them) or a local CRL.
+	CertificateFile Kind = "certificate-file-bytes"
 
 	// Registry requests. Times are in milliseconds.
 	RegistryAttempts   Kind = "registry-attempts"       // attempts for one request or blob, the first included
@@ -101,6 +104,9 @@ type Limits struct {
 	KeyFile        int64
 	PolicyFile     int64
 	TrustedRoot    int64
+	// CertificateFile is one Notary Project trust store certificate
+	// file or CRL, read whole.
+	CertificateFile int64
 
 	// The registry bounds: what a slow, failing or throttling registry
 	// may cost. Millisecond fields are named so.
@@ -162,6 +168,9 @@ func Default() Limits {
 		KeyFile:        64 * kib,
 		PolicyFile:     1 * mib,
 		TrustedRoot:    16 * mib,
+		// A trust store certificate is a few KiB and a CA bundle a few
+		// hundred, but the CRLs of large CAs reach tens of MiB.
+		CertificateFile: 64 * mib,
 		// A CI gate rides out a registry's bad minute, and a dead one
 		// costs it about a minute and a half, not an hour.
 		RegistryAttempts:         5,
@@ -278,6 +287,8 @@ func (l *Limits) field(k Kind) (i64 *int64, i *int, u64 *uint64) {
 		return &l.PolicyFile, nil, nil
 	case TrustedRoot:
 		return &l.TrustedRoot, nil, nil
+	case CertificateFile:
+		return &l.CertificateFile, nil, nil
 	case RegistryAttempts:
 		return nil, &l.RegistryAttempts, nil
 	case RegistryRetryWait:
@@ -311,7 +322,7 @@ func Kinds() []Kind {
 	return []Kind{IndexDocument, ManifestDocument, ConfigDocument, ArchiveMetadata, AttestationDocument,
 		JSONDepth, IndexDepth, Descriptors, LayerDecompressed, CompressionRatio, ZstdWindow,
 		ArchiveEntries, TarHeader, Signatures, Subjects, Attestations, LinkHops, LayerEntries, ArchiveTail, StreamDocuments,
-		SubjectDigests, SignatureFile, ClaimFile, KeyFile, PolicyFile, TrustedRoot,
+		SubjectDigests, SignatureFile, ClaimFile, KeyFile, PolicyFile, TrustedRoot, CertificateFile,
 		RegistryAttempts, RegistryRetryWait, RegistryRetryAfter, RegistryFirstByte, RegistryStall,
 		RegistryBlobTime, RegistryParallel, RegistryRedirects, RegistryDiscovery,
 		SweepBlobs, SweepReferences, SweepReference}

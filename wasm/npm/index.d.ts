@@ -37,6 +37,11 @@ export interface VerifyOptions {
    * again with the Go code.
    */
   engines?: false | Engines;
+  /**
+   * Overrides limits as the CLI's --limit does: a limit kind, such as
+   * "manifest-document-bytes" or "key-file-bytes", to a positive whole number.
+   */
+  limits?: { [kind: string]: number };
   /** Where to load the module from; defaults to imgproof.wasm beside this file. Used by the first call only. */
   wasm?: string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
 }

@@ -98,7 +98,7 @@ function goOptions(options) {
   if (options.platform != null) o.platform = String(options.platform);
   if (options.parallelism != null) o.parallelism = Number(options.parallelism);
   for (const k of ["attestations", "keys", "policy", "threshold", "certificateIdentity", "certificateIdentityRegexp",
-    "certificateOidcIssuer", "certificateOidcIssuerRegexp"]) {
+    "certificateOidcIssuer", "certificateOidcIssuerRegexp", "limits"]) {
     if (options[k] != null) o[k] = options[k];
   }
   if (typeof options.onProgress === "function") {
