@@ -223,8 +223,8 @@ func (c *checker) checkLegacy() {
 		c.expect(dockerLEGACY001, hex64RE.MatchString(d), d, "legacy layer directory name is not 64 lower-case hex digits")
 		c.expect(dockerLEGACY004, files["VERSION"] && files["json"] && files["layer.tar"], d, "legacy layer directory lacks one of VERSION, json, layer.tar")
 		if files["VERSION"] {
-			b, err := readAll(c.files, d+"/VERSION", limits.ArchiveMetadata, min(1024, c.lim.ArchiveMetadata))
-			c.expect(dockerLEGACY002, err == nil && strings.TrimSpace(string(b)) == "1.0", d+"/VERSION", "VERSION is %q, not 1.0", b)
+			b, err := readAll(c.files, d+"/VERSION", limits.ArchiveMetadata, c.lim.ArchiveMetadata)
+			c.expect(dockerLEGACY002, err == nil && strings.TrimSpace(string(b)) == "1.0", d+"/VERSION", "VERSION is %q, not 1.0", quoteStart(b))
 		}
 		if files["json"] {
 			b, err := readAll(c.files, d+"/json", limits.ConfigDocument, c.lim.ConfigDocument)
@@ -240,4 +240,13 @@ func (c *checker) checkLegacy() {
 			}
 		}
 	}
+}
+
+// quoteStart is the start of a file's text for a message: at most 64
+// bytes of it, so a large file does not fill the report.
+func quoteStart(b []byte) string {
+	if len(b) > 64 {
+		return string(b[:64]) + "..."
+	}
+	return string(b)
 }

@@ -116,6 +116,7 @@ func init() {
 	addIdentityFlags(g, &verifyBundleFlags)
 	g.BoolVar(&verifyBundleFlags.staging, "staging", false, "accepted for the protocol; needs --trusted-root, as verification is offline")
 	g.StringVarP(&verifyBundleFlags.output, "output", "o", "text", "output format: text or json")
+	addLimitFlag(g, &verifyBundleFlags.limits)
 	rootCmd.AddCommand(verifyBundleCmd)
 }
 
