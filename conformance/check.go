@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -321,6 +322,10 @@ func (c *checker) mapFindings() {
 			allIn(ids, c.framing) {
 			continue // the archive reader here already failed the rule for the whole archive
 		}
+		if f.Code == verify.CodeLimitExceeded && (f.Path == wholeArchive || f.Path == c.name) && c.framing[imgproofLIMIT001] &&
+			sameLimit(f.Message, c.files.Problems()) {
+			continue // the same archive-level limit, already failed by the listing
+		}
 		msg := f.Message + expectedActual(f)
 		for _, id := range ids {
 			c.fail(id, path, string(f.Code)+": "+msg)
@@ -441,3 +446,21 @@ func (c *checker) followsFrom(f verify.Finding) bool {
 	}
 	return false
 }
+
+// sameLimit reports whether a verifier's limit message names the same
+// limit kind as an archive-level limit problem of the listing.
+func sameLimit(msg string, probs []Problem) bool {
+	kind := limitKindRE.FindStringSubmatch(msg)
+	if kind == nil {
+		return false
+	}
+	for _, p := range probs {
+		if k := limitKindRE.FindStringSubmatch(p.Message); p.Rule == imgproofLIMIT001 && p.Path == wholeArchive && k != nil && k[1] == kind[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// limitKindRE finds the kind in a *limits.Error's message.
+var limitKindRE = regexp.MustCompile(`([a-z][a-z-]*) limit of \d+ exceeded`)
