@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/imgproof/imgproof/compare"
 	"github.com/imgproof/imgproof/internal/limits"
@@ -591,11 +592,11 @@ func (c *copier) classicConfig(img *verify.Image, e classic) ([]byte, error) {
 func ociLayerType(compression string) string {
 	switch compression {
 	case verify.CompressionGzip:
-		return "application/vnd.oci.image.layer.v1.tar+gzip"
+		return ocispec.MediaTypeImageLayerGzip
 	case verify.CompressionZstd:
-		return "application/vnd.oci.image.layer.v1.tar+zstd"
+		return ocispec.MediaTypeImageLayerZstd
 	}
-	return "application/vnd.oci.image.layer.v1.tar"
+	return ocispec.MediaTypeImageLayer
 }
 
 func orNone(tags []string) []string {
